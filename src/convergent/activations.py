@@ -1,0 +1,195 @@
+"""Activation dumps: forward hooks at the read-out points -> one HDF5 file per model.
+
+Layout (``format_version`` 1)::
+
+    /attrs   kind="activations", format_version, architecture, init_seed, data_seed, replicate,
+             checkpoint_sha256, dataset, probe_set, probe_hash, readout, dtype, versions (JSON)
+    /probe/index  (N,) int64   dataset indices of the probe images
+    /probe/label  (N,) int64
+    /layers/<name>  (N, C, H, W) conv or (N, C) fc, chunked along N, gzip + shuffle,
+                    attrs: kind = conv|fc, module = the hooked module's path
+
+The reader checks kind, version, architecture and probe set, and streams a layer as
+(samples × units) float64 blocks: for conv layers samples are images × positions.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import h5py
+import numpy as np
+
+from convergent.io import FORMAT_VERSION, InputError, atomic_path, check_format, open_h5
+
+READOUT = "post-ReLU, pre-pool (Li et al. 2016)"
+CHUNK_BYTES = 4 << 20
+
+
+def versions() -> str:
+    import pytorch_lightning
+    import torch
+
+    return json.dumps(
+        {
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "lightning": pytorch_lightning.__version__,
+            "numpy": np.__version__,
+            "h5py": h5py.__version__,
+        }
+    )
+
+
+def dump(
+    network,
+    readouts: dict[str, str],
+    batches: Iterable,
+    n_images: int,
+    out: str | os.PathLike,
+    attrs: dict[str, Any],
+    index: np.ndarray,
+    label: np.ndarray,
+    dtype: str = "float32",
+) -> None:
+    """Run ``batches`` through ``network`` and write the read-out layers to ``out`` atomically."""
+    import torch
+    from tqdm import tqdm
+
+    captured: dict[str, torch.Tensor] = {}
+    hooks = [
+        network.get_submodule(path).register_forward_hook(
+            lambda _m, _i, output, name=name: captured.__setitem__(name, output.detach().cpu())
+        )
+        for name, path in readouts.items()
+    ]
+    try:
+        with atomic_path(out) as tmp, h5py.File(tmp, "w") as f:
+            f.attrs.update(
+                {
+                    "kind": "activations",
+                    "format_version": FORMAT_VERSION,
+                    "readout": READOUT,
+                    "dtype": dtype,
+                    "versions": versions(),
+                    **attrs,
+                }
+            )
+            f["probe/index"] = index.astype(np.int64)
+            f["probe/label"] = label.astype(np.int64)
+            row = 0
+            bar = tqdm(total=n_images, unit="img", desc=f"dump {attrs.get('model', '')}")
+            with torch.inference_mode(), bar:
+                for x in batches:
+                    network(x)
+                    bar.update(x.shape[0])
+                    n = x.shape[0]
+                    for name, path in readouts.items():
+                        values = captured[name].numpy().astype(dtype)
+                        if row == 0:
+                            _create_layer(f, name, path, n_images, values.shape[1:], dtype)
+                        f["layers"][name][row : row + n] = values
+                    row += n
+            if row != n_images:
+                raise RuntimeError(f"probe yielded {row} images, expected {n_images}")
+    finally:
+        for hook in hooks:
+            hook.remove()
+
+
+def _create_layer(f: h5py.File, name: str, path: str, n: int, shape: tuple, dtype: str) -> None:
+    per_image = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    rows = max(1, min(n, CHUNK_BYTES // per_image))
+    ds = f.create_dataset(
+        f"layers/{name}",
+        shape=(n, *shape),
+        dtype=dtype,
+        chunks=(rows, *shape),
+        compression="gzip",
+        compression_opts=1,
+        shuffle=True,
+    )
+    ds.attrs["kind"] = "conv" if len(shape) == 3 else "fc"
+    ds.attrs["module"] = path
+
+
+class ActivationFile:
+    """A checked, read-only view of one activation dump."""
+
+    def __init__(self, path: str | os.PathLike, architecture: str | None = None) -> None:
+        self.path = str(path)
+        self.file = open_h5(path, "activation file")
+        check_format(self.file, "activations")
+        self.attrs = dict(self.file.attrs)
+        if architecture is not None and self.attrs["architecture"] != architecture:
+            raise InputError(
+                f"{self.path}: architecture {self.attrs['architecture']!r}, expected "
+                f"{architecture!r}; delete it and rerun snakemake"
+            )
+
+    def __enter__(self) -> ActivationFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.file.close()
+
+    @property
+    def n_images(self) -> int:
+        return len(self.file["probe/index"])
+
+    def layer(self, name: str) -> h5py.Dataset:
+        if name not in self.file.get("layers", {}):
+            have = ", ".join(self.file.get("layers", {})) or "none"
+            raise InputError(
+                f"{self.path}: no layer {name!r} (it holds {have}); add it to the "
+                "config's layers and rerun snakemake to redump"
+            )
+        return self.file["layers"][name]
+
+    def units(self, name: str) -> int:
+        return self.layer(name).shape[1]
+
+    def samples(self, name: str, start: int, stop: int) -> np.ndarray:
+        """Images ``start:stop`` of layer ``name`` as a (samples × units) float64 array."""
+        try:
+            x = self.layer(name)[start:stop]
+        except OSError as err:
+            raise InputError(
+                f"{self.path}: layer {name!r} is unreadable ({err}); the file is "
+                "corrupt — delete it and rerun snakemake"
+            ) from None
+        return as_samples(x)
+
+
+def as_samples(x: np.ndarray) -> np.ndarray:
+    """(N, C, H, W) -> (N·H·W, C); (N, C) unchanged; float64 (the accumulation type)."""
+    if x.ndim == 4:
+        x = x.transpose(0, 2, 3, 1).reshape(-1, x.shape[1])
+    return np.asarray(x, dtype=np.float64)
+
+
+def check_same_probe(a: ActivationFile, b: ActivationFile) -> None:
+    """Two dumps can be compared only if they probed the same images with the same read-out."""
+    for key in ("probe_hash", "readout", "dataset"):
+        if a.attrs.get(key) != b.attrs.get(key):
+            raise InputError(
+                f"{a.path} and {b.path} differ in {key} ({a.attrs.get(key)!r} vs "
+                f"{b.attrs.get(key)!r}); redump both with the same probe config"
+            )
+
+
+def block_bounds(n_images: int, blocks: int) -> list[tuple[int, int]]:
+    """Contiguous image ranges of the ``blocks`` probe blocks (the probe is a random subset)."""
+    edges = np.linspace(0, n_images, blocks + 1).round().astype(int)
+    return list(zip(edges[:-1], edges[1:], strict=True))
+
+
+def chunks(n_images: int, blocks: int, chunk_images: int) -> Iterator[tuple[int, int, int]]:
+    """(block, start, stop) image ranges that never straddle a block boundary."""
+    for block, (lo, hi) in enumerate(block_bounds(n_images, blocks)):
+        for start in range(lo, hi, chunk_images):
+            yield block, start, min(start + chunk_images, hi)

@@ -1,0 +1,37 @@
+"""One-to-one alignment of units across two nets (Li et al. 2016, section 3).
+
+Semi-matching: every unit of A takes its most correlated unit of B (partners may repeat).
+Matching: a one-to-one assignment maximising the total correlation (Li et al. used networkx's
+max-weight matching; the Jonker–Volgenant solver in scipy finds the same optimum much faster).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+
+def semi_matching(c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(partner, value): each row's best column and its correlation."""
+    partner = np.argmax(c, axis=1)
+    return partner, c[np.arange(len(c)), partner]
+
+
+def one_to_one_matching(c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(partner, value) of the maximum-total-correlation assignment of rows to columns.
+
+    For a rectangular matrix the larger side keeps units without partner: ``partner`` is -1 and
+    ``value`` NaN for rows left unmatched.
+    """
+    rows, cols = linear_sum_assignment(c, maximize=True)
+    partner = np.full(c.shape[0], -1)
+    partner[rows] = cols
+    value = np.full(c.shape[0], np.nan)
+    value[rows] = c[rows, cols]
+    return partner, value
+
+
+def aligned_columns(c: np.ndarray, partner: np.ndarray) -> np.ndarray:
+    """``c`` with columns reordered so that row i's partner sits on the diagonal."""
+    rest = np.setdiff1d(np.arange(c.shape[1]), partner[partner >= 0])
+    return c[:, np.concatenate([partner[partner >= 0], rest])]

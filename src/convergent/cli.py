@@ -1,0 +1,217 @@
+"""``convergent <step>``: the command-line steps the Snakemake rules call, one call per job.
+
+Each step reads its inputs, calls the pure functions of the package and writes its outputs
+atomically.  Bad input ends in one line naming the file or key and the fix (exit status 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+
+import numpy as np
+
+from convergent import io
+from convergent.io import InputError
+
+
+def _spec(text: str) -> dict:
+    return json.loads(text)
+
+
+# ------------------------------------------------------------------ steps
+def cmd_train(args: argparse.Namespace) -> None:
+    from convergent.train import fit
+
+    summary = fit(args.spec, args.outdir, threads=args.threads)
+    print(f"{summary['model']}: test accuracy {100 * summary['test_acc']:.2f}%")
+
+
+def cmd_dump(args: argparse.Namespace) -> None:
+    import torch
+
+    from convergent import activations, models
+    from convergent.data import DataSpec, probe_batches
+    from convergent.train import load_network
+
+    spec = args.spec
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    network, hp = load_network(args.checkpoint, spec["arch"])
+    readouts = {layer: models.READOUTS[hp["arch"]][layer] for layer in spec["layers"]}
+    probe, batches = probe_batches(DataSpec.from_config(spec["dataset"]), spec["probe"], hp["arch"])
+    attrs = {
+        "model": spec["model"],
+        "architecture": hp["arch"],
+        "init_seed": hp["init_seed"],
+        "data_seed": hp["data_seed"],
+        "replicate": spec["replicate"],
+        "checkpoint_sha256": io.sha256(args.checkpoint),
+        "dataset": spec["dataset"]["name"],
+        "probe_set": probe.name,
+        "probe_hash": probe.hash,
+    }
+    activations.dump(
+        network,
+        readouts,
+        batches,
+        len(probe.index),
+        args.out,
+        attrs,
+        probe.index,
+        probe.label,
+        spec["probe"]["dtype"],
+    )
+
+
+def cmd_moments(args: argparse.Namespace) -> None:
+    from convergent.activations import ActivationFile
+    from convergent.moments import layer_moments
+
+    a = args.spec["analysis"]
+    with ActivationFile(args.activations) as f:
+        groups = {
+            layer: layer_moments(f, layer, a["blocks"], a["chunk_images"]).as_dict()
+            for layer in args.spec["layers"]
+        }
+        attrs = {k: f.attrs[k] for k in ("model", "architecture", "probe_hash")}
+    io.write_arrays(args.out, "moments", groups, {**attrs, "blocks": a["blocks"]})
+
+
+def cmd_compare(args: argparse.Namespace) -> None:
+    from convergent.activations import ActivationFile, check_same_probe
+    from convergent.analysis import correlation, matching
+    from convergent.moments import cross_moments
+
+    a_opts, layer = args.spec["analysis"], args.layer
+    with ActivationFile(args.a) as fa, ActivationFile(args.b) as fb:
+        check_same_probe(fa, fb)
+        if fa.attrs["architecture"] != fb.attrs["architecture"]:
+            raise InputError(
+                f"{args.a} and {args.b}: different architectures; pairs compare "
+                "models of one architecture"
+            )
+        cross = cross_moments(fa, fb, layer, a_opts["blocks"], a_opts["chunk_images"]).total()
+        names = fa.attrs["model"], fb.attrs["model"]
+    var = []
+    for path in (args.moments_a, args.moments_b):
+        m = io.read_group(path, "moments", layer)
+        if m["count"].sum() != cross.count[0]:
+            raise InputError(
+                f"{path}: moments over {m['count'].sum():.0f} samples, but the "
+                f"activations hold {cross.count[0]:.0f}; rerun snakemake to rebuild it"
+            )
+        var.append(
+            correlation.variance(
+                m["count"].sum(), m["sum_x"].sum(0), np.diagonal(m["sum_xy"].sum(0))
+            )
+        )
+    dead = a_opts["dead_unit_std"]
+    c = correlation.between_correlation(
+        cross.count[0], cross.sum_x[0], cross.sum_y[0], cross.sum_xy[0], var[0], var[1], dead
+    )
+    semi_a2b, semi_b2a = matching.semi_matching(c), matching.semi_matching(c.T)
+    one = matching.one_to_one_matching(c)
+    groups = {
+        "correlation": {"between": c},
+        "semi_a2b": dict(zip(("partner", "value"), semi_a2b, strict=True)),
+        "semi_b2a": dict(zip(("partner", "value"), semi_b2a, strict=True)),
+        "one2one": dict(zip(("partner", "value"), one, strict=True)),
+    }
+    attrs = {
+        "layer": layer,
+        "model_a": names[0],
+        "model_b": names[1],
+        "architecture": fa.attrs["architecture"],
+        "samples": cross.count[0],
+        "dead_a": int((np.sqrt(var[0]) <= dead).sum()),
+        "dead_b": int((np.sqrt(var[1]) <= dead).sum()),
+        "same_partner_fraction": float(np.mean(semi_a2b[0] == one[0])),
+    }
+    io.write_arrays(args.out, "pair", groups, attrs)
+
+
+def cmd_tables(args: argparse.Namespace) -> None:
+    from convergent import tables
+
+    per_pair = tables.matching_rows(args.pairs)
+    tables.write_csv(per_pair, args.per_pair)
+    summary = tables.matching_summary(per_pair, args.layers)
+    tables.write_csv(summary, args.summary)
+    acc = tables.accuracy(args.models)
+    tables.write_csv(acc, args.accuracy)
+    print(summary.to_string(index=False, float_format="%.3f"))
+    print(acc[["model", "test_acc_pct"]].to_string(index=False, float_format="%.2f"))
+
+
+def cmd_figure(args: argparse.Namespace) -> None:
+    import importlib
+
+    module = importlib.import_module(f"convergent.figures.{args.name.replace('-', '_')}")
+    module.main(args)
+
+
+# ------------------------------------------------------------------ parser
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="convergent", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="step", required=True)
+
+    def step(name: str, func: Callable, help: str) -> argparse.ArgumentParser:
+        s = sub.add_parser(name, help=help)
+        s.set_defaults(func=func)
+        return s
+
+    s = step("train", cmd_train, "train one model (resumes a killed run)")
+    s.add_argument("--spec", type=_spec, required=True, help="JSON: arch, seeds, dataset, training")
+    s.add_argument("--outdir", required=True)
+    s.add_argument("--threads", type=int)
+
+    s = step("dump", cmd_dump, "write one model's probe activations to HDF5")
+    s.add_argument(
+        "--spec", type=_spec, required=True, help="JSON: arch, model, dataset, probe, layers"
+    )
+    s.add_argument("--checkpoint", required=True)
+    s.add_argument("--out", required=True)
+    s.add_argument("--threads", type=int)
+
+    s = step("moments", cmd_moments, "per-block float64 moments of one model's layers")
+    s.add_argument("--spec", type=_spec, required=True, help="JSON: layers, analysis")
+    s.add_argument("--activations", required=True)
+    s.add_argument("--out", required=True)
+
+    s = step("compare", cmd_compare, "correlations and matchings of one layer of one pair")
+    s.add_argument("--spec", type=_spec, required=True, help="JSON: analysis options")
+    s.add_argument("--a", required=True)
+    s.add_argument("--b", required=True)
+    s.add_argument("--moments-a", required=True)
+    s.add_argument("--moments-b", required=True)
+    s.add_argument("--layer", required=True)
+    s.add_argument("--out", required=True)
+
+    s = step("tables", cmd_tables, "aggregate pairs and models into summary tables")
+    s.add_argument("--pairs", nargs="+", required=True)
+    s.add_argument("--models", nargs="+", required=True, help="summary.json of every model")
+    s.add_argument("--layers", nargs="+", required=True)
+    s.add_argument("--per-pair", required=True)
+    s.add_argument("--summary", required=True)
+    s.add_argument("--accuracy", required=True)
+
+    from convergent.figures import add_parsers
+
+    add_parsers(sub.add_parser("figure", help="draw one figure (PDF + PNG)"), cmd_figure)
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    try:
+        args.func(args)
+    except InputError as err:
+        print(f"convergent {args.step}: error: {err}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,357 @@
+"""Datasets, the probe set, and the Lightning data modules.
+
+Fashion-MNIST and CIFAR-10 fit in memory, so they are held as uint8 tensors on the training
+device and served by :class:`DeviceBatches` (no worker processes, flips on the device).
+ImageFolder trees (ImageNet and the like) go through a standard DataLoader.
+
+Randomness: the minibatch order, the augmentation and (via the LightningModule) the dropout
+masks of epoch ``e`` are drawn from a generator seeded by ``(data_seed, e)``, so a run resumed
+from an epoch checkpoint repeats exactly what an uninterrupted run does.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader, Dataset, Subset
+
+from convergent.io import InputError
+
+DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+FASHION_MNIST_FILES = {
+    "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+    "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
+}
+HOW_TO_GET_FASHION_MNIST = (
+    "get Fashion-MNIST with `apt-get install dataset-fashion-mnist` (Debian/Ubuntu), or set "
+    "dataset.path to a folder with the four *-ubyte.gz files, or run once with internet access "
+    "so that torchvision downloads it"
+)
+
+
+@dataclass
+class ImageTensors:
+    """A whole split in memory: images (N, C, H, W) uint8 and labels (N,) int64."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+
+
+def epoch_seed(seed: int, epoch: int) -> int:
+    """A 63-bit seed for one epoch of a run, independent across (seed, epoch)."""
+    digest = hashlib.sha256(f"{seed}:{epoch}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") >> 1
+
+
+# ---------------------------------------------------------------- Fashion-MNIST
+def read_idx(path: Path) -> np.ndarray:
+    """Read one gzipped IDX file (the MNIST format) into a uint8 array."""
+    try:
+        with gzip.open(path) as f:
+            data = f.read()
+        ndim = data[3]
+        dims = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
+        return np.frombuffer(data, np.uint8, offset=4 + 4 * ndim).reshape(dims)
+    except (OSError, EOFError, ValueError, IndexError) as err:
+        raise InputError(
+            f"{path}: not a valid gzipped IDX file ({err}); {HOW_TO_GET_FASHION_MNIST}"
+        ) from None
+
+
+def _fashion_mnist_folder(path: str | None) -> Path:
+    """The first folder that holds all four files: config path, Debian package, download."""
+    wanted = [name for pair in FASHION_MNIST_FILES.values() for name in pair]
+    candidates = [Path(path)] if path else []
+    candidates += [DEBIAN_FASHION_MNIST, Path("data/FashionMNIST/raw")]
+    for folder in candidates:
+        if all((folder / name).is_file() for name in wanted):
+            return folder
+    if path:
+        missing = [name for name in wanted if not (Path(path) / name).is_file()]
+        raise InputError(
+            f"dataset.path = {path}: missing {', '.join(missing)}; {HOW_TO_GET_FASHION_MNIST}"
+        )
+    try:
+        from torchvision.datasets import FashionMNIST
+
+        FashionMNIST("data", train=True, download=True)
+    except Exception as err:  # any download failure ends in the same advice
+        raise InputError(
+            f"Fashion-MNIST not found in {DEBIAN_FASHION_MNIST} and the download failed ({err}); "
+            f"{HOW_TO_GET_FASHION_MNIST}"
+        ) from None
+    return Path("data/FashionMNIST/raw")
+
+
+def load_fashion_mnist(path: str | None, split: str) -> ImageTensors:
+    folder = _fashion_mnist_folder(path)
+    images_file, labels_file = FASHION_MNIST_FILES[split]
+    images = torch.from_numpy(read_idx(folder / images_file).copy()).unsqueeze(1)
+    labels = torch.from_numpy(read_idx(folder / labels_file).astype(np.int64))
+    return ImageTensors(images, labels)
+
+
+# ---------------------------------------------------------------- CIFAR-10
+def load_cifar10(path: str | None, split: str) -> ImageTensors:
+    from torchvision.datasets import CIFAR10
+
+    root = path or "data"
+    try:
+        ds = CIFAR10(root, train=split == "train", download=not path)
+    except Exception as err:
+        raise InputError(
+            f"CIFAR-10 not found under {root} and could not be downloaded ({err}); "
+            "set dataset.path to a torchvision CIFAR-10 root (holding cifar-10-batches-py/)"
+        ) from None
+    images = torch.from_numpy(ds.data).permute(0, 3, 1, 2).contiguous()
+    return ImageTensors(images, torch.tensor(ds.targets, dtype=torch.int64))
+
+
+TENSOR_DATASETS = {"fashion_mnist": load_fashion_mnist, "cifar10": load_cifar10}
+
+
+# ---------------------------------------------------------------- ImageFolder
+IMAGE_SIZE = {"alexnet_small": None, "alexnet_torchvision": 224}
+IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+
+
+def image_folder(path: str, split: str, train: bool, size: int) -> Dataset:
+    """``path/train`` or ``path/val`` as a torchvision ImageFolder, checked for images."""
+    from torchvision import datasets, transforms
+
+    folder = Path(path) / ("train" if split == "train" else "val")
+    if not folder.is_dir():
+        raise InputError(
+            f"dataset.path = {path}: no {folder.name}/ folder; an ImageFolder dataset "
+            "needs train/<class>/*.jpg and val/<class>/*.jpg"
+        )
+    resize = int(round(size * 256 / 224))
+    if train:
+        tf = [transforms.RandomResizedCrop(size), transforms.RandomHorizontalFlip()]
+    else:
+        tf = [transforms.Resize(resize), transforms.CenterCrop(size)]
+    tf += [transforms.ToTensor(), transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD)]
+    try:
+        ds = datasets.ImageFolder(folder, transform=transforms.Compose(tf), loader=_load_image)
+    except (FileNotFoundError, RuntimeError) as err:
+        raise InputError(
+            f"{folder}: no images found ({err}); put images in {folder}/<class>/"
+        ) from None
+    return ds
+
+
+def _load_image(path: str):
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            return img.convert("RGB")
+    except (OSError, UnidentifiedImageError) as err:
+        raise InputError(
+            f"{path}: corrupt or truncated image ({err}); remove or replace it"
+        ) from None
+
+
+# ---------------------------------------------------------------- common description
+@dataclass(frozen=True)
+class DataSpec:
+    """What a job needs to know about the data."""
+
+    name: str
+    path: str | None = None
+    train_subset: int | None = None
+
+    @classmethod
+    def from_config(cls, dataset: dict[str, Any]) -> DataSpec:
+        return cls(dataset["name"], dataset.get("path"), dataset.get("train_subset"))
+
+    @property
+    def in_memory(self) -> bool:
+        return self.name in TENSOR_DATASETS
+
+    def tensors(self, split: str) -> ImageTensors:
+        data = TENSOR_DATASETS[self.name](self.path, split)
+        if split == "train" and self.train_subset:
+            keep = torch.randperm(len(data.labels), generator=torch.Generator().manual_seed(0))
+            keep = keep[: self.train_subset].sort().values
+            data = ImageTensors(data.images[keep], data.labels[keep])
+        return data
+
+    def shape(self, arch: str) -> tuple[int, int, int]:
+        """(num_classes, in_channels, image_size) of this dataset for ``arch``."""
+        if self.name == "fashion_mnist":
+            return 10, 1, 28
+        if self.name == "cifar10":
+            return 10, 3, 32
+        classes = sorted(p.name for p in (Path(self.path) / "train").iterdir() if p.is_dir())
+        if not classes:
+            raise InputError(f"dataset.path = {self.path}: train/ has no class folders")
+        return len(classes), 3, IMAGE_SIZE[arch] or 64
+
+
+def normalise(images: torch.Tensor) -> torch.Tensor:
+    """uint8 images -> float in about [-1, 1] (a fixed map, identical for every dataset/seed)."""
+    return images.float().div_(127.5).sub_(1.0)
+
+
+# ---------------------------------------------------------------- the probe set
+@dataclass
+class Probe:
+    """The images every network is probed with: their dataset indices, labels and pixels."""
+
+    index: np.ndarray
+    label: np.ndarray
+    name: str
+
+    @property
+    def hash(self) -> str:
+        return hashlib.sha256(self.index.astype(np.int64).tobytes()).hexdigest()[:16]
+
+
+def probe_indices(n_available: int, size: int, seed: int) -> np.ndarray:
+    """A seeded random subset of ``size`` indices, sorted (so reads are sequential)."""
+    if size > n_available:
+        raise InputError(f"probe.size = {size}: the split has only {n_available} images")
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(n_available, size=size, replace=False))
+
+
+def probe_batches(
+    spec: DataSpec, probe_cfg: dict[str, Any], arch: str
+) -> tuple[Probe, Iterator[torch.Tensor]]:
+    """The probe set and an iterator over its normalised image batches, in index order."""
+    split, size, seed, bs = (
+        probe_cfg["split"],
+        probe_cfg["size"],
+        probe_cfg["seed"],
+        probe_cfg["batch_size"],
+    )
+    name = f"{spec.name}:{split}:{size}:seed{seed}"
+    if spec.in_memory:
+        data = spec.tensors(split)
+        index = probe_indices(len(data.labels), size, seed)
+        probe = Probe(index, data.labels[index].numpy(), name)
+        images = data.images[torch.from_numpy(index)]
+        return probe, (normalise(images[i : i + bs]) for i in range(0, size, bs))
+    _, _, image_size = spec.shape(arch)
+    ds = image_folder(spec.path, split, train=False, size=image_size)
+    index = probe_indices(len(ds), size, seed)
+    probe = Probe(index, np.array([ds.targets[i] for i in index]), name)
+    loader = DataLoader(Subset(ds, index.tolist()), batch_size=bs, shuffle=False)
+    return probe, (x for x, _ in loader)
+
+
+# ---------------------------------------------------------------- training data
+class DeviceBatches:
+    """Minibatches drawn from a device-resident uint8 tensor, augmented on the device."""
+
+    def __init__(
+        self,
+        data: ImageTensors,
+        batch_size: int,
+        seed: int | None,
+        flip: bool,
+        epoch_of: callable = lambda: 0,
+    ) -> None:
+        self.data, self.batch_size, self.seed, self.flip = data, batch_size, seed, flip
+        self.epoch_of = epoch_of
+
+    def __len__(self) -> int:
+        n = len(self.data.labels)
+        return n // self.batch_size if self.seed is not None else -(-n // self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        images, labels = self.data.images, self.data.labels
+        n, device = len(labels), labels.device
+        if self.seed is None:  # evaluation: fixed order, every image
+            for i in range(0, n, self.batch_size):
+                yield normalise(images[i : i + self.batch_size]), labels[i : i + self.batch_size]
+            return
+        gen = torch.Generator(device=device).manual_seed(epoch_seed(self.seed, self.epoch_of()))
+        order = torch.randperm(n, generator=gen, device=device)
+        for k in range(len(self)):  # drop the last partial batch: fixed shapes
+            idx = order[k * self.batch_size : (k + 1) * self.batch_size]
+            x = normalise(images[idx])
+            if self.flip:
+                mirror = torch.rand(len(idx), generator=gen, device=device) < 0.5
+                x = torch.where(mirror[:, None, None, None], x.flip(3), x)
+            yield x, labels[idx]
+
+
+class TensorDataModule(pl.LightningDataModule):
+    """A dataset that fits in device memory, held there for the whole fit."""
+
+    def __init__(self, spec: DataSpec, batch_size: int, data_seed: int, flip: bool) -> None:
+        super().__init__()
+        self.spec, self.batch_size, self.data_seed, self.flip = spec, batch_size, data_seed, flip
+
+    def setup(self, stage: str) -> None:
+        device = self.trainer.strategy.root_device if self.trainer else torch.device("cpu")
+        move = lambda d: ImageTensors(d.images.to(device), d.labels.to(device))  # noqa: E731
+        self.train_data = move(self.spec.tensors("train"))
+        self.test_data = move(self.spec.tensors("test"))
+
+    def train_dataloader(self) -> DeviceBatches:
+        return DeviceBatches(
+            self.train_data,
+            self.batch_size,
+            self.data_seed,
+            self.flip,
+            epoch_of=lambda: self.trainer.current_epoch,
+        )
+
+    def val_dataloader(self) -> DeviceBatches:
+        return DeviceBatches(self.test_data, 1000, None, False)
+
+
+class ImageFolderDataModule(pl.LightningDataModule):
+    """An image tree on disk (ImageNet style), loaded by worker processes."""
+
+    def __init__(
+        self, spec: DataSpec, arch: str, batch_size: int, data_seed: int, num_workers: int
+    ) -> None:
+        super().__init__()
+        self.spec, self.arch, self.batch_size = spec, arch, batch_size
+        self.data_seed, self.num_workers = data_seed, num_workers
+
+    def setup(self, stage: str) -> None:
+        _, _, size = self.spec.shape(self.arch)
+        self.train_set = image_folder(self.spec.path, "train", train=True, size=size)
+        self.val_set = image_folder(self.spec.path, "test", train=False, size=size)
+
+    def _loader(self, ds: Dataset, shuffle: bool) -> DataLoader:
+        gen = torch.Generator().manual_seed(self.data_seed)
+        return DataLoader(
+            ds,
+            batch_size=self.batch_size,
+            shuffle=shuffle,
+            generator=gen,
+            num_workers=min(self.num_workers, os.cpu_count() or 1),
+            drop_last=shuffle,
+            persistent_workers=False,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self.train_set, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader(self.val_set, shuffle=False)
+
+
+def make_datamodule(
+    spec: DataSpec, arch: str, training: dict[str, Any], data_seed: int
+) -> pl.LightningDataModule:
+    if spec.in_memory:
+        return TensorDataModule(spec, training["batch_size"], data_seed, training["augment_flip"])
+    return ImageFolderDataModule(
+        spec, arch, training["batch_size"], data_seed, training["num_workers"]
+    )

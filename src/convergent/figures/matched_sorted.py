@@ -1,0 +1,50 @@
+"""Each unit's matched correlation, sorted, semi-matching vs one-to-one (Li et al. 2016, Fig. 3),
+one panel per layer: the example pair in colour, every other pair in grey."""
+
+from __future__ import annotations
+
+import argparse
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from convergent import io
+from convergent.figures import save
+
+
+def main(args: argparse.Namespace) -> None:
+    by_layer: dict[str, list] = {}
+    for path in args.pairs:
+        attrs = io.read_attrs(path, "pair")
+        semi = np.sort(io.read_group(path, "pair", "semi_a2b")["value"])[::-1]
+        one = io.read_group(path, "pair", "one2one")["value"]
+        one = np.sort(one[~np.isnan(one)])[::-1]
+        example = [attrs["model_a"], attrs["model_b"]] == list(args.example)
+        by_layer.setdefault(attrs["layer"], []).append((semi, one, example))
+    n = len(by_layer)
+    cols = min(n, 4)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(4.2 * cols, 3.4 * rows), squeeze=False, constrained_layout=True
+    )
+    for ax, (layer, curves) in zip(axes.flat, by_layer.items(), strict=False):
+        for semi, one, example in sorted(curves, key=lambda c: c[2]):
+            if example:
+                ax.plot(semi, color="C0", lw=2, label="semi-matching (example pair)")
+                ax.plot(one, color="C3", lw=2, label="one-to-one (example pair)")
+            else:
+                ax.plot(semi, color="C0", lw=0.7, alpha=0.3)
+                ax.plot(one, color="C3", lw=0.7, alpha=0.3)
+        ax.set(
+            title=layer,
+            xlabel="unit (sorted by matched correlation)",
+            ylabel="matched correlation",
+            ylim=(min(0, ax.get_ylim()[0]), 1.02),
+        )
+    for ax in axes.flat[n:]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=8, loc="lower left")
+    fig.suptitle(
+        f"Sorted matched correlations: {args.example[0]} vs {args.example[1]} (thin: other pairs)"
+    )
+    save(fig, args.out)

@@ -1,0 +1,112 @@
+"""Atomic writes and the HDF5 layout of the moments and pair files, in one place.
+
+Every output is written under a temporary name beside its destination and renamed when complete,
+so a killed job never leaves a file that looks finished.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+FORMAT_VERSION = 1
+
+
+class InputError(RuntimeError):
+    """Bad input: the message names the file or key and says how to fix it."""
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it to ``path`` only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+
+def sha256(path: str | os.PathLike) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def open_h5(path: str | os.PathLike, what: str) -> h5py.File:
+    """Open an HDF5 file for reading, or raise one clear error if it is missing or corrupt."""
+    try:
+        return h5py.File(path, "r")
+    except FileNotFoundError:
+        raise InputError(f"{path}: {what} not found; rerun the rule that makes it") from None
+    except OSError as err:
+        raise InputError(
+            f"{path}: not a readable HDF5 {what} ({err}); the file is truncated or corrupt — "
+            "delete it and rerun snakemake to rebuild it"
+        ) from None
+
+
+def check_format(f: h5py.File, kind: str) -> None:
+    found_kind = f.attrs.get("kind")
+    found_version = f.attrs.get("format_version")
+    if found_kind != kind or found_version != FORMAT_VERSION:
+        raise InputError(
+            f"{f.filename}: expected a {kind} file of format_version {FORMAT_VERSION}, found "
+            f"kind={found_kind!r} format_version={found_version!r}; delete it and rerun snakemake"
+        )
+
+
+def write_arrays(
+    path: str | os.PathLike,
+    kind: str,
+    groups: dict[str, dict[str, np.ndarray]],
+    attrs: dict[str, Any],
+) -> None:
+    """Write ``{group: {name: array}}`` plus root attributes atomically as a ``kind`` file."""
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        f.attrs["kind"] = kind
+        f.attrs["format_version"] = FORMAT_VERSION
+        for key, value in attrs.items():
+            f.attrs[key] = value
+        for group, arrays in groups.items():
+            g = f.require_group(group)
+            for name, array in arrays.items():
+                g.create_dataset(name, data=array)
+
+
+def read_group(path: str | os.PathLike, kind: str, group: str) -> dict[str, np.ndarray]:
+    """Read every dataset of one group of a ``kind`` file written by :func:`write_arrays`."""
+    with open_h5(path, f"{kind} file") as f:
+        check_format(f, kind)
+        if group not in f:
+            raise InputError(
+                f"{path}: has no {group!r} (it holds {', '.join(f)}); the config's layers changed "
+                "since it was written — rerun snakemake to rebuild it"
+            )
+        return {name: ds[()] for name, ds in f[group].items()}
+
+
+def read_attrs(path: str | os.PathLike, kind: str) -> dict[str, Any]:
+    with open_h5(path, f"{kind} file") as f:
+        check_format(f, kind)
+        return dict(f.attrs)

@@ -1,0 +1,206 @@
+"""The LightningModule and the fit entry point: one call trains one model of the study.
+
+Seeds: ``init_seed`` alone draws the initial weights; ``data_seed`` draws everything stochastic
+during training (minibatch order, flips, dropout masks), one stream per epoch, so that a run
+killed and resumed from its last epoch checkpoint ends with the weights of an uninterrupted run
+(on CPU, where the kernels are deterministic).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from convergent import models
+from convergent.data import DataSpec, epoch_seed, make_datamodule
+from convergent.io import InputError, atomic_path, sha256, write_json
+
+
+class Classifier(pl.LightningModule):
+    """A network of the registry trained for classification; hyper-parameters are saved."""
+
+    def __init__(
+        self,
+        arch: str,
+        num_classes: int,
+        in_channels: int,
+        image_size: int,
+        init_seed: int,
+        data_seed: int,
+        training: dict[str, Any],
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(init_seed)
+            self.net = models.build(arch, num_classes, in_channels, image_size)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+    def on_train_epoch_start(self) -> None:
+        torch.manual_seed(epoch_seed(self.hparams.data_seed + 1_000_003, self.current_epoch))
+
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], _: int) -> torch.Tensor:
+        x, y = batch
+        logits = self(x)
+        loss = F.cross_entropy(logits, y, label_smoothing=self.hparams.training["label_smoothing"])
+        self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True)
+        self.log("train_acc", (logits.argmax(1) == y).float().mean(), on_step=False, on_epoch=True)
+        return loss
+
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], _: int) -> None:
+        x, y = batch
+        logits = self(x)
+        self.log("test_loss", F.cross_entropy(logits, y), on_epoch=True, prog_bar=False)
+        self.log("test_acc", (logits.argmax(1) == y).float().mean(), on_epoch=True, prog_bar=True)
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        t = self.hparams.training
+        if t["optimizer"] == "sgd":
+            opt = torch.optim.SGD(
+                self.parameters(),
+                lr=t["lr"],
+                momentum=t["momentum"],
+                weight_decay=t["weight_decay"],
+            )
+        else:
+            opt = torch.optim.AdamW(self.parameters(), lr=t["lr"], weight_decay=t["weight_decay"])
+        if t["schedule"] == "onecycle":
+            total = int(self.trainer.estimated_stepping_batches)
+            sched = torch.optim.lr_scheduler.OneCycleLR(
+                opt, t["lr"], total_steps=total, pct_start=0.15
+            )
+            return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+        if t["schedule"] == "step":
+            sched = torch.optim.lr_scheduler.StepLR(opt, t["step_epochs"], gamma=0.1)
+            return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "epoch"}}
+        return {"optimizer": opt}
+
+
+def use_gpu(accelerator: str) -> bool:
+    return accelerator != "cpu" and torch.cuda.is_available()
+
+
+def fit(
+    spec: dict[str, Any], outdir: str | os.PathLike, threads: int | None = None
+) -> dict[str, Any]:
+    """Train one model; resume from ``outdir/checkpoints/last.ckpt`` if a killed run left one.
+
+    Writes ``model.ckpt`` (final weights), ``metrics.csv`` (one row per epoch) and
+    ``summary.json`` (test accuracy, timing, provenance) into ``outdir``, each atomically.
+    """
+    outdir = Path(outdir)
+    t, data = spec["training"], DataSpec.from_config(spec["dataset"])
+    gpu = use_gpu(t["accelerator"])
+    if threads:
+        torch.set_num_threads(threads)
+    if gpu:
+        torch.backends.cudnn.benchmark = True
+    num_classes, in_channels, image_size = data.shape(spec["arch"])
+    pl.seed_everything(spec["data_seed"], workers=True, verbose=False)
+    module = Classifier(
+        spec["arch"], num_classes, in_channels, image_size, spec["init_seed"], spec["data_seed"], t
+    )
+    if gpu:
+        module = module.to(memory_format=torch.channels_last)
+    ckpt_dir = outdir / "checkpoints"
+    last = ckpt_dir / "last.ckpt"
+    trainer = pl.Trainer(
+        max_epochs=t["epochs"],
+        accelerator="gpu" if gpu else "cpu",
+        devices=1,
+        precision="bf16-mixed" if gpu else "32-true",
+        deterministic=not gpu,  # some CUDA backward kernels have no deterministic version
+        default_root_dir=outdir,
+        logger=pl.loggers.CSVLogger(outdir, name="logs"),
+        callbacks=[
+            pl.callbacks.ModelCheckpoint(
+                dirpath=ckpt_dir, save_last=True, save_top_k=0, every_n_epochs=1
+            )
+        ],
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+    )
+    datamodule = make_datamodule(data, spec["arch"], t, spec["data_seed"])
+    start = time.perf_counter()
+    trainer.fit(module, datamodule, ckpt_path=last if last.exists() else None)
+    seconds = time.perf_counter() - start
+    if trainer.interrupted:
+        raise RuntimeError("training was interrupted; rerun to resume from the last checkpoint")
+
+    with atomic_path(outdir / "model.ckpt") as tmp:
+        trainer.save_checkpoint(tmp, weights_only=True)
+    history = merge_epoch_logs(outdir / "logs")
+    write_rows(outdir / "metrics.csv", history)
+    final = history[-1]
+    summary = {
+        "model": f"{spec['arch']}/{spec['name']}",
+        **{k: spec[k] for k in ("arch", "init_seed", "data_seed", "replicate")},
+        "dataset": data.name,
+        "epochs": t["epochs"],
+        "test_acc": float(final["test_acc"]),
+        "test_loss": float(final["test_loss"]),
+        "train_seconds_last_session": round(seconds, 2),
+        "device": torch.cuda.get_device_name() if gpu else "cpu",
+        "parameters": sum(p.numel() for p in module.parameters()),
+        "checkpoint_sha256": sha256(outdir / "model.ckpt"),
+        "torch": torch.__version__,
+        "lightning": pl.__version__,
+    }
+    write_json(outdir / "summary.json", summary)
+    shutil.rmtree(ckpt_dir, ignore_errors=True)
+    return summary
+
+
+def merge_epoch_logs(log_root: Path) -> list[dict[str, str]]:
+    """One row per epoch from every CSVLogger version (a resumed run logs into a new one)."""
+    rows: dict[int, dict[str, str]] = {}
+    versions = sorted(log_root.glob("version_*/metrics.csv"), key=lambda p: int(p.parent.name[8:]))
+    for path in versions:
+        with open(path, newline="") as f:
+            for row in csv.DictReader(f):
+                if row.get("epoch") in (None, ""):
+                    continue
+                merged = rows.setdefault(int(row["epoch"]), {"epoch": row["epoch"]})
+                merged.update({k: v for k, v in row.items() if v not in ("", None) and k != "step"})
+    if not rows:
+        raise RuntimeError(f"{log_root}: no epoch metrics were logged")
+    return [rows[e] for e in sorted(rows)]
+
+
+def write_rows(path: Path, rows: list[dict[str, str]]) -> None:
+    fields = ["epoch", "train_loss", "train_acc", "test_loss", "test_acc"]
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def load_network(checkpoint: str | os.PathLike, arch: str | None = None) -> tuple[nn.Module, dict]:
+    """The trained network of a checkpoint (eval mode, CPU) and its hyper-parameters."""
+    try:
+        module = Classifier.load_from_checkpoint(checkpoint, map_location="cpu")
+    except FileNotFoundError:
+        raise InputError(f"{checkpoint}: checkpoint not found; rerun the train rule") from None
+    except Exception as err:  # torch raises many types for a damaged file
+        raise InputError(
+            f"{checkpoint}: not a readable convergent checkpoint ({type(err).__name__}: {err}); "
+            "delete it and rerun snakemake to retrain"
+        ) from None
+    hp = dict(module.hparams)
+    if arch is not None and hp["arch"] != arch:
+        raise InputError(
+            f"{checkpoint}: holds architecture {hp['arch']!r}, expected {arch!r}; "
+            "delete it and rerun snakemake"
+        )
+    return module.net.eval(), hp

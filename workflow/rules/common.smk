@@ -1,0 +1,90 @@
+import json
+
+from snakemake.utils import min_version, validate
+
+from convergent import config as study
+
+min_version("9.0")
+
+# Schema first (unknown keys, types, defaults), then what a schema cannot say (layer names,
+# duplicate seeds): both stop the run before any job starts, naming the key.
+validate(config, schema="../../config/schema.yaml")
+study.check_study(config)
+
+R = "results"
+MODELS = study.models(config)
+PAIRS = study.pairs(config)
+LAYERS = config["layers"]
+EXAMPLE = study.example_pair(config)
+
+wildcard_constraints:
+    arch="|".join(config["architectures"]),
+    model=r"i\d+-d\d+(-r\d+)?",
+    pair=r"i\d+-d\d+(-r\d+)?__i\d+-d\d+(-r\d+)?",
+    layer="|".join(LAYERS),
+
+RESOURCE_DEFAULTS = {
+    "train": {"threads": 2, "mem_mb": 4000, "runtime": 120, "gpu": 1},
+    "dump": {"threads": 2, "mem_mb": 4000, "runtime": 30, "gpu": 1},
+    "analysis": {"threads": 1, "mem_mb": 2000, "runtime": 30},
+}
+
+
+def res(kind, key):
+    """A resource of a job kind: config.resources overrides the defaults above."""
+    return config["resources"].get(kind, {}).get(key, RESOURCE_DEFAULTS[kind].get(key))
+
+
+def model_of(w):
+    return next(m for m in MODELS if m.arch == w.arch and m.name == w.model)
+
+
+def model_dir(m):
+    return f"{R}/models/{m.arch}/{m.name}"
+
+
+def spec(**parts):
+    """A JSON spec for one CLI call; as a rule param it reruns the job when its content changes."""
+    return json.dumps(parts, sort_keys=True)
+
+
+def train_spec(w):
+    m = model_of(w)
+    return spec(arch=m.arch, name=m.name, init_seed=m.init_seed, data_seed=m.data_seed,
+                replicate=m.replicate, dataset=config["dataset"], training=config["training"])
+
+
+def dump_spec(w):
+    m = model_of(w)
+    return spec(arch=m.arch, model=m.id, replicate=m.replicate, dataset=config["dataset"],
+                probe=config["probe"], layers=LAYERS)
+
+
+def analysis_spec(w=None):
+    return spec(layers=LAYERS, analysis=config["analysis"])
+
+
+def pair_file(p, layer):
+    return f"{R}/pairs/{p.arch}/{p.name}/{layer}.h5"
+
+
+def pair_models(w):
+    a, b = w.pair.split("__")
+    return f"{R}/activations/{w.arch}/{a}.h5", f"{R}/activations/{w.arch}/{b}.h5"
+
+
+def pair_moments(w):
+    a, b = w.pair.split("__")
+    return f"{R}/moments/{w.arch}/{a}.h5", f"{R}/moments/{w.arch}/{b}.h5"
+
+
+FIGURES = ["matched_correlation_sorted", "convergence_by_layer", "training_curves"] + [
+    f"correlation_matrices_{layer}" for layer in LAYERS
+]
+TABLES = ["matching_per_pair", "matching_summary", "accuracy"]
+
+
+def all_outputs():
+    return [f"{R}/tables/{t}.csv" for t in TABLES] + [
+        f"{R}/figures/{f}.{ext}" for f in FIGURES for ext in ("pdf", "png")
+    ]
