@@ -58,7 +58,6 @@ def dump(
 ) -> None:
     """Run ``batches`` through ``network`` and write the read-out layers to ``out`` atomically."""
     import torch
-    from tqdm import tqdm
 
     captured: dict[str, torch.Tensor] = {}
     hooks = [
@@ -67,38 +66,59 @@ def dump(
         )
         for name, path in readouts.items()
     ]
+
+    def forward() -> Iterator[dict[str, np.ndarray]]:
+        with torch.inference_mode():
+            for x in batches:
+                network(x)
+                yield {name: captured[name].float().numpy() for name in readouts}
+
     try:
-        with atomic_path(out) as tmp, h5py.File(tmp, "w") as f:
-            f.attrs.update(
-                {
-                    "kind": "activations",
-                    "format_version": FORMAT_VERSION,
-                    "readout": READOUT,
-                    "dtype": dtype,
-                    "versions": versions(),
-                    **attrs,
-                }
-            )
-            f["probe/index"] = index.astype(np.int64)
-            f["probe/label"] = label.astype(np.int64)
-            row = 0
-            bar = tqdm(total=n_images, unit="img", desc=f"dump {attrs.get('model', '')}")
-            with torch.inference_mode(), bar:
-                for x in batches:
-                    network(x)
-                    bar.update(x.shape[0])
-                    n = x.shape[0]
-                    for name, path in readouts.items():
-                        values = captured[name].numpy().astype(dtype)
-                        if row == 0:
-                            _create_layer(f, name, path, n_images, values.shape[1:], dtype)
-                        f["layers"][name][row : row + n] = values
-                    row += n
-            if row != n_images:
-                raise RuntimeError(f"probe yielded {row} images, expected {n_images}")
+        write(out, forward(), n_images, attrs, index, label, dtype, modules=readouts)
     finally:
         for hook in hooks:
             hook.remove()
+
+
+def write(
+    out: str | os.PathLike,
+    batches: Iterable[dict[str, np.ndarray]],
+    n_images: int,
+    attrs: dict[str, Any],
+    index: np.ndarray,
+    label: np.ndarray,
+    dtype: str = "float32",
+    modules: dict[str, str] | None = None,
+) -> None:
+    """Write per-batch ``{layer: (n, C[, H, W]) array}`` dicts as an activation file, atomically."""
+    from tqdm import tqdm
+
+    with atomic_path(out) as tmp, h5py.File(tmp, "w") as f:
+        f.attrs.update(
+            {
+                "kind": "activations",
+                "format_version": FORMAT_VERSION,
+                "readout": READOUT,
+                "dtype": dtype,
+                "versions": versions(),
+                **attrs,
+            }
+        )
+        f["probe/index"] = np.asarray(index, dtype=np.int64)
+        f["probe/label"] = np.asarray(label, dtype=np.int64)
+        row = 0
+        with tqdm(total=n_images, unit="img", desc=f"dump {attrs.get('model', '')}") as bar:
+            for layers in batches:
+                n = len(next(iter(layers.values())))
+                for name, values in layers.items():
+                    if row == 0:
+                        module = (modules or {}).get(name, name)
+                        _create_layer(f, name, module, n_images, values.shape[1:], dtype)
+                    f["layers"][name][row : row + n] = values.astype(dtype)
+                row += n
+                bar.update(n)
+        if row != n_images:
+            raise RuntimeError(f"probe yielded {row} images, expected {n_images}")
 
 
 def _create_layer(f: h5py.File, name: str, path: str, n: int, shape: tuple, dtype: str) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ from torch.utils.data import DataLoader, Dataset, Subset
 from convergent.io import InputError
 
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+DOWNLOAD_ROOT = Path("data")
 FASHION_MNIST_FILES = {
     "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
     "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
@@ -71,25 +73,30 @@ def _fashion_mnist_folder(path: str | None) -> Path:
     """The first folder that holds all four files: config path, Debian package, download."""
     wanted = [name for pair in FASHION_MNIST_FILES.values() for name in pair]
     candidates = [Path(path)] if path else []
-    candidates += [DEBIAN_FASHION_MNIST, Path("data/FashionMNIST/raw")]
+    candidates += [DEBIAN_FASHION_MNIST, DOWNLOAD_ROOT / "FashionMNIST" / "raw"]
     for folder in candidates:
         if all((folder / name).is_file() for name in wanted):
+            if path and folder != Path(path):
+                print(
+                    f"warning: dataset.path = {path} lacks the Fashion-MNIST files; using {folder}",
+                    file=sys.stderr,
+                )
             return folder
-    if path:
-        missing = [name for name in wanted if not (Path(path) / name).is_file()]
-        raise InputError(
-            f"dataset.path = {path}: missing {', '.join(missing)}; {HOW_TO_GET_FASHION_MNIST}"
-        )
     try:
-        from torchvision.datasets import FashionMNIST
-
-        FashionMNIST("data", train=True, download=True)
+        return download_fashion_mnist()
     except Exception as err:  # any download failure ends in the same advice
+        where = f"dataset.path = {path}, " if path else ""
         raise InputError(
-            f"Fashion-MNIST not found in {DEBIAN_FASHION_MNIST} and the download failed ({err}); "
-            f"{HOW_TO_GET_FASHION_MNIST}"
+            f"Fashion-MNIST not found ({where}{DEBIAN_FASHION_MNIST}) and the download failed "
+            f"({type(err).__name__}); {HOW_TO_GET_FASHION_MNIST}"
         ) from None
-    return Path("data/FashionMNIST/raw")
+
+
+def download_fashion_mnist() -> Path:
+    from torchvision.datasets import FashionMNIST
+
+    FashionMNIST(str(DOWNLOAD_ROOT), train=True, download=True)
+    return DOWNLOAD_ROOT / "FashionMNIST" / "raw"
 
 
 def load_fashion_mnist(path: str | None, split: str) -> ImageTensors:

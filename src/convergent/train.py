@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import os
 import shutil
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -126,7 +127,9 @@ def fit(
         callbacks=[
             pl.callbacks.ModelCheckpoint(
                 dirpath=ckpt_dir, save_last=True, save_top_k=0, every_n_epochs=1
-            )
+            ),
+            # a log file (Slurm, CI) gets a line now and then, a terminal a live bar
+            pl.callbacks.TQDMProgressBar(refresh_rate=1 if sys.stderr.isatty() else 50),
         ],
         enable_model_summary=False,
         num_sanity_val_steps=0,

@@ -1,0 +1,104 @@
+"""Datasets: Fashion-MNIST from the Debian package, a tiny ImageFolder, the probe set, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from convergent import data
+from convergent.io import InputError
+
+
+def make_image_folder(root, classes=("cat", "dog"), per_class=6, size=40, corrupt=False):
+    """A tiny ImageNet-style tree: root/{train,val}/<class>/*.png with class-coloured noise."""
+    rng = np.random.default_rng(0)
+    for split in ("train", "val"):
+        for k, name in enumerate(classes):
+            folder = root / split / name
+            folder.mkdir(parents=True)
+            for i in range(per_class):
+                pixels = rng.integers(0, 80, size=(size, size, 3), dtype=np.uint8)
+                pixels[..., k % 3] += 150
+                Image.fromarray(pixels).save(folder / f"{i}.png")
+    if corrupt:
+        (root / "val" / classes[0] / "0.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    return root
+
+
+def test_fashion_mnist_loads_from_the_debian_package():
+    test = data.load_fashion_mnist(None, "test")
+    assert test.images.shape == (10000, 1, 28, 28) and test.images.dtype == torch.uint8
+    assert sorted(test.labels.unique().tolist()) == list(range(10))
+
+
+def test_missing_dataset_says_how_to_get_it(tmp_path, monkeypatch):
+    def offline():
+        raise OSError("no network")
+
+    monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST", tmp_path / "nowhere")
+    monkeypatch.setattr(data, "DOWNLOAD_ROOT", tmp_path / "nowhere")
+    monkeypatch.setattr(data, "download_fashion_mnist", offline)
+    with pytest.raises(InputError, match=r"dataset.path = .*download failed.*apt-get install"):
+        data.load_fashion_mnist(str(tmp_path), "train")
+
+
+def test_corrupt_idx_file_is_reported(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST", tmp_path / "nowhere")
+    for split in data.FASHION_MNIST_FILES.values():
+        for name in split:
+            (tmp_path / name).write_bytes(b"not gzip")
+    with pytest.raises(InputError, match=r"train-images-idx3-ubyte.gz: not a valid gzipped IDX"):
+        data.load_fashion_mnist(str(tmp_path), "train")
+
+
+def test_probe_indices_are_seeded_sorted_and_bounded():
+    a, b = data.probe_indices(100, 10, seed=3), data.probe_indices(100, 10, seed=3)
+    np.testing.assert_array_equal(a, b)
+    assert np.all(np.diff(a) > 0) and len(set(a)) == 10
+    assert not np.array_equal(a, data.probe_indices(100, 10, seed=4))
+    with pytest.raises(InputError, match="probe.size = 101"):
+        data.probe_indices(100, 101, seed=0)
+
+
+def test_device_batches_order_depends_only_on_seed_and_epoch():
+    d = data.ImageTensors(torch.arange(40, dtype=torch.uint8).view(40, 1, 1, 1), torch.arange(40))
+
+    def batches(seed, epoch):
+        return [
+            y.tolist()
+            for _, y in data.DeviceBatches(d, 8, seed, flip=False, epoch_of=lambda: epoch)
+        ]
+
+    assert batches(0, 0) == batches(0, 0)
+    assert batches(0, 0) != batches(0, 1) and batches(0, 0) != batches(1, 0)
+    assert sorted(sum(batches(0, 2), [])) == list(range(40))
+    evaluation = [y.tolist() for _, y in data.DeviceBatches(d, 16, None, flip=False)]
+    assert sum(evaluation, []) == list(range(40))
+
+
+def test_image_folder_probe_and_training_data(tmp_path):
+    root = make_image_folder(tmp_path / "imgs")
+    spec = data.DataSpec("imagefolder", str(root))
+    assert spec.shape("alexnet_small") == (2, 3, 64)
+    probe, batches = data.probe_batches(
+        spec, {"split": "test", "size": 5, "seed": 0, "batch_size": 4}, "alexnet_small"
+    )
+    shapes = [tuple(x.shape) for x in batches]
+    assert shapes == [(4, 3, 64, 64), (1, 3, 64, 64)]
+    assert set(probe.label.tolist()) <= {0, 1}
+
+
+def test_corrupt_image_and_empty_folder_are_reported(tmp_path):
+    root = make_image_folder(tmp_path / "imgs", corrupt=True)
+    spec = data.DataSpec("imagefolder", str(root))
+    probe, batches = data.probe_batches(
+        spec, {"split": "test", "size": 12, "seed": 0, "batch_size": 12}, "alexnet_small"
+    )
+    with pytest.raises(InputError, match=r"val/cat/0.png: corrupt or truncated image"):
+        list(batches)
+    (tmp_path / "empty" / "train" / "cat").mkdir(parents=True)
+    (tmp_path / "empty" / "val").mkdir(parents=True)
+    with pytest.raises(InputError, match=r"val: no images found"):
+        data.image_folder(str(tmp_path / "empty"), "test", train=False, size=32)
