@@ -49,7 +49,7 @@ def env() -> dict[str, str]:
 
 
 TINY_CONFIG = {
-    "dataset": {"name": "fashion_mnist", "train_subset": 512},
+    "dataset": {"name": "fashion_mnist", "train_subset": 512, "test_subset": 500},
     "architectures": ["alexnet_small"],
     "models": [{"init_seed": 0}, {"init_seed": 1}],
     "training": {"epochs": 1, "batch_size": 64},

@@ -176,20 +176,32 @@ class DataSpec:
     name: str
     path: str | None = None
     train_subset: int | None = None
+    test_subset: int | None = None
 
     @classmethod
     def from_config(cls, dataset: dict[str, Any]) -> DataSpec:
-        return cls(dataset["name"], dataset.get("path"), dataset.get("train_subset"))
+        return cls(
+            dataset["name"],
+            dataset.get("path"),
+            dataset.get("train_subset"),
+            dataset.get("test_subset"),
+        )
 
     @property
     def in_memory(self) -> bool:
         return self.name in TENSOR_DATASETS
 
     def tensors(self, split: str) -> ImageTensors:
-        data = TENSOR_DATASETS[self.name](self.path, split)
-        if split == "train" and self.train_subset:
+        """A whole split, in dataset order (probe indices refer to this)."""
+        return TENSOR_DATASETS[self.name](self.path, split)
+
+    def training_tensors(self, split: str) -> ImageTensors:
+        """The split used for fitting/evaluation: ``train_subset``/``test_subset`` applied."""
+        data = self.tensors(split)
+        subset = self.train_subset if split == "train" else self.test_subset
+        if subset:
             keep = torch.randperm(len(data.labels), generator=torch.Generator().manual_seed(0))
-            keep = keep[: self.train_subset].sort().values
+            keep = keep[:subset].sort().values
             data = ImageTensors(data.images[keep], data.labels[keep])
         return data
 
@@ -304,8 +316,8 @@ class TensorDataModule(pl.LightningDataModule):
     def setup(self, stage: str) -> None:
         device = self.trainer.strategy.root_device if self.trainer else torch.device("cpu")
         move = lambda d: ImageTensors(d.images.to(device), d.labels.to(device))  # noqa: E731
-        self.train_data = move(self.spec.tensors("train"))
-        self.test_data = move(self.spec.tensors("test"))
+        self.train_data = move(self.spec.training_tensors("train"))
+        self.test_data = move(self.spec.training_tensors("test"))
 
     def train_dataloader(self) -> DeviceBatches:
         return DeviceBatches(

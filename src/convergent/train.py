@@ -88,6 +88,18 @@ class Classifier(pl.LightningModule):
         return {"optimizer": opt}
 
 
+class EpochCheckpoint(pl.Callback):
+    """Save the full training state after every epoch, atomically (a kill never leaves a
+    half-written checkpoint; Lightning's ModelCheckpoint writes in place)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        with atomic_path(self.path) as tmp:
+            trainer.save_checkpoint(tmp)
+
+
 def use_gpu(accelerator: str) -> bool:
     return accelerator != "cpu" and torch.cuda.is_available()
 
@@ -125,9 +137,7 @@ def fit(
         default_root_dir=outdir,
         logger=pl.loggers.CSVLogger(outdir, name="logs"),
         callbacks=[
-            pl.callbacks.ModelCheckpoint(
-                dirpath=ckpt_dir, save_last=True, save_top_k=0, every_n_epochs=1
-            ),
+            EpochCheckpoint(last),
             # a log file (Slurm, CI) gets a line now and then, a terminal a live bar
             pl.callbacks.TQDMProgressBar(refresh_rate=1 if sys.stderr.isatty() else 50),
         ],

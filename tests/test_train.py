@@ -1,0 +1,172 @@
+"""Training: same seeds give the same weights; a run killed with SIGKILL resumes to the same
+weights; the ImageFolder path trains and dumps."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import h5py
+import pytest
+import torch
+from test_data import make_image_folder
+
+from convergent import io
+from convergent.train import load_network
+
+TRAINING = {
+    "epochs": 3,
+    "batch_size": 64,
+    "optimizer": "adamw",
+    "lr": 0.002,
+    "momentum": 0.9,
+    "weight_decay": 0.0005,
+    "schedule": "onecycle",
+    "step_epochs": 30,
+    "label_smoothing": 0.0,
+    "augment_flip": True,
+    "accelerator": "cpu",
+    "num_workers": 0,
+}
+
+
+def spec(**over) -> dict:
+    s = {
+        "arch": "alexnet_small",
+        "name": "i0-d0",
+        "init_seed": 0,
+        "data_seed": 0,
+        "replicate": 0,
+        "dataset": {
+            "name": "fashion_mnist",
+            "path": None,
+            "train_subset": 1024,
+            "test_subset": 500,
+        },
+        "training": dict(TRAINING),
+    }
+    s.update(over)
+    return s
+
+
+def train_cmd(s: dict, outdir) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "convergent",
+        "train",
+        "--spec",
+        json.dumps(s),
+        "--outdir",
+        str(outdir),
+        "--threads",
+        "1",
+    ]
+
+
+def weights(outdir) -> dict[str, torch.Tensor]:
+    net, _ = load_network(outdir / "model.ckpt")
+    return net.state_dict()
+
+
+def same(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    out = tmp_path_factory.mktemp("reference")
+    subprocess.run(train_cmd(spec(), out), check=True, capture_output=True)
+    return out
+
+
+def test_rerun_with_same_seeds_gives_identical_weights(reference, tmp_path):
+    subprocess.run(train_cmd(spec(), tmp_path), check=True, capture_output=True)
+    assert same(weights(reference), weights(tmp_path))
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["checkpoint_sha256"] == io.sha256(tmp_path / "model.ckpt")
+    assert [r.split(",")[0] for r in (tmp_path / "metrics.csv").read_text().split()[1:]] == [
+        "0",
+        "1",
+        "2",
+    ]
+    assert not (tmp_path / "checkpoints").exists()
+
+
+def test_init_and_data_seeds_act_separately(reference, tmp_path):
+    init_only = tmp_path / "init"
+    subprocess.run(train_cmd(spec(init_seed=1), init_only), check=True, capture_output=True)
+    a, b = weights(reference), weights(init_only)
+    assert not torch.equal(a["features.conv1.weight"], b["features.conv1.weight"])
+    # the untrained weights depend on init_seed alone
+    from convergent.train import Classifier
+
+    nets = [Classifier("alexnet_small", 10, 1, 28, 0, d, TRAINING).net for d in (0, 5)]
+    assert same(nets[0].state_dict(), nets[1].state_dict())
+
+
+def test_killed_run_resumes_to_the_same_weights(reference, tmp_path):
+    proc = subprocess.Popen(
+        train_cmd(spec(), tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    last = tmp_path / "checkpoints" / "last.ckpt"
+    deadline = time.time() + 300
+    while not last.exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)  # into the second epoch
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert last.exists() and not (tmp_path / "model.ckpt").exists(), "kill came too late"
+    subprocess.run(train_cmd(spec(), tmp_path), check=True, capture_output=True)
+    assert same(weights(reference), weights(tmp_path))
+    epochs = [r.split(",")[0] for r in (tmp_path / "metrics.csv").read_text().split()[1:]]
+    assert epochs == ["0", "1", "2"]
+
+
+def test_truncated_checkpoint_is_reported(reference, tmp_path):
+    bad = tmp_path / "model.ckpt"
+    bad.write_bytes((reference / "model.ckpt").read_bytes()[:1000])
+    with pytest.raises(io.InputError, match=r"model.ckpt: not a readable convergent checkpoint"):
+        load_network(bad)
+    with pytest.raises(io.InputError, match="holds architecture 'alexnet_small', expected"):
+        load_network(reference / "model.ckpt", arch="alexnet_torchvision")
+
+
+def test_image_folder_trains_and_dumps(tmp_path):
+    root = make_image_folder(tmp_path / "imgs", per_class=8, size=36)
+    dataset = {"name": "imagefolder", "path": str(root), "train_subset": None, "test_subset": None}
+    s = spec(dataset=dataset, training={**TRAINING, "epochs": 1, "batch_size": 4})
+    subprocess.run(train_cmd(s, tmp_path / "m"), check=True, capture_output=True)
+    dump = {
+        "arch": "alexnet_small",
+        "model": "alexnet_small/i0-d0",
+        "replicate": 0,
+        "dataset": dataset,
+        "layers": ["conv1", "fc7"],
+        "probe": {"split": "test", "size": 6, "seed": 0, "dtype": "float16", "batch_size": 4},
+    }
+    out = tmp_path / "acts.h5"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "convergent",
+            "dump",
+            "--spec",
+            json.dumps(dump),
+            "--checkpoint",
+            str(tmp_path / "m" / "model.ckpt"),
+            "--out",
+            str(out),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    with h5py.File(out) as f:
+        assert f["layers/conv1"].shape == (6, 16, 64, 64) and f["layers/conv1"].dtype == "float16"
+        assert f["layers/fc7"].shape == (6, 256)
+        assert f.attrs["checkpoint_sha256"] == io.sha256(tmp_path / "m" / "model.ckpt")
+        assert f.attrs["probe_set"] == "imagefolder:test:6:seed0"
