@@ -1,0 +1,15 @@
+# The two entry points of the README; both set the machine up first (idempotent).
+.PHONY: setup study test lint bench
+
+setup:
+	bash scripts/setup.sh
+
+study: setup
+	.venv/bin/snakemake --cores all
+
+test: setup
+	.venv/bin/ruff check src tests benchmarks
+	.venv/bin/python -m pytest -q
+
+bench: setup
+	.venv/bin/python benchmarks/bench.py
