@@ -34,7 +34,7 @@ def snakemake(workdir, env, *args) -> str:
 
 def planned(workdir, env, *targets) -> dict[str, int]:
     """Jobs a dry run would execute, per rule."""
-    out = snakemake(workdir, env, "--dry-run", "--quiet", "rules", *targets)
+    out = snakemake(workdir, env, *targets, "--dry-run", "--quiet", "rules")
     return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", out, re.M) if m[1] != "total"}
 
 
