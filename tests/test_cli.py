@@ -1,0 +1,138 @@
+"""The CLI steps: identical outputs on rerun, and one clear error (exit 2) on bad input that
+leaves existing outputs untouched."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import h5py
+import numpy as np
+import pytest
+from conftest import write_planted
+
+SPEC = json.dumps(
+    {
+        "layers": ["conv1", "fc6"],
+        "analysis": {"blocks": 3, "chunk_images": 4, "dead_unit_std": 1e-6},
+    }
+)
+rng = np.random.default_rng(2)
+
+
+def cli(*args) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "convergent", *map(str, args)], capture_output=True, text=True
+    )
+
+
+def layers(n=20):
+    return {
+        "conv1": np.maximum(rng.normal(size=(n, 5, 4, 4)), 0).astype(np.float32),
+        "fc6": np.maximum(rng.normal(size=(n, 7)), 0).astype(np.float32),
+    }
+
+
+@pytest.fixture
+def pair(tmp_path):
+    a = write_planted(tmp_path / "a.h5", layers(), model="alexnet_small/i0-d0")
+    b = write_planted(tmp_path / "b.h5", layers(), model="alexnet_small/i1-d1")
+    for f in (a, b):
+        assert (
+            cli(
+                "moments", "--spec", SPEC, "--activations", f, "--out", f.with_suffix(".m.h5")
+            ).returncode
+            == 0
+        )
+    return a, b
+
+
+def compare(a, b, out, layer="conv1"):
+    return cli(
+        "compare",
+        "--spec",
+        SPEC,
+        "--a",
+        a,
+        "--b",
+        b,
+        "--moments-a",
+        a.with_suffix(".m.h5"),
+        "--moments-b",
+        b.with_suffix(".m.h5"),
+        "--layer",
+        layer,
+        "--out",
+        out,
+    )
+
+
+def contents(path) -> dict:
+    with h5py.File(path) as f:
+        out = {k: v for k, v in f.attrs.items()}
+        f.visititems(
+            lambda name, obj: (
+                out.__setitem__(name, obj[()]) if isinstance(obj, h5py.Dataset) else None
+            )
+        )
+    return out
+
+
+def test_rerun_gives_identical_analysis_outputs(pair, tmp_path):
+    a, b = pair
+    assert compare(a, b, tmp_path / "p1.h5").returncode == 0
+    assert compare(a, b, tmp_path / "p2.h5").returncode == 0
+    one, two = contents(tmp_path / "p1.h5"), contents(tmp_path / "p2.h5")
+    assert one.keys() == two.keys()
+    for key in one:
+        np.testing.assert_array_equal(one[key], two[key])
+    assert one["correlation/between"].shape == (5, 5)
+
+
+def test_pair_from_different_probe_sets_is_refused_and_nothing_is_overwritten(pair, tmp_path):
+    a, _ = pair
+    other = write_planted(tmp_path / "c.h5", layers(), probe_hash="another")
+    assert (
+        cli(
+            "moments", "--spec", SPEC, "--activations", other, "--out", other.with_suffix(".m.h5")
+        ).returncode
+        == 0
+    )
+    out = tmp_path / "p.h5"
+    out.write_text("an earlier result")
+    proc = compare(a, other, out)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "a.h5 and" in lines[0] and "c.h5 differ in probe_hash" in lines[0]
+    assert out.read_text() == "an earlier result"
+    assert sorted(p.name for p in tmp_path.glob(".p.h5*")) == []
+
+
+def test_missing_layer_and_corrupt_file_are_one_line_errors(pair, tmp_path):
+    a, b = pair
+    proc = compare(a, b, tmp_path / "p.h5", layer="conv5")
+    assert proc.returncode == 2 and "no layer 'conv5'" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    broken = tmp_path / "broken.h5"
+    broken.write_bytes(a.read_bytes()[:2048])
+    proc = cli("moments", "--spec", SPEC, "--activations", broken, "--out", tmp_path / "m.h5")
+    assert proc.returncode == 2 and "broken.h5: not a readable HDF5" in proc.stderr
+    assert not (tmp_path / "m.h5").exists()
+
+
+def test_corrupt_checkpoint_is_a_one_line_error(tmp_path):
+    ckpt = tmp_path / "model.ckpt"
+    ckpt.write_bytes(b"PK\x03\x04 not a checkpoint")
+    spec = {
+        "arch": "alexnet_small",
+        "model": "alexnet_small/i0-d0",
+        "replicate": 0,
+        "dataset": {"name": "fashion_mnist"},
+        "layers": ["conv1"],
+        "probe": {"split": "test", "size": 4, "seed": 0, "dtype": "float32", "batch_size": 4},
+    }
+    proc = cli("dump", "--spec", json.dumps(spec), "--checkpoint", ckpt, "--out", tmp_path / "a.h5")
+    assert proc.returncode == 2
+    assert "model.ckpt: not a readable convergent checkpoint" in proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "a.h5").exists()
