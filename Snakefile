@@ -4,12 +4,19 @@
 configfile: "config/config.yaml"
 
 
+# `snakemake --report results/report.html`: figures and tables with captions, config, accuracies.
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/activations.smk"
 include: "workflow/rules/compare.smk"
+include: "workflow/rules/stream.smk"
 include: "workflow/rules/tables.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/similarity.smk"
+include: "workflow/rules/li_analyses.smk"
 
 
 rule all:

@@ -42,7 +42,7 @@ def table(title: str, rows: list[tuple]) -> None:
         print("  " + " | ".join(f"{c:.4g}" if isinstance(c, float) else str(c) for c in row))
 
 
-def planted_file(path: Path, n: int, c: int, hw: int) -> Path:
+def planted_file(path: Path, n: int, c: int, hw: int, compress: bool = True) -> Path:
     from convergent import activations
 
     def batches():
@@ -50,9 +50,14 @@ def planted_file(path: Path, n: int, c: int, hw: int) -> Path:
             m = min(250, n - i)
             yield {"L": np.maximum(rng.normal(size=(m, c, hw, hw)), 0).astype(np.float32)}
 
-    attrs = {"model": path.stem, "architecture": "bench", "dataset": "planted",
-             "probe_set": "planted", "probe_hash": "p"}
-    activations.write(path, batches(), n, attrs, np.arange(n), np.zeros(n, int))
+    attrs = {
+        "model": path.stem,
+        "architecture": "bench",
+        "dataset": "planted",
+        "probe_set": "planted",
+        "probe_hash": "p",
+    }
+    activations.write(path, batches(), n, attrs, np.arange(n), np.zeros(n, int), compress=compress)
     return path
 
 
@@ -60,56 +65,63 @@ def planted_file(path: Path, n: int, c: int, hw: int) -> Path:
 def bench_training(steps: int) -> list[tuple]:
     import torch
 
+    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    return [training_throughput(device, steps) for device in devices]
+
+
+def training_throughput(device: str, steps: int) -> tuple:
+    """Images/s of plain training steps on device-resident Fashion-MNIST batches (batch 128)."""
+    import torch
+
     from convergent import data
     from convergent.train import Classifier
 
-    training = {"optimizer": "adamw", "lr": 0.002, "weight_decay": 5e-4, "schedule": "constant",
-                "label_smoothing": 0.0}
-    rows = []
-    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-    for device in devices:
-        module = Classifier("alexnet_small", 10, 1, 28, 0, 0, training).to(device)
-        if device == "cuda":
-            module = module.to(memory_format=torch.channels_last)
-        opt = torch.optim.AdamW(module.parameters(), 0.002)
-        train = data.DataSpec("fashion_mnist").tensors("train")
-        images = train.images.to(device)
-        labels = train.labels.to(device)
-        batches = data.DeviceBatches(data.ImageTensors(images, labels), 128, 0, True)
-        it = iter(batches)
+    training = {
+        "optimizer": "adamw",
+        "lr": 0.002,
+        "weight_decay": 5e-4,
+        "schedule": "constant",
+        "label_smoothing": 0.0,
+    }
+    module = Classifier("alexnet_small", 10, 1, 28, 0, 0, training).to(device)
+    if device == "cuda":
+        module = module.to(memory_format=torch.channels_last)
+    opt = torch.optim.AdamW(module.parameters(), 0.002)
+    train = data.DataSpec("fashion_mnist").tensors("train")
+    tensors = data.ImageTensors(train.images.to(device), train.labels.to(device))
+    batches = iter(data.DeviceBatches(tensors, 128, 0, True))
 
-        def step():
-            x, y = next(it)
-            with torch.autocast(device, dtype=torch.bfloat16, enabled=device == "cuda"):
-                loss = torch.nn.functional.cross_entropy(module(x), y)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+    def step() -> None:
+        x, y = next(batches)
+        with torch.autocast(device, dtype=torch.bfloat16, enabled=device == "cuda"):
+            loss = torch.nn.functional.cross_entropy(module(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
 
-        for _ in range(5):
-            step()
-        if device == "cuda":
-            torch.cuda.synchronize()
-        t = time.perf_counter()
-        for _ in range(steps):
-            step()
-        if device == "cuda":
-            torch.cuda.synchronize()
-        dt = (time.perf_counter() - t) / steps
-        rows.append((device, f"{torch.get_num_threads()} threads" if device == "cpu" else
-                     torch.cuda.get_device_name(), f"{128 / dt:,.0f} img/s",
-                     f"{60000 / 128 * dt:.1f} s/epoch (batch 128, plain loop)"))
-    return rows
+    for _ in range(5):
+        step()
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+    sync()
+    t = time.perf_counter()
+    for _ in range(steps):
+        step()
+    sync()
+    dt = (time.perf_counter() - t) / steps
+    where = (
+        f"{torch.get_num_threads()} threads" if device == "cpu" else torch.cuda.get_device_name()
+    )
+    return (device, where, f"{128 / dt:,.0f} img/s", f"{60000 / 128 * dt:.1f} s/epoch (plain loop)")
 
 
 # ------------------------------------------------------------------ correlation pass
-def bench_correlation(n: int, c: int, hw: int) -> list[tuple]:
+def bench_correlation(n: int, c: int, hw: int, compress: bool = True) -> list[tuple]:
     from convergent.activations import ActivationFile, as_samples
     from convergent.moments import cross_moments, layer_moments
 
     with tempfile.TemporaryDirectory() as tmp:
-        fa = planted_file(Path(tmp) / "a.h5", n, c, hw)
-        fb = planted_file(Path(tmp) / "b.h5", n, c, hw)
+        fa = planted_file(Path(tmp) / "a.h5", n, c, hw, compress)
+        fb = planted_file(Path(tmp) / "b.h5", n, c, hw, compress)
         with ActivationFile(fa) as a, ActivationFile(fb) as b:
             t_within = timed(lambda: layer_moments(a, "L", 10, 256), 2)
             t_cross = timed(lambda: cross_moments(a, b, "L", 10, 256), 2)
@@ -120,16 +132,32 @@ def bench_correlation(n: int, c: int, hw: int) -> list[tuple]:
         t_corrcoef = timed(lambda: np.corrcoef(np.hstack([xa, xb]), rowvar=False), 2)
     samples = xa.shape[0]
     return [
-        ("shape", f"{samples:,} samples x {c} units (conv {n} images x {hw}x{hw})"),
+        (
+            "shape",
+            f"{samples:,} samples x {c} units ({n} images x {hw}x{hw} positions), "
+            f"{'gzip' if compress else 'uncompressed'} HDF5",
+        ),
         ("in-memory BLAS XaᵀXb (float64)", t_blas, "s"),
         ("HDF5 read + float64 conversion of one file", t_read, "s"),
-        ("streamed within-net moments (one model)", t_within, "s",
-         f"{t_within / (t_blas + t_read):.2f}x (BLAS + read)"),
-        ("streamed cross moments (one pair)", t_cross, "s",
-         f"{t_cross / (t_blas + 2 * t_read):.2f}x (BLAS + 2 reads)",
-         f"{t_cross / t_blas:.2f}x BLAS alone"),
-        ("naive np.corrcoef on [Xa Xb] (in memory)", t_corrcoef, "s",
-         f"streamed pair pass (within reused) is {t_corrcoef / t_cross:.1f}x faster"),
+        (
+            "streamed within-net moments (one model)",
+            t_within,
+            "s",
+            f"{t_within / (t_blas + t_read):.2f}x (BLAS + read)",
+        ),
+        (
+            "streamed cross moments (one pair)",
+            t_cross,
+            "s",
+            f"{t_cross / (t_blas + 2 * t_read):.2f}x (BLAS + 2 reads)",
+            f"{t_cross / t_blas:.2f}x BLAS alone",
+        ),
+        (
+            "naive np.corrcoef on [Xa Xb] (in memory)",
+            t_corrcoef,
+            "s",
+            f"streamed pair pass (within reused) is {t_corrcoef / t_cross:.1f}x faster",
+        ),
     ]
 
 
@@ -149,8 +177,9 @@ def bench_matching() -> list[tuple]:
         x = rng.normal(size=(4 * c, c))
         y = x @ rng.normal(size=(c, c)) * 0.3 + rng.normal(size=x.shape)
         corr = np.corrcoef(x, y, rowvar=False)[:c, c:]
-        rows.append((f"{c} units", f"one-to-one {timed(lambda: one_to_one_matching(corr)) * 1e3:.2f} ms",
-                     f"semi {timed(lambda: semi_matching(corr)) * 1e3:.3f} ms"))
+        one = timed(lambda corr=corr: one_to_one_matching(corr))
+        semi = timed(lambda corr=corr: semi_matching(corr))
+        rows.append((f"{c} units", f"one-to-one {one * 1e3:.2f} ms", f"semi {semi * 1e3:.3f} ms"))
     return rows
 
 
@@ -166,8 +195,9 @@ def run_step(args: list[str]) -> tuple[float, float]:
 
 
 def bench_memory(sizes: tuple[int, ...], c: int, hw: int) -> list[tuple]:
-    spec = json.dumps({"layers": ["L"], "analysis": {"blocks": 10, "chunk_images": 256,
-                                                     "dead_unit_std": 1e-6}})
+    spec = json.dumps(
+        {"layers": ["L"], "analysis": {"blocks": 10, "chunk_images": 256, "dead_unit_std": 1e-6}}
+    )
     rows = []
     for n in sizes:
         with tempfile.TemporaryDirectory() as tmp:
@@ -175,17 +205,45 @@ def bench_memory(sizes: tuple[int, ...], c: int, hw: int) -> list[tuple]:
             files = [planted_file(tmp / f"{k}.h5", n, c, hw) for k in "ab"]
             t_m, mem_m = 0.0, 0.0
             for f in files:
-                t, mem = run_step(["moments", "--spec", spec, "--activations", str(f),
-                                   "--out", str(f.with_suffix(".m.h5"))])
+                t, mem = run_step(
+                    [
+                        "moments",
+                        "--spec",
+                        spec,
+                        "--activations",
+                        str(f),
+                        "--out",
+                        str(f.with_suffix(".m.h5")),
+                    ]
+                )
                 t_m, mem_m = t_m + t, max(mem_m, mem)
-            t_c, mem_c = run_step(["compare", "--spec", spec, "--a", str(files[0]), "--b",
-                                   str(files[1]), "--moments-a", str(files[0].with_suffix(".m.h5")),
-                                   "--moments-b", str(files[1].with_suffix(".m.h5")),
-                                   "--layer", "L", "--out", str(tmp / "pair.h5")])
+            t_c, mem_c = run_step(
+                [
+                    "compare",
+                    "--spec",
+                    spec,
+                    "--a",
+                    str(files[0]),
+                    "--b",
+                    str(files[1]),
+                    "--moments-a",
+                    str(files[0].with_suffix(".m.h5")),
+                    "--moments-b",
+                    str(files[1].with_suffix(".m.h5")),
+                    "--layer",
+                    "L",
+                    "--out",
+                    str(tmp / "pair.h5"),
+                ]
+            )
             size = files[0].stat().st_size / 2**20
-        rows.append((f"{n} probe images ({n * hw * hw:,} samples, {size:.0f} MB file)",
-                     f"moments {t_m / 2:.2f} s/model, peak {mem_m:.0f} MB",
-                     f"compare {t_c:.2f} s/pair, peak {mem_c:.0f} MB"))
+        rows.append(
+            (
+                f"{n} probe images ({n * hw * hw:,} samples, {size:.0f} MB file)",
+                f"moments {t_m / 2:.2f} s/model, peak {mem_m:.0f} MB",
+                f"compare {t_c:.2f} s/pair, peak {mem_c:.0f} MB",
+            )
+        )
     return rows
 
 
@@ -202,8 +260,13 @@ def bench_seeds(counts: tuple[int, ...], n: int, c: int, hw: int) -> list[tuple]
             t_pair = timed(lambda: cross_moments(a, b, "L", 10, 256), 2)
     for k in counts:
         pairs = k * (k - 1) // 2
-        rows.append((f"{k} seeds", f"{k} models x {t_model:.2f} s + {pairs} pairs x {t_pair:.2f} s",
-                     f"= {k * t_model + pairs * t_pair:.1f} s per layer"))
+        rows.append(
+            (
+                f"{k} seeds",
+                f"{k} models x {t_model:.2f} s + {pairs} pairs x {t_pair:.2f} s",
+                f"= {k * t_model + pairs * t_pair:.1f} s per layer",
+            )
+        )
     return rows
 
 
@@ -214,21 +277,38 @@ def main() -> None:
     q = args.quick
     import torch
 
-    print(f"# convergent benchmarks — {os.cpu_count()} CPUs, torch {torch.__version__}, "
-          f"numpy {np.__version__}, cuda={torch.cuda.is_available()}")
-    table("training step throughput (alexnet_small, Fashion-MNIST)", bench_training(10 if q else 50))
-    table("streamed correlation pass vs in-memory (conv1-like layer)",
-          bench_correlation(200 if q else 2000, 16, 28))
-    table("streamed correlation pass vs in-memory (fc-like layer)",
-          bench_correlation(2000 if q else 20000, 256, 1))
+    print(
+        f"# convergent benchmarks — {os.cpu_count()} CPUs, torch {torch.__version__}, "
+        f"numpy {np.__version__}, cuda={torch.cuda.is_available()}"
+    )
+    table(
+        "training step throughput (alexnet_small, Fashion-MNIST)", bench_training(10 if q else 50)
+    )
+    for compress in (True, False):
+        table(
+            "streamed correlation pass vs in-memory (conv1-like layer)",
+            bench_correlation(200 if q else 2000, 16, 28, compress),
+        )
+    table(
+        "streamed correlation pass vs in-memory (fc-like layer)",
+        bench_correlation(2000 if q else 20000, 256, 1),
+    )
     table("matching per pair and layer", bench_matching())
-    table("peak memory does not grow with the probe set (conv 32 units, 14x14)",
-          bench_memory((250, 1000) if q else (1000, 4000), 32, 14))
-    table("scaling with the number of seeds (conv 32 units, 14x14, 2000 images)",
-          bench_seeds((2, 4, 8), 200 if q else 2000, 32, 14))
-    table("layer width (2000 images x 49 positions)",
-          [(f"{c} units",) + bench_correlation(200 if q else 2000, c, 7)[4][1:3]
-           for c in (32, 64, 128, 256)])
+    table(
+        "peak memory does not grow with the probe set (conv 32 units, 14x14)",
+        bench_memory((250, 1000) if q else (1000, 4000), 32, 14),
+    )
+    table(
+        "scaling with the number of seeds (conv 32 units, 14x14, 2000 images)",
+        bench_seeds((2, 4, 8), 200 if q else 2000, 32, 14),
+    )
+    table(
+        "layer width (2000 images x 49 positions)",
+        [
+            (f"{c} units",) + bench_correlation(200 if q else 2000, c, 7)[4][1:3]
+            for c in (32, 64, 128, 256)
+        ],
+    )
     for module, func in (("analyses", "bench_li_analyses"), ("similarity", "bench_similarity")):
         try:
             rows = getattr(__import__(module), func)()

@@ -55,6 +55,7 @@ def dump(
     index: np.ndarray,
     label: np.ndarray,
     dtype: str = "float32",
+    compress: bool = True,
 ) -> None:
     """Run ``batches`` through ``network`` and write the read-out layers to ``out`` atomically."""
     import torch
@@ -74,7 +75,7 @@ def dump(
                 yield {name: captured[name].float().numpy() for name in readouts}
 
     try:
-        write(out, forward(), n_images, attrs, index, label, dtype, modules=readouts)
+        write(out, forward(), n_images, attrs, index, label, dtype, readouts, compress)
     finally:
         for hook in hooks:
             hook.remove()
@@ -89,8 +90,13 @@ def write(
     label: np.ndarray,
     dtype: str = "float32",
     modules: dict[str, str] | None = None,
+    compress: bool = True,
 ) -> None:
-    """Write per-batch ``{layer: (n, C[, H, W]) array}`` dicts as an activation file, atomically."""
+    """Write per-batch ``{layer: (n, C[, H, W]) array}`` dicts as an activation file, atomically.
+
+    ``compress``: gzip level 1 + shuffle (portable, about 2x smaller on ReLU outputs) or none
+    (several times faster to read back).
+    """
     from tqdm import tqdm
 
     with atomic_path(out) as tmp, h5py.File(tmp, "w") as f:
@@ -113,7 +119,8 @@ def write(
                 for name, values in layers.items():
                     if row == 0:
                         module = (modules or {}).get(name, name)
-                        _create_layer(f, name, module, n_images, values.shape[1:], dtype)
+                        shape = values.shape[1:]
+                        _create_layer(f, name, module, n_images, shape, dtype, compress)
                     f["layers"][name][row : row + n] = values.astype(dtype)
                 row += n
                 bar.update(n)
@@ -121,17 +128,14 @@ def write(
             raise RuntimeError(f"probe yielded {row} images, expected {n_images}")
 
 
-def _create_layer(f: h5py.File, name: str, path: str, n: int, shape: tuple, dtype: str) -> None:
+def _create_layer(
+    f: h5py.File, name: str, path: str, n: int, shape: tuple, dtype: str, compress: bool
+) -> None:
     per_image = int(np.prod(shape)) * np.dtype(dtype).itemsize
     rows = max(1, min(n, CHUNK_BYTES // per_image))
+    filters = {"compression": "gzip", "compression_opts": 1, "shuffle": True} if compress else {}
     ds = f.create_dataset(
-        f"layers/{name}",
-        shape=(n, *shape),
-        dtype=dtype,
-        chunks=(rows, *shape),
-        compression="gzip",
-        compression_opts=1,
-        shuffle=True,
+        f"layers/{name}", shape=(n, *shape), dtype=dtype, chunks=(rows, *shape), **filters
     )
     ds.attrs["kind"] = "conv" if len(shape) == 3 else "fc"
     ds.attrs["module"] = path
@@ -186,9 +190,15 @@ class ActivationFile:
 
 
 def as_samples(x: np.ndarray) -> np.ndarray:
-    """(N, C, H, W) -> (N·H·W, C); (N, C) unchanged; float64 (the accumulation type)."""
+    """(N, C, H, W) -> (N·H·W, C); (N, C) unchanged; float64 (the accumulation type).
+
+    Samples are ordered image, row, column.  The result is a transposed view of a C-contiguous
+    (units × samples) array: the copy moves whole H·W planes (cheap), and BLAS reads the view
+    without another copy, so ``x.T @ y`` runs at full speed.
+    """
     if x.ndim == 4:
-        x = x.transpose(0, 2, 3, 1).reshape(-1, x.shape[1])
+        n, c = x.shape[:2]
+        return np.ascontiguousarray(x.transpose(1, 0, 2, 3), dtype=np.float64).reshape(c, -1).T
     return np.asarray(x, dtype=np.float64)
 
 

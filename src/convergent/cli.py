@@ -10,11 +10,15 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from convergent import io
 from convergent.io import InputError
+
+if TYPE_CHECKING:
+    from convergent.moments import BlockMoments
 
 
 def _spec(text: str) -> dict:
@@ -63,6 +67,7 @@ def cmd_dump(args: argparse.Namespace) -> None:
         probe.index,
         probe.label,
         spec["probe"]["dtype"],
+        compress=spec["probe"].get("compression", "gzip") == "gzip",
     )
 
 
@@ -82,7 +87,6 @@ def cmd_moments(args: argparse.Namespace) -> None:
 
 def cmd_compare(args: argparse.Namespace) -> None:
     from convergent.activations import ActivationFile, check_same_probe
-    from convergent.analysis import correlation, matching
     from convergent.moments import cross_moments
 
     a_opts, layer = args.spec["analysis"], args.layer
@@ -93,10 +97,79 @@ def cmd_compare(args: argparse.Namespace) -> None:
                 f"{args.a} and {args.b}: different architectures; pairs compare "
                 "models of one architecture"
             )
-        cross = cross_moments(fa, fb, layer, a_opts["blocks"], a_opts["chunk_images"]).total()
+        # per-block cross sums are kept in the pair file: held-out splits (sparse prediction)
+        # and bootstraps reuse them instead of streaming the activations again
+        blocks = cross_moments(fa, fb, layer, a_opts["blocks"], a_opts["chunk_images"])
         names = fa.attrs["model"], fb.attrs["model"]
-    var = []
+        arch = fa.attrs["architecture"]
+    write_pair(args.out, layer, blocks, (args.moments_a, args.moments_b), names, arch, a_opts)
+
+
+def _stream_setup(args: argparse.Namespace, checkpoints: list[str]) -> tuple:
+    """Networks on the job's device, their read-outs, the probe and its batches."""
+    import torch
+
+    from convergent import models, stream
+    from convergent.data import DataSpec, probe_batches
+    from convergent.train import load_network
+
+    spec = args.spec
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    dev = stream.device()
+    nets = [load_network(ckpt, spec["arch"])[0].to(dev) for ckpt in checkpoints]
+    readouts = {layer: models.READOUTS[spec["arch"]][layer] for layer in spec["layers"]}
+    data = DataSpec.from_config(spec["dataset"])
+    probe, batches = probe_batches(data, spec["probe"], spec["arch"])
+    return nets, readouts, probe, batches
+
+
+def cmd_stream_moments(args: argparse.Namespace) -> None:
+    from convergent.stream import stream_moments
+
+    spec, blocks = args.spec, args.spec["analysis"]["blocks"]
+    (net,), readouts, probe, batches = _stream_setup(args, [args.checkpoint])
+    moments = stream_moments(net, readouts, batches, len(probe.index), blocks)
+    groups = {layer: moments[layer].as_dict() for layer in spec["layers"]}
+    attrs = {"model": spec["model"], "architecture": spec["arch"], "probe_hash": probe.hash}
+    io.write_arrays(args.out, "moments", groups, {**attrs, "blocks": blocks, "streamed": True})
+
+
+def cmd_stream_compare(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from convergent.stream import stream_cross
+
+    spec, a_opts = args.spec, args.spec["analysis"]
+    nets, readouts, probe, batches = _stream_setup(args, [args.checkpoint_a, args.checkpoint_b])
     for path in (args.moments_a, args.moments_b):
+        if io.read_attrs(path, "moments").get("probe_hash") != probe.hash:
+            raise InputError(
+                f"{path}: moments of another probe set; rerun snakemake to rebuild it"
+            )
+    cross = stream_cross(*nets, readouts, batches, len(probe.index), a_opts["blocks"])
+    moments = (args.moments_a, args.moments_b)
+    for layer in spec["layers"]:
+        out = str(Path(args.out_dir) / f"{layer}.h5")
+        write_pair(out, layer, cross[layer], moments, tuple(spec["models"]), spec["arch"], a_opts)
+
+
+def write_pair(
+    out: str,
+    layer: str,
+    blocks: BlockMoments,
+    moments: tuple[str, str],
+    names: tuple[str, str],
+    arch: str,
+    a_opts: dict,
+) -> None:
+    """One pair file (the compare rule's output) from a layer's per-block cross moments and the
+    two models' within-net moment files; shared by compare and stream-compare."""
+    from convergent.analysis import correlation, matching
+
+    cross = blocks.total()
+    var = []
+    for path in moments:
         m = io.read_group(path, "moments", layer)
         if m["count"].sum() != cross.count[0]:
             raise InputError(
@@ -119,18 +192,19 @@ def cmd_compare(args: argparse.Namespace) -> None:
         "semi_a2b": dict(zip(("partner", "value"), semi_a2b, strict=True)),
         "semi_b2a": dict(zip(("partner", "value"), semi_b2a, strict=True)),
         "one2one": dict(zip(("partner", "value"), one, strict=True)),
+        "cross": blocks.as_dict(),
     }
     attrs = {
         "layer": layer,
         "model_a": names[0],
         "model_b": names[1],
-        "architecture": fa.attrs["architecture"],
+        "architecture": arch,
         "samples": cross.count[0],
         "dead_a": int((np.sqrt(var[0]) <= dead).sum()),
         "dead_b": int((np.sqrt(var[1]) <= dead).sum()),
         "same_partner_fraction": float(np.mean(semi_a2b[0] == one[0])),
     }
-    io.write_arrays(args.out, "pair", groups, attrs)
+    io.write_arrays(out, "pair", groups, attrs)
 
 
 def cmd_tables(args: argparse.Namespace) -> None:
@@ -144,6 +218,40 @@ def cmd_tables(args: argparse.Namespace) -> None:
     tables.write_csv(acc, args.accuracy)
     print(summary.to_string(index=False, float_format="%.3f"))
     print(acc[["model", "test_acc_pct"]].to_string(index=False, float_format="%.2f"))
+
+
+def cmd_untrained(args: argparse.Namespace) -> None:
+    from convergent.similarity_tables import save_untrained
+
+    save_untrained(args.spec, args.out)
+
+
+def cmd_similarity(args: argparse.Namespace) -> None:
+    from convergent.activations import ActivationFile, check_same_probe
+    from convergent.similarity_pair import pair_rows
+    from convergent.tables import write_csv
+
+    spec, a_opts = args.spec, args.spec["analysis"]
+    with ActivationFile(args.a) as fa, ActivationFile(args.b) as fb:
+        check_same_probe(fa, fb)
+        opts = {**spec["similarity"], "dead_unit_std": a_opts["dead_unit_std"]}
+        rows = pair_rows(fa, fb, spec["layers"], opts, a_opts["blocks"], a_opts["chunk_images"])
+    import pandas as pd
+
+    write_csv(pd.DataFrame(rows), args.out)
+
+
+def cmd_similarity_tables(args: argparse.Namespace) -> None:
+    from convergent import similarity_tables as st
+    from convergent.tables import write_csv
+
+    rows = st.read_rows(args.inputs)
+    write_csv(rows, args.per_pair)
+    summary = st.summary(rows)
+    write_csv(summary, args.summary)
+    ident = st.layer_identification_table(rows)
+    write_csv(ident, args.layer_identification)
+    print(ident.to_string(index=False, float_format="%.1f"))
 
 
 def cmd_figure(args: argparse.Namespace) -> None:
@@ -190,6 +298,21 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--layer", required=True)
     s.add_argument("--out", required=True)
 
+    s = step("stream-moments", cmd_stream_moments, "moments of one model, from its forward pass")
+    s.add_argument("--spec", type=_spec, required=True, help="JSON: arch, model, probe, layers")
+    s.add_argument("--checkpoint", required=True)
+    s.add_argument("--out", required=True)
+    s.add_argument("--threads", type=int)
+
+    s = step("stream-compare", cmd_stream_compare, "pair files of all layers, from both nets")
+    s.add_argument("--spec", type=_spec, required=True, help="JSON: arch, models, probe, layers")
+    s.add_argument("--checkpoint-a", required=True)
+    s.add_argument("--checkpoint-b", required=True)
+    s.add_argument("--moments-a", required=True)
+    s.add_argument("--moments-b", required=True)
+    s.add_argument("--out-dir", required=True, help="writes <out-dir>/<layer>.h5")
+    s.add_argument("--threads", type=int)
+
     s = step("tables", cmd_tables, "aggregate pairs and models into summary tables")
     s.add_argument("--pairs", nargs="+", required=True)
     s.add_argument("--models", nargs="+", required=True, help="summary.json of every model")
@@ -197,6 +320,26 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--per-pair", required=True)
     s.add_argument("--summary", required=True)
     s.add_argument("--accuracy", required=True)
+
+    from convergent.li_steps import add_steps
+
+    add_steps(step)
+
+    s = step("untrained", cmd_untrained, "save an untrained (initialisation) checkpoint")
+    s.add_argument("--spec", type=_spec, required=True, help="JSON: arch, init_seed, dataset")
+    s.add_argument("--out", required=True)
+
+    s = step("similarity", cmd_similarity, "similarity measures, CIs and nulls of one pair")
+    s.add_argument("--spec", type=_spec, required=True, help="JSON: layers, analysis, similarity")
+    s.add_argument("--a", required=True, help="activation file of model A")
+    s.add_argument("--b", required=True, help="activation file of model B")
+    s.add_argument("--out", required=True, help="long-format CSV, one row per number")
+
+    s = step("similarity-tables", cmd_similarity_tables, "aggregate similarity CSVs")
+    s.add_argument("--inputs", nargs="+", required=True)
+    s.add_argument("--per-pair", required=True)
+    s.add_argument("--summary", required=True)
+    s.add_argument("--layer-identification", required=True)
 
     from convergent.figures import add_parsers
 

@@ -127,11 +127,41 @@ TENSOR_DATASETS = {"fashion_mnist": load_fashion_mnist, "cifar10": load_cifar10}
 
 
 # ---------------------------------------------------------------- ImageFolder
-IMAGE_SIZE = {"alexnet_small": None, "alexnet_torchvision": 224}
+IMAGE_SIZE = {
+    "alexnet_small": None,
+    "alexnet_torchvision": 224,
+    "caffenet": 227,
+    "vgg_small": None,
+}
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+#: Architectures fed the Caffe way: images warped to 256×256, random (train) or centre (probe)
+#: crops of the input size, mirrored in training, mean pixel subtracted on the 0–255 scale.
+CAFFE_STYLE = {"caffenet"}
+CAFFE_RESIZE = 256
 
 
-def image_folder(path: str, split: str, train: bool, size: int) -> Dataset:
+def image_transforms(arch: str | None, size: int, train: bool) -> list:
+    """The torchvision transforms of one architecture's input (training or probing)."""
+    from torchvision import transforms
+
+    if arch in CAFFE_STYLE:
+        crop = transforms.RandomCrop(size) if train else transforms.CenterCrop(size)
+        tf = [transforms.Resize((CAFFE_RESIZE, CAFFE_RESIZE)), crop]
+        if train:
+            tf.append(transforms.RandomHorizontalFlip())
+        # ToTensor scales to [0, 1]; std 1/255 brings (x - mean) back to the 0-255 scale
+        return tf + [transforms.ToTensor(), transforms.Normalize(IMAGENET_MEAN, (1 / 255,) * 3)]
+    resize = int(round(size * 256 / 224))
+    if train:
+        tf = [transforms.RandomResizedCrop(size), transforms.RandomHorizontalFlip()]
+    else:
+        tf = [transforms.Resize(resize), transforms.CenterCrop(size)]
+    return tf + [transforms.ToTensor(), transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD)]
+
+
+def image_folder(
+    path: str, split: str, train: bool, size: int, arch: str | None = None
+) -> Dataset:
     """``path/train`` or ``path/val`` as a torchvision ImageFolder, checked for images."""
     from torchvision import datasets, transforms
 
@@ -141,12 +171,7 @@ def image_folder(path: str, split: str, train: bool, size: int) -> Dataset:
             f"dataset.path = {path}: no {folder.name}/ folder; an ImageFolder dataset "
             "needs train/<class>/*.jpg and val/<class>/*.jpg"
         )
-    resize = int(round(size * 256 / 224))
-    if train:
-        tf = [transforms.RandomResizedCrop(size), transforms.RandomHorizontalFlip()]
-    else:
-        tf = [transforms.Resize(resize), transforms.CenterCrop(size)]
-    tf += [transforms.ToTensor(), transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD)]
+    tf = image_transforms(arch, size, train)
     try:
         ds = datasets.ImageFolder(folder, transform=transforms.Compose(tf), loader=_load_image)
     except (FileNotFoundError, RuntimeError) as err:
@@ -262,7 +287,7 @@ def probe_batches(
         images = data.images[torch.from_numpy(index)]
         return probe, (normalise(images[i : i + bs]) for i in range(0, size, bs))
     _, _, image_size = spec.shape(arch)
-    ds = image_folder(spec.path, split, train=False, size=image_size)
+    ds = image_folder(spec.path, split, train=False, size=image_size, arch=arch)
     index = probe_indices(len(ds), size, seed)
     probe = Probe(index, np.array([ds.targets[i] for i in index]), name)
     loader = DataLoader(Subset(ds, index.tolist()), batch_size=bs, shuffle=False)
@@ -344,8 +369,8 @@ class ImageFolderDataModule(pl.LightningDataModule):
 
     def setup(self, stage: str) -> None:
         _, _, size = self.spec.shape(self.arch)
-        self.train_set = image_folder(self.spec.path, "train", train=True, size=size)
-        self.val_set = image_folder(self.spec.path, "test", train=False, size=size)
+        self.train_set = image_folder(self.spec.path, "train", True, size, arch=self.arch)
+        self.val_set = image_folder(self.spec.path, "test", False, size, arch=self.arch)
 
     def _loader(self, ds: Dataset, shuffle: bool) -> DataLoader:
         gen = torch.Generator().manual_seed(self.data_seed)

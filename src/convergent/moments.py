@@ -33,7 +33,8 @@ class BlockMoments:
 
     def add(self, block: int, x: np.ndarray, y: np.ndarray | None = None) -> None:
         """Accumulate one chunk of (samples × units) float64 rows into ``block``."""
-        y = x if y is None else y
+        # x.T @ x would dispatch to BLAS syrk, measured at half the speed of gemm on a copy
+        y = x.copy() if y is None else y
         self.count[block] += len(x)
         self.sum_x[block] += x.sum(0)
         self.sum_y[block] += y.sum(0)

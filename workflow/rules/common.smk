@@ -1,4 +1,6 @@
 import json
+import os
+import sys
 
 from snakemake.utils import min_version, validate
 
@@ -10,6 +12,17 @@ min_version("9.0")
 # duplicate seeds): both stop the run before any job starts, naming the key.
 validate(config, schema="../../config/schema.yaml")
 study.check_study(config)
+
+# Jobs find the package's CLI without an activated environment: the interpreter running
+# Snakemake first on PATH (.venv/bin/snakemake works as is), and the repository's src/ on
+# PYTHONPATH (for --use-conda environments, which hold only the third-party stack).
+os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    p for p in (os.path.join(workflow.basedir, "src"), os.environ.get("PYTHONPATH")) if p
+)
+CLI = "python -m convergent"
+TRAIN_ENV = "../../envs/train.yaml"
+ANALYSIS_ENV = "../../envs/analysis.yaml"
 
 R = "results"
 MODELS = study.models(config)
@@ -27,6 +40,10 @@ RESOURCE_DEFAULTS = {
     "train": {"threads": 2, "mem_mb": 4000, "runtime": 120, "gpu": 1},
     "dump": {"threads": 2, "mem_mb": 4000, "runtime": 30, "gpu": 1},
     "analysis": {"threads": 1, "mem_mb": 2000, "runtime": 30},
+    # tables and figures: CPU only, small
+    "figure": {"threads": 1, "mem_mb": 2000, "runtime": 15},
+    # probe.stream: a pair's two networks run on the probe images in one job (GPU)
+    "stream": {"threads": 2, "mem_mb": 8000, "runtime": 120, "gpu": 1},
 }
 
 
@@ -60,8 +77,14 @@ def dump_spec(w):
                 probe=config["probe"], layers=LAYERS)
 
 
+# Options read only by the Li et al. analyses (li_analyses.smk, which passes them itself): left
+# out of analysis_spec so that changing them does not rerun moments and compare.
+LI_ANALYSIS_PREFIXES = ("mi_", "sparse_", "cluster")
+
+
 def analysis_spec(w=None):
-    return spec(layers=LAYERS, analysis=config["analysis"])
+    core = {k: v for k, v in config["analysis"].items() if not k.startswith(LI_ANALYSIS_PREFIXES)}
+    return spec(layers=LAYERS, analysis=core)
 
 
 def pair_file(p, layer):

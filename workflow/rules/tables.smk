@@ -12,6 +12,10 @@ rule tables:
                         caption="../report/accuracy.rst"),
     params:
         layers=LAYERS,
+    threads: res("figure", "threads")
+    resources:
+        mem_mb=res("figure", "mem_mb"),
+        runtime=res("figure", "runtime"),
     shell:
         "convergent tables --pairs {input.pairs} --models {input.models} --layers {params.layers}"
         " --per-pair {output.per_pair} --summary {output.summary} --accuracy {output.accuracy}"

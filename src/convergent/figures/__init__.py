@@ -48,6 +48,14 @@ def add_parsers(figure: argparse.ArgumentParser, func: Callable) -> None:
     s.add_argument("--metrics", nargs="+", required=True)
     s.add_argument("--accuracy", required=True)
 
+    from convergent.figures.li_parsers import add_li_parsers
+
+    add_li_parsers(sub)
+
+    from convergent.figures.similarity import add_similarity_parsers
+
+    add_similarity_parsers(sub)
+
     for s in sub.choices.values():
         s.add_argument("--out", required=True, help="the PDF; the PNG is written beside it")
         s.set_defaults(func=func)

@@ -30,6 +30,7 @@ _CONV_FC = {
 #: architecture name -> {layer name: dotted path of the module whose output is read}
 READOUTS: dict[str, dict[str, str]] = {
     "alexnet_small": _CONV_FC,
+    "vgg_small": _CONV_FC,  # same module names: features.relu1..5, classifier.relu6/7
     "alexnet_torchvision": {
         "conv1": "features.1",
         "conv2": "features.4",
@@ -39,6 +40,8 @@ READOUTS: dict[str, dict[str, str]] = {
         "fc6": "classifier.2",
         "fc7": "classifier.5",
     },
+    # Li et al. 2016's CaffeNet: same named ReLUs (before pool and LRN) as alexnet_small
+    "caffenet": _CONV_FC,
 }
 
 ARCHITECTURES = tuple(READOUTS)

@@ -1,0 +1,114 @@
+"""Many-to-many groups of units across two nets (Li et al. 2016, section 6 of the notes).
+
+The joint correlation matrix S = [[C_AA, C_AB], [C_BA, C_BB]] of the 2·C units of a layer (net A's
+units first) is clustered twice:
+
+* spectral clustering (scikit-learn, precomputed affinity) -> the matrix permuted by cluster;
+* agglomerative clustering (scipy, average linkage on the distance 1 − affinity) -> the matrix in
+  dendrogram leaf order, and flat clusters cut at the same number of clusters.
+
+Affinity: correlations can be negative; spectral clustering needs a non-negative affinity.  We use
+|c| by default (a strongly anti-correlated unit carries the same information, and linear
+predictability — what sparse prediction measures — ignores the sign), or (1 + c)/2 which keeps the
+sign (anti-correlated units become dissimilar).  Dead units (zero rows) get affinity 1 with
+themselves only.
+
+A cluster is *shared* if it holds units of both nets (a subspace both nets span) and *single* if it
+holds units of one net only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.cluster import hierarchy
+from scipy.spatial.distance import squareform
+from sklearn.cluster import SpectralClustering
+
+AFFINITIES = ("abs", "shifted")
+
+
+def joint_matrix(c_aa: np.ndarray, c_ab: np.ndarray, c_bb: np.ndarray) -> np.ndarray:
+    """[[C_AA, C_AB], [C_BA, C_BB]], net A's units first."""
+    return np.block([[c_aa, c_ab], [c_ab.T, c_bb]])
+
+
+def affinity(s: np.ndarray, kind: str = "abs") -> np.ndarray:
+    """A symmetric non-negative affinity from a correlation matrix: |c| or (1 + c)/2."""
+    if kind == "abs":
+        a = np.abs(s)
+    elif kind == "shifted":
+        a = (1.0 + s) / 2.0
+    else:
+        raise ValueError(f"affinity {kind!r}: use one of {', '.join(AFFINITIES)}")
+    a = (a + a.T) / 2.0
+    np.fill_diagonal(a, 1.0)
+    return np.clip(a, 0.0, 1.0)
+
+
+def default_clusters(units_per_net: int) -> int:
+    """Half the units of one net: clusters of four units on average, two from each net if they
+    are shared — the smallest group that can express a many-to-many (2 ↔ 2) mapping."""
+    return max(2, units_per_net // 2)
+
+
+def spectral_labels(a: np.ndarray, clusters: int, seed: int = 0) -> np.ndarray:
+    """Spectral clustering of a precomputed affinity (discretised labels, deterministic)."""
+    model = SpectralClustering(
+        n_clusters=clusters, affinity="precomputed", assign_labels="cluster_qr", random_state=seed
+    )
+    return model.fit_predict(a)
+
+
+def hierarchical(a: np.ndarray, clusters: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(linkage, leaf order, labels cut into ``clusters`` flat clusters) of average-linkage
+    agglomerative clustering on the distance 1 − affinity."""
+    d = 1.0 - a
+    np.fill_diagonal(d, 0.0)
+    link = hierarchy.linkage(squareform(np.clip(d, 0.0, None), checks=False), method="average")
+    order = hierarchy.leaves_list(link)
+    labels = hierarchy.fcluster(link, t=clusters, criterion="maxclust") - 1
+    return link, order, labels
+
+
+def cluster_order(labels: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """Units grouped by cluster: clusters by decreasing mean within-cluster affinity (the
+    tightest blocks first), units in a cluster with net A's before net B's (stable)."""
+    clusters = np.unique(labels)
+    tightness = [a[np.ix_(labels == k, labels == k)].mean() for k in clusters]
+    ranked = clusters[np.argsort(-np.asarray(tightness), kind="stable")]
+    return np.concatenate([np.flatnonzero(labels == k) for k in ranked])
+
+
+@dataclass
+class Composition:
+    """Per cluster: units of net A and of net B; shared = clusters with both."""
+
+    units_a: np.ndarray
+    units_b: np.ndarray
+
+    @property
+    def shared(self) -> int:
+        return int(np.sum((self.units_a > 0) & (self.units_b > 0)))
+
+    @property
+    def only_a(self) -> int:
+        return int(np.sum((self.units_a > 0) & (self.units_b == 0)))
+
+    @property
+    def only_b(self) -> int:
+        return int(np.sum((self.units_a == 0) & (self.units_b > 0)))
+
+    @property
+    def one_to_one(self) -> int:
+        """Clusters of exactly one unit of each net (a matched pair)."""
+        return int(np.sum((self.units_a == 1) & (self.units_b == 1)))
+
+
+def composition(labels: np.ndarray, units_a: int) -> Composition:
+    """Count each cluster's units from net A (the first ``units_a`` labels) and net B."""
+    k = int(labels.max()) + 1
+    return Composition(
+        np.bincount(labels[:units_a], minlength=k), np.bincount(labels[units_a:], minlength=k)
+    )

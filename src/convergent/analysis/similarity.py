@@ -1,0 +1,316 @@
+"""Representational similarity measures between two layers (docs/similarity.md states every
+convention and how it differs from other public implementations).
+
+Notation: X (n × p) and Y (n × q) hold the same n samples (rows) of two layers; columns are units.
+Everything is computed on column-centred data.
+
+Two routes, one set of formulas:
+
+* **Scatter route** (``Scatter``): every *linear* measure — linear CKA, linear HSIC, the CCA family
+  (mean ρ, R²_CCA, SVCCA, PWCCA), orthogonal Procrustes, the angular shape metric and the linear
+  regression fit — is a function of the centred scatter matrices Sxx = XcᵀXc, Syy = YcᵀYc,
+  Sxy = XcᵀYc alone.  They are formed exactly from streamed raw sums (``BlockMoments``), so these
+  measures never need the activations in memory and scale to millions of samples; a subset or a
+  bootstrap resample of probe blocks is one more call of :meth:`Scatter.from_moments`.
+* **Gram route**: kernel measures (RBF CKA, debiased linear CKA) use n × n Gram matrices of a
+  probe subsample, with Kornblith et al.'s (2019) ``center_gram``/``cka`` conventions.
+
+A matrix that is rank deficient (dead units, more units than samples) is handled by restricting
+whitening to the eigen-directions with eigenvalue > ``RANK_TOL`` × the largest one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+RANK_TOL = 1e-10
+
+#: measure name -> True if larger means more similar (False for distances)
+HIGHER_IS_MORE_SIMILAR = {
+    "linear_cka": True,
+    "linear_hsic": True,
+    "cca_rho": True,
+    "cca_r2": True,
+    "svcca_rho": True,
+    "svcca_r2": True,
+    "pwcca": True,
+    "procrustes": False,
+    "angular_shape": False,
+    "regression_r2": True,
+    "regression_r2_ab": True,
+    "regression_r2_ba": True,
+    "rbf_cka": True,
+    "linear_cka_debiased": True,
+    "rsa_spearman": True,
+    "rsa_kendall_tau_a": True,
+    "matched_correlation": True,
+    "semi_matched_correlation": True,
+}
+
+
+# ------------------------------------------------------------------ scatter route
+@dataclass(frozen=True)
+class Scatter:
+    """Centred sums of products of n samples: sxx = XcᵀXc, syy = YcᵀYc, sxy = XcᵀYc."""
+
+    n: float
+    sxx: np.ndarray
+    syy: np.ndarray
+    sxy: np.ndarray
+
+    @classmethod
+    def from_data(cls, x: np.ndarray, y: np.ndarray) -> Scatter:
+        """In memory: centre the columns and multiply (the textbook definition)."""
+        xc, yc = x - x.mean(0), y - y.mean(0)
+        return cls(len(x), xc.T @ xc, yc.T @ yc, xc.T @ yc)
+
+    @classmethod
+    def from_sums(
+        cls,
+        n: float,
+        sum_x: np.ndarray,
+        sum_y: np.ndarray,
+        sum_xx: np.ndarray,
+        sum_yy: np.ndarray,
+        sum_xy: np.ndarray,
+    ) -> Scatter:
+        """From raw (uncentred) float64 sums: Sxy = Σxyᵀ − (Σx)(Σy)ᵀ/n."""
+        return cls(
+            n,
+            sum_xx - np.outer(sum_x, sum_x) / n,
+            sum_yy - np.outer(sum_y, sum_y) / n,
+            sum_xy - np.outer(sum_x, sum_y) / n,
+        )
+
+    @classmethod
+    def from_moments(cls, mxx, myy, mxy, blocks: np.ndarray | slice = slice(None)) -> Scatter:
+        """From three ``BlockMoments`` (within X, within Y, cross) over a subset of blocks.
+
+        ``blocks`` may repeat an index: a block bootstrap resample is just an index array.
+        """
+        n = mxy.count[blocks].sum()
+        return cls.from_sums(
+            n,
+            mxy.sum_x[blocks].sum(0),
+            mxy.sum_y[blocks].sum(0),
+            mxx.sum_xy[blocks].sum(0),
+            myy.sum_xy[blocks].sum(0),
+            mxy.sum_xy[blocks].sum(0),
+        )
+
+    def swap(self) -> Scatter:
+        """The same pair with the roles of X and Y exchanged."""
+        return Scatter(self.n, self.syy, self.sxx, self.sxy.T)
+
+
+def linear_hsic(s: Scatter) -> float:
+    """Biased linear HSIC = ‖XcᵀYc‖²_F / (n − 1)²."""
+    return float(np.sum(s.sxy**2) / (s.n - 1) ** 2)
+
+
+def linear_cka(s: Scatter) -> float:
+    """Linear CKA = ‖XcᵀYc‖²_F / (‖XcᵀXc‖_F ‖YcᵀYc‖_F) (Kornblith 2019, feature-space form)."""
+    denom = np.linalg.norm(s.sxx) * np.linalg.norm(s.syy)
+    return float(np.sum(s.sxy**2) / denom) if denom > 0 else np.nan
+
+
+def _whitener(sxx: np.ndarray) -> np.ndarray:
+    """W (p × r) with Wᵀ Sxx W = I on the r eigen-directions above the rank tolerance."""
+    evals, evecs = np.linalg.eigh(sxx)
+    keep = evals > RANK_TOL * max(evals.max(), 0.0) if evals.size else evals > 0
+    return evecs[:, keep] / np.sqrt(evals[keep])
+
+
+def canonical_correlations(s: Scatter) -> np.ndarray:
+    """ρ₁ ≥ … ≥ ρ_c, c = min(rank X, rank Y): singular values of Wxᵀ Sxy Wy."""
+    wx, wy = _whitener(s.sxx), _whitener(s.syy)
+    if wx.shape[1] == 0 or wy.shape[1] == 0:
+        return np.zeros(0)
+    return np.clip(np.linalg.svd(wx.T @ s.sxy @ wy, compute_uv=False), 0.0, 1.0)
+
+
+def cca_rho(s: Scatter) -> float:
+    """Mean canonical correlation ρ̄ = Σρᵢ / c."""
+    rho = canonical_correlations(s)
+    return float(rho.mean()) if rho.size else np.nan
+
+
+def cca_r2(s: Scatter) -> float:
+    """R²_CCA = Σρᵢ² / c (Kornblith's ‖Q_YᵀQ_X‖²_F / min(p, q) for full-rank X, Y)."""
+    rho = canonical_correlations(s)
+    return float(np.mean(rho**2)) if rho.size else np.nan
+
+
+def _principal_subspace(sxx: np.ndarray, keep: float) -> np.ndarray:
+    """Top eigenvectors of Sxx explaining at least ``keep`` of the total variance (tr Sxx)."""
+    evals, evecs = np.linalg.eigh(sxx)
+    evals, evecs = evals[::-1].clip(min=0), evecs[:, ::-1]
+    total = evals.sum()
+    if total <= 0:
+        return evecs[:, :0]
+    k = int(np.searchsorted(np.cumsum(evals) / total, keep - 1e-12) + 1)
+    return evecs[:, : min(k, len(evals))]
+
+
+def svcca_scatter(s: Scatter, keep: float = 0.99) -> Scatter:
+    """Project both sides onto their principal subspaces (``keep`` of the variance each)."""
+    vx, vy = _principal_subspace(s.sxx, keep), _principal_subspace(s.syy, keep)
+    return Scatter(s.n, vx.T @ s.sxx @ vx, vy.T @ s.syy @ vy, vx.T @ s.sxy @ vy)
+
+
+def svcca_rho(s: Scatter, keep: float = 0.99) -> float:
+    """SVCCA (Raghu et al. 2017): mean canonical correlation after the SVD step."""
+    return cca_rho(svcca_scatter(s, keep))
+
+
+def svcca_r2(s: Scatter, keep: float = 0.99) -> float:
+    """SVCCA with R²_CCA (mean squared canonical correlation) after the SVD step."""
+    return cca_r2(svcca_scatter(s, keep))
+
+
+def pwcca(s: Scatter, side: str = "smaller") -> float:
+    """Projection-weighted CCA (Morcos et al. 2018): Σ αᵢρᵢ / Σ αᵢ.
+
+    αᵢ = Σⱼ |⟨hᵢ, xⱼ⟩|, hᵢ = Xc aᵢ the i-th canonical variate of the weighting side (unit norm;
+    canonical variates are mutually orthogonal, so no extra QR is needed) and xⱼ its j-th centred
+    unit.  ⟨hᵢ, xⱼ⟩ = (Sxx aᵢ)ⱼ, so PWCCA too is exact from the scatter matrices.
+    ``side``: "x", "y" or "smaller" (the side with fewer units, X on ties — google/svcca's
+    choice); the measure is asymmetric, see docs/similarity.md.
+    """
+    if side == "smaller":
+        side = "x" if s.sxx.shape[0] <= s.syy.shape[0] else "y"
+    if side == "y":
+        s = s.swap()
+    wx, wy = _whitener(s.sxx), _whitener(s.syy)
+    if wx.shape[1] == 0 or wy.shape[1] == 0:
+        return np.nan
+    u, rho, _ = np.linalg.svd(wx.T @ s.sxy @ wy, full_matrices=False)
+    a = wx @ u  # canonical directions of X: aᵢᵀ Sxx aᵢ = 1
+    alpha = np.abs(s.sxx @ a).sum(0)
+    return float(np.sum(alpha * np.clip(rho, 0, 1)) / alpha.sum())
+
+
+def _nuclear_cosine(s: Scatter) -> float:
+    """‖XcᵀYc‖_* / (‖Xc‖_F ‖Yc‖_F): the best cosine between X and a rotation of Y."""
+    denom = np.sqrt(np.trace(s.sxx) * np.trace(s.syy))
+    if denom <= 0:
+        return np.nan
+    return float(np.clip(np.linalg.svd(s.sxy, compute_uv=False).sum() / denom, -1.0, 1.0))
+
+
+def procrustes(s: Scatter) -> float:
+    """Orthogonal Procrustes distance of Ding et al. 2021 (a squared distance, in [0, 2]).
+
+    min_Q ‖X̂ − ŶQ‖²_F over orthogonal Q for centred, unit-Frobenius X̂, Ŷ (narrower side
+    zero-padded) = 2 − 2‖X̂ᵀŶ‖_*.
+    """
+    return float(max(2.0 - 2.0 * _nuclear_cosine(s), 0.0))
+
+
+def angular_shape(s: Scatter) -> float:
+    """Angular shape metric with rotations only (Williams et al. 2021, α = 1): arccos of the
+    nuclear cosine, in radians [0, π/2]."""
+    return float(np.arccos(_nuclear_cosine(s)))
+
+
+def regression_r2(s: Scatter) -> float:
+    """Linear regression fit of Y from X: R² = 1 − min_B ‖Yc − XcB‖²_F / ‖Yc‖²_F
+    = tr(Syx Sxx⁺ Sxy) / tr(Syy).  Asymmetric (X predicts Y)."""
+    w = _whitener(s.sxx)
+    denom = np.trace(s.syy)
+    return float(np.sum((w.T @ s.sxy) ** 2) / denom) if denom > 0 else np.nan
+
+
+def scatter_measures(s: Scatter, svcca_keep: float = 0.99) -> dict[str, float]:
+    """Every scatter-route measure of one pair of layers (regression both ways and their mean)."""
+    ab, ba = regression_r2(s), regression_r2(s.swap())
+    rho = canonical_correlations(s)  # once for ρ̄ and R²
+    sv = canonical_correlations(svcca_scatter(s, svcca_keep))
+    return {
+        "linear_cka": linear_cka(s),
+        "linear_hsic": linear_hsic(s),
+        "cca_rho": float(rho.mean()) if rho.size else np.nan,
+        "cca_r2": float(np.mean(rho**2)) if rho.size else np.nan,
+        "svcca_rho": float(sv.mean()) if sv.size else np.nan,
+        "svcca_r2": float(np.mean(sv**2)) if sv.size else np.nan,
+        "pwcca": pwcca(s),
+        "procrustes": procrustes(s),
+        "angular_shape": angular_shape(s),
+        "regression_r2_ab": ab,
+        "regression_r2_ba": ba,
+        "regression_r2": (ab + ba) / 2,
+    }
+
+
+# ------------------------------------------------------------------ Gram route
+def gram_linear(x: np.ndarray) -> np.ndarray:
+    """K = X Xᵀ (n × n)."""
+    return x @ x.T
+
+
+def gram_rbf(x: np.ndarray, fraction: float = 0.4) -> np.ndarray:
+    """RBF kernel exp(−‖xᵢ − xⱼ‖² / (2σ²)) with σ = fraction × median distance.
+
+    As in Kornblith et al.'s ``gram_rbf``: σ² = fraction² × the median of all n² squared
+    distances (zero diagonal included).
+    """
+    dots = x @ x.T
+    sq_norms = np.diag(dots)
+    sq_dist = np.maximum(sq_norms[:, None] + sq_norms[None, :] - 2 * dots, 0.0)
+    median = np.median(sq_dist)
+    if median <= 0:
+        return np.ones_like(sq_dist)
+    return np.exp(-sq_dist / (2 * fraction**2 * median))
+
+
+def center_gram(gram: np.ndarray, unbiased: bool = False) -> np.ndarray:
+    """HKH (biased) or the Székely–Rizzo U-centred Gram matrix (unbiased; zero diagonal)."""
+    gram = np.array(gram, dtype=np.float64, copy=True)
+    n = len(gram)
+    if unbiased:
+        np.fill_diagonal(gram, 0)
+        means = gram.sum(0) / (n - 2)
+        means -= means.sum() / (2 * (n - 1))
+        gram -= means[:, None]
+        gram -= means[None, :]
+        np.fill_diagonal(gram, 0)
+    else:
+        means = gram.mean(0)
+        means -= means.mean() / 2
+        gram -= means[:, None]
+        gram -= means[None, :]
+    return gram
+
+
+def cka(gram_x: np.ndarray, gram_y: np.ndarray, debiased: bool = False) -> float:
+    """CKA = ⟨K̃, L̃⟩ / (‖K̃‖_F ‖L̃‖_F) with centred (or U-centred if ``debiased``) Grams."""
+    kx, ky = center_gram(gram_x, debiased), center_gram(gram_y, debiased)
+    denom = np.linalg.norm(kx) * np.linalg.norm(ky)
+    return float(kx.ravel() @ ky.ravel() / denom) if denom > 0 else np.nan
+
+
+# ------------------------------------------------------------------ features
+def reduce_features(x: np.ndarray) -> np.ndarray:
+    """When p > n: the n × r principal-component scores of centred X, which have the same
+    centred Gram matrix as X — exact for every rotation-invariant measure (all here but PWCCA)."""
+    n, p = x.shape
+    if p <= n:
+        return x
+    xc = x - x.mean(0)
+    evals, evecs = np.linalg.eigh(xc @ xc.T)
+    keep = evals > RANK_TOL * max(evals.max(), 0.0)
+    return evecs[:, keep] * np.sqrt(evals[keep])
+
+
+def layer_identification(sim: np.ndarray, higher_is_more_similar: bool = True) -> np.ndarray:
+    """Per layer of A (rows) then of B (columns): is the corresponding layer (same index) the
+    unique most similar one?  A tie with the corresponding layer counts as a miss."""
+    s = sim if higher_is_more_similar else -sim
+    hits = []
+    for m in (s, s.T):
+        for i, row in enumerate(m):
+            others = np.delete(row, i)
+            hits.append(bool(np.isfinite(row[i]) and np.all(row[i] > others[np.isfinite(others)])))
+    return np.array(hits)

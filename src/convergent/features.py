@@ -1,0 +1,121 @@
+"""Per-layer features of the probe images under a stated conv-layer convention, streamed.
+
+Conventions for a conv layer (N, C, H, W); a fc layer (N, C) is the same under all three:
+
+* ``positions``: a channel is a feature, images × positions are samples — (N·H·W) × C, the
+  convention of Li et al.'s unit correlations;
+* ``mean``: spatially averaged, N × C;
+* ``flatten``: N × (C·H·W), Kornblith et al.'s convention for CKA.
+
+``stream_moments`` accumulates within-A, within-B and cross ``BlockMoments`` of a layer pair in
+one pass over the probe chunks (the scatter route: nothing but p × q sums is held), optionally
+pairing image i of A with image π(i) of B (the shuffled-pairing null).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from convergent.activations import ActivationFile, chunks
+from convergent.io import InputError
+from convergent.moments import BlockMoments
+
+CONVENTIONS = ("positions", "mean", "flatten")
+
+
+def as_features(x: np.ndarray, convention: str) -> np.ndarray:
+    """(N, C, H, W) or (N, C) activations -> float64 (samples × features) under ``convention``."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim == 2:
+        return x
+    if convention == "positions":
+        return x.transpose(0, 2, 3, 1).reshape(-1, x.shape[1])
+    if convention == "mean":
+        return x.mean(axis=(2, 3))
+    if convention == "flatten":
+        return x.reshape(len(x), -1)
+    raise ValueError(f"unknown conv convention {convention!r}; choose one of {CONVENTIONS}")
+
+
+def effective_convention(
+    fa: ActivationFile, la: str, fb: ActivationFile, lb: str, conv: str
+) -> str:
+    """``positions`` needs both layers on the same spatial grid; otherwise fall back to
+    ``mean`` (the choice is recorded with every number)."""
+    if conv != "positions":
+        return conv
+    sa, sb = fa.layer(la).shape[2:], fb.layer(lb).shape[2:]
+    return conv if sa == sb else "mean"
+
+
+def read_rows(f: ActivationFile, layer: str, index: np.ndarray) -> np.ndarray:
+    """Images ``index`` (any order, no repeats) of a layer, in that order, as stored."""
+    order = np.argsort(index)
+    try:
+        data = f.layer(layer)[np.sort(index)]
+    except OSError as err:
+        raise InputError(
+            f"{f.path}: layer {layer!r} is unreadable ({err}); delete it and rerun snakemake"
+        ) from None
+    out = np.empty_like(data)
+    out[order] = data
+    return out
+
+
+def image_features(f: ActivationFile, layer: str, index: np.ndarray, convention: str) -> np.ndarray:
+    """Per-image features (``mean`` or ``flatten``) of the probe images ``index``."""
+    if convention == "positions":
+        raise ValueError("per-image features need the 'mean' or 'flatten' convention")
+    return as_features(read_rows(f, layer, index), convention)
+
+
+def stream_moments(
+    fa: ActivationFile,
+    la: str,
+    fb: ActivationFile,
+    lb: str,
+    convention: str,
+    blocks: int,
+    chunk_images: int,
+    pairing: np.ndarray | None = None,
+) -> tuple[BlockMoments, BlockMoments, BlockMoments]:
+    """(within A, within B, cross) moments of layer ``la`` of A and ``lb`` of B, per block."""
+    if convention == "flatten":
+        raise ValueError("flattened conv features are too wide for moments; use the Gram route")
+    n = fa.n_images
+    mxx = mxy = myy = None
+    for block, start, stop in chunks(n, blocks, chunk_images):
+        x = as_features(fa.layer(la)[start:stop], convention)
+        if pairing is None:
+            y = as_features(fb.layer(lb)[start:stop], convention)
+        else:
+            y = as_features(read_rows(fb, lb, pairing[start:stop]), convention)
+        if len(x) != len(y):
+            raise InputError(
+                f"{fa.path} [{la}] and {fb.path} [{lb}]: {len(x)} vs {len(y)} samples per chunk; "
+                "the layers' spatial grids differ — use the 'mean' convention"
+            )
+        if mxx is None:
+            mxx = BlockMoments.zeros(blocks, x.shape[1], x.shape[1])
+            myy = BlockMoments.zeros(blocks, y.shape[1], y.shape[1])
+            mxy = BlockMoments.zeros(blocks, x.shape[1], y.shape[1])
+        mxx.add(block, x)
+        myy.add(block, y)
+        mxy.add(block, x, y)
+    return mxx, myy, mxy
+
+
+def block_moments_of(
+    x: np.ndarray, y: np.ndarray, blocks: int
+) -> tuple[BlockMoments, BlockMoments, BlockMoments]:
+    """The same three ``BlockMoments`` from in-memory (images × features) arrays."""
+    from convergent.activations import block_bounds
+
+    mxx = BlockMoments.zeros(blocks, x.shape[1], x.shape[1])
+    myy = BlockMoments.zeros(blocks, y.shape[1], y.shape[1])
+    mxy = BlockMoments.zeros(blocks, x.shape[1], y.shape[1])
+    for block, (lo, hi) in enumerate(block_bounds(len(x), blocks)):
+        mxx.add(block, x[lo:hi])
+        myy.add(block, y[lo:hi])
+        mxy.add(block, x[lo:hi], y[lo:hi])
+    return mxx, myy, mxy

@@ -1,0 +1,39 @@
+"""Each unit's mean activation over the probe set, sorted, one panel per layer, every net
+overlaid (Li et al. 2016, the layer-wise mean-activation curves).  Means are sum_x / count of
+the moments files."""
+
+from __future__ import annotations
+
+import argparse
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from convergent import io
+from convergent.figures import save
+
+
+def sorted_means(path: str, layer: str) -> np.ndarray:
+    m = io.read_group(path, "moments", layer)
+    return np.sort(m["sum_x"].sum(0) / m["count"].sum())[::-1]
+
+
+def main(args: argparse.Namespace) -> None:
+    n = len(args.layers)
+    cols = min(n, 4)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(4 * cols, 3.2 * rows), squeeze=False, constrained_layout=True
+    )
+    for ax, layer in zip(axes.flat, args.layers, strict=False):
+        for k, path in enumerate(args.moments):
+            model = io.read_attrs(path, "moments")["model"]
+            means = sorted_means(path, layer)
+            ax.plot(np.arange(1, len(means) + 1), means, color=f"C{k % 10}", lw=1.3, label=model)
+        ax.set_yscale("symlog", linthresh=1e-3)
+        ax.set(title=layer, xlabel="unit (sorted by mean)", ylabel="mean activation")
+    for ax in axes.flat[n:]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=7)
+    fig.suptitle("Per-unit mean activation over the probe set (images × positions), sorted")
+    save(fig, args.out)

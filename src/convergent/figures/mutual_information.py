@@ -1,0 +1,49 @@
+"""Mutual information vs correlation (Li et al. 2016 MI matching), one column per layer of the
+example pair: top, MI (nats, bias-corrected) of every unit pair against their correlation;
+bottom, each unit's semi-matched MI sorted, with the MI of its correlation semi-match partner."""
+
+from __future__ import annotations
+
+import argparse
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from convergent import io
+from convergent.figures import save
+
+
+def main(args: argparse.Namespace) -> None:
+    n = len(args.mi)
+    fig, axes = plt.subplots(2, n, figsize=(3.6 * n, 6.4), squeeze=False, constrained_layout=True)
+    for col, (mi_path, pair_path) in enumerate(zip(args.mi, args.pairs, strict=True)):
+        attrs = io.read_attrs(mi_path, "mutual_information")
+        mi = io.read_group(mi_path, "mutual_information", "mi")["value"]
+        c = io.read_group(pair_path, "pair", "correlation")["between"]
+        corr_partner = io.read_group(pair_path, "pair", "semi_a2b")["partner"]
+        semi = io.read_group(mi_path, "mutual_information", "semi_a2b")["value"]
+        top, bottom = axes[0, col], axes[1, col]
+        top.scatter(c.ravel(), mi.ravel(), s=3, alpha=0.4, color="C0", rasterized=True)
+        top.set(title=f"{attrs['layer']}", xlabel="correlation", ylabel="MI (nats)")
+        order = np.argsort(-semi)
+        x = np.arange(1, len(semi) + 1)
+        bottom.plot(x, semi[order], color="C3", label="MI semi-matching")
+        bottom.plot(
+            x,
+            mi[np.arange(len(mi)), corr_partner][order],
+            ".",
+            ms=3,
+            color="C0",
+            label="MI of the correlation partner",
+        )
+        bottom.set(
+            xlabel="unit of A (sorted by matched MI)",
+            ylabel="MI (nats)",
+            title=f"{attrs['top_k_agree']} of {attrs['top_k']} best corr. pairs agree",
+        )
+    axes[1, 0].legend(fontsize=7)
+    fig.suptitle(
+        f"Mutual information, {attrs['model_a']} vs {attrs['model_b']} ({attrs['bins']} bins, "
+        f"{attrs['correction']} correction)"
+    )
+    save(fig, args.out)

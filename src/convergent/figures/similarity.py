@@ -1,0 +1,229 @@
+"""Similarity figures, all drawn from results/tables/similarity_per_pair.csv (and the
+layer-identification table): per-layer similarity with bootstrap CIs and nulls, layer × layer
+heatmaps, layer identification beside Kornblith et al. 2019, sources of divergence, and same- vs
+cross-architecture similarity by relative depth."""
+
+from __future__ import annotations
+
+import argparse
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from convergent.figures import save
+
+BY_LAYER = ["matched_correlation", "linear_cka", "rbf_cka", "linear_cka_debiased", "cca_rho",
+            "svcca_rho", "pwcca", "procrustes", "regression_r2", "rsa_spearman"]
+HEATMAP = ["linear_cka", "rbf_cka", "linear_cka_debiased", "cca_rho", "svcca_r2", "pwcca",
+           "regression_r2", "procrustes", "rsa_spearman"]
+LABEL = {
+    "matched_correlation": "matched correlation (1:1)",
+    "linear_cka": "linear CKA",
+    "rbf_cka": "RBF CKA",
+    "linear_cka_debiased": "debiased linear CKA",
+    "cca_rho": "mean CCA ρ",
+    "cca_r2": "R²_CCA",
+    "svcca_rho": "SVCCA ρ",
+    "svcca_r2": "SVCCA R²",
+    "pwcca": "PWCCA",
+    "procrustes": "Procrustes dist. (lower = similar)",
+    "angular_shape": "angular shape (rad)",
+    "regression_r2": "regression R² (sym.)",
+    "rsa_spearman": "RSA Spearman",
+    "rsa_kendall_tau_a": "RSA Kendall τa",
+    "linear_hsic": "linear HSIC",
+}
+SOURCES = ["replicate", "data", "init", "init+data"]
+
+
+def add_similarity_parsers(sub: argparse._SubParsersAction) -> None:
+    for name, help in (
+        ("by-layer", "per-layer similarity with bootstrap CIs and nulls, every measure"),
+        ("heatmaps", "layer × layer similarity heatmaps per measure"),
+        ("layer-identification", "layer identification accuracy beside Kornblith et al. 2019"),
+        ("sources", "similarity for pairs differing in init, data order, both, or nothing"),
+        ("architectures", "same- vs cross-architecture similarity by relative depth"),
+    ):
+        s = sub.add_parser(f"similarity-{name}", help=help)
+        s.add_argument("--per-pair", required=True, help="tables/similarity_per_pair.csv")
+        s.add_argument("--layer-identification", required=True)
+
+
+def _yerr(d: pd.DataFrame) -> np.ndarray:
+    """Error-bar lengths from CI bounds; a percentile CI can exclude the estimate (skewed
+    resampling distribution), so lengths are clipped at 0 rather than drawn negative."""
+    lo = (d["value"] - d["ci_low"]).to_numpy(dtype=float)
+    hi = (d["ci_high"] - d["value"]).to_numpy(dtype=float)
+    return np.clip(np.nan_to_num(np.vstack([lo, hi])), 0, None)
+
+
+def _per_layer(df: pd.DataFrame) -> pd.DataFrame:
+    return df[df["analysis"] == "per_layer"]
+
+
+def _layer_axis(ax: plt.Axes, layers: list[str]) -> None:
+    ax.set_xticks(range(len(layers)), layers, rotation=45, fontsize=7)
+
+
+def _ordered_layers(df: pd.DataFrame) -> list[str]:
+    return df.drop_duplicates("layer_a").sort_values("depth_a")["layer_a"].tolist()
+
+
+def by_layer(args: argparse.Namespace) -> None:
+    df = _per_layer(pd.read_csv(args.per_pair))
+    measures = [m for m in BY_LAYER if m in set(df["measure"])]
+    cols = 5
+    rows = int(np.ceil(len(measures) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.9 * rows), squeeze=False,
+                             constrained_layout=True)
+    archs = list(dict.fromkeys(df.loc[df["comparison"] == "within", "arch_a"]))
+    for ax, measure in zip(axes.flat, measures, strict=False):
+        d = df[df["measure"] == measure]
+        layers = _ordered_layers(d)
+        x = np.arange(len(layers))
+        for k, arch in enumerate(archs):
+            color = f"C{k}"
+            # replicate pairs (same seeds) belong to the sources figure, not to the seed spread
+            w = d[(d["comparison"] == "within") & (d["arch_a"] == arch)
+                  & (d["source"] != "replicate")]
+            pair = w[w["kind"] == "pair"]
+            for j, (_, g) in enumerate(pair.groupby(["model_a", "model_b"], sort=False)):
+                g = g.set_index("layer_a").reindex(layers)
+                off = (j - 2) * 0.04 + 0.12 * k
+                ax.errorbar(x + off, g["value"], yerr=_yerr(g), fmt="o", ms=2, lw=0.8,
+                            color=color, alpha=0.5)
+            mean = pair.groupby("layer_a")["value"].mean().reindex(layers)
+            ax.plot(x, mean, "-", color=color, lw=1.8, label=f"{arch}: pairs (95% CI)")
+            shuf = w[w["kind"] == "shuffled"].groupby("layer_a")["value"].mean().reindex(layers)
+            ax.plot(x, shuf, "--", color=color, lw=1, alpha=0.8, label=f"{arch}: shuffled null")
+            u = d[(d["comparison"] == "untrained") & (d["arch_a"] == arch) & (d["kind"] == "pair")]
+            if len(u):
+                um = u.groupby("layer_a")["value"].mean().reindex(layers)
+                ax.plot(x, um, ":", color=color, lw=1.5, label=f"{arch}: vs untrained net")
+        _layer_axis(ax, layers)
+        conv = ", ".join(sorted(set(d.loc[(d["kind"] == "pair")
+                                          & (d["comparison"] == "within"), "convention"])))
+        ax.set_title(f"{LABEL.get(measure, measure)}\n[{conv}]", fontsize=8)
+        ax.set_ylabel("similarity" if measure != "procrustes" else "distance", fontsize=8)
+    for ax in list(axes.flat)[len(measures):]:
+        ax.axis("off")
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=3, fontsize=8)
+    fig.suptitle("Similarity of corresponding layers across seeds (dots: pairs with bootstrap "
+                 "95% CIs; lines: means)", fontsize=10)
+    save(fig, args.out)
+
+
+def _mean_matrix(d: pd.DataFrame) -> tuple[list[str], list[str], np.ndarray]:
+    la = d.drop_duplicates("layer_a").sort_values("depth_a")["layer_a"].tolist()
+    lb = d.drop_duplicates("layer_b").sort_values("depth_b")["layer_b"].tolist()
+    m = d.pivot_table(index="layer_a", columns="layer_b", values="value", aggfunc="mean")
+    return la, lb, m.reindex(index=la, columns=lb).to_numpy()
+
+
+def heatmaps(args: argparse.Namespace) -> None:
+    df = pd.read_csv(args.per_pair)
+    d = df[(df["analysis"] == "layer_by_layer") & (df["kind"] == "pair")
+           & (df["comparison"] != "untrained")]
+    groups = list(d.groupby(["arch_a", "arch_b"], sort=False))
+    finite = d.groupby("measure")["value"].apply(lambda v: np.isfinite(v).any())
+    measures = [m for m in HEATMAP if finite.get(m, False)]  # PWCCA is NaN after reduction
+    fig, axes = plt.subplots(len(groups), len(measures), squeeze=False,
+                             figsize=(2.3 * len(measures), 2.4 * len(groups) + 0.6),
+                             constrained_layout=True)
+    for r, ((arch_a, arch_b), g) in enumerate(groups):
+        npairs = g.groupby(["model_a", "model_b"]).ngroups
+        for c, measure in enumerate(measures):
+            ax = axes[r, c]
+            la, lb, m = _mean_matrix(g[g["measure"] == measure])
+            cmap = "viridis_r" if measure == "procrustes" else "viridis"
+            im = ax.imshow(m, cmap=cmap, aspect="auto")
+            ax.set_xticks(range(len(lb)), lb, rotation=90, fontsize=6)
+            ax.set_yticks(range(len(la)), la, fontsize=6)
+            ax.set_xlabel(f"{arch_b} layer", fontsize=7)
+            ax.set_ylabel(f"{arch_a} layer", fontsize=7)
+            ax.set_title(f"{LABEL.get(measure, measure)}\n({npairs} pairs)", fontsize=7)
+            fig.colorbar(im, ax=ax, shrink=0.8).ax.tick_params(labelsize=6)
+    conv = ", ".join(sorted(set(d["convention"])))
+    fig.suptitle(f"Layer × layer similarity, mean over pairs (per-image features: {conv})",
+                 fontsize=10)
+    save(fig, args.out)
+
+
+def layer_identification(args: argparse.Namespace) -> None:
+    t = pd.read_csv(args.layer_identification)
+    fig, ax = plt.subplots(figsize=(7, 0.35 * t["measure"].nunique() + 1.5),
+                           constrained_layout=True)
+    measures = list(dict.fromkeys(t.sort_values("accuracy_pct")["measure"]))
+    y = np.arange(len(measures))
+    archs = list(dict.fromkeys(t["architecture"]))
+    h = 0.8 / max(len(archs), 1)
+    for k, arch in enumerate(archs):
+        s = t[t["architecture"] == arch].set_index("measure").reindex(measures)
+        ax.barh(y + k * h, s["accuracy_pct"], height=h, color=f"C{k}",
+                label=f"ours: {arch} ({int(s['pairs'].max())} pairs)")
+        for yy, v in zip(y + k * h, s["accuracy_pct"], strict=True):
+            ax.text(v + 1, yy, f"{v:.0f}", va="center", fontsize=6, color=f"C{k}")
+    ref = t.drop_duplicates("measure").set_index("measure").reindex(measures)["kornblith2019_pct"]
+    ax.plot(ref, y + 0.4 - h / 2, "k*", ms=8, label="Kornblith et al. 2019 (Tiny-10, CIFAR-10)")
+    ax.set_yticks(y + 0.4 - h / 2, [LABEL.get(m, m) for m in measures], fontsize=8)
+    ax.set(xlabel="layers identified correctly (%)", xlim=(0, 105),
+           title="Layer identification: is the most similar layer the corresponding one?")
+    ax.legend(fontsize=7, loc="lower right")
+    save(fig, args.out)
+
+
+def sources(args: argparse.Namespace) -> None:
+    df = _per_layer(pd.read_csv(args.per_pair))
+    within = df[(df["comparison"] == "within") & (df["kind"] == "pair")]
+    arch = within["arch_a"].iloc[0] if len(within) else ""
+    within = within[within["arch_a"] == arch]
+    measures = [m for m in ("matched_correlation", "linear_cka", "rbf_cka") if m in
+                set(within["measure"])]
+    present = [s for s in SOURCES if s in set(within["source"])]
+    fig, axes = plt.subplots(1, len(measures), figsize=(4.5 * len(measures), 3.8), squeeze=False,
+                             constrained_layout=True)
+    for ax, measure in zip(axes[0], measures, strict=True):
+        d = within[within["measure"] == measure]
+        layers = _ordered_layers(d)
+        x = np.arange(len(layers))
+        for k, src in enumerate(present):
+            g = d[d["source"] == src]
+            npairs = g.groupby(["model_a", "model_b"]).ngroups
+            agg = g.groupby("layer_a")[["value", "ci_low", "ci_high"]].mean().reindex(layers)
+            off = (k - (len(present) - 1) / 2) * 0.15
+            ax.errorbar(x + off, agg["value"], yerr=_yerr(agg), fmt="o-", ms=3, capsize=2,
+                        lw=1.2, color=f"C{k}", label=f"differ in {src} ({npairs} pairs)")
+        _layer_axis(ax, layers)
+        ax.set(ylabel=LABEL.get(measure, measure), title=f"{LABEL.get(measure, measure)} "
+               f"[{', '.join(sorted(set(d['convention'])))}]")
+        ax.title.set_fontsize(9)
+    axes[0, 0].legend(fontsize=7, loc="lower left")
+    fig.suptitle(f"Sources of divergence ({arch}): mean over pairs, error bars = mean bootstrap "
+                 "95% CI", fontsize=10)
+    save(fig, args.out)
+
+
+def architectures(args: argparse.Namespace) -> None:
+    df = _per_layer(pd.read_csv(args.per_pair))
+    d = df[(df["kind"] == "pair") & (df["comparison"].isin(["within", "cross"]))]
+    measures = [m for m in ("linear_cka", "rbf_cka", "rsa_spearman") if m in set(d["measure"])]
+    fig, axes = plt.subplots(1, len(measures), figsize=(4.3 * len(measures), 3.8), squeeze=False,
+                             constrained_layout=True)
+    for ax, measure in zip(axes[0], measures, strict=True):
+        m = d[d["measure"] == measure]
+        for k, ((cmp, a, b), g) in enumerate(m.groupby(["comparison", "arch_a", "arch_b"],
+                                                       sort=False)):
+            agg = g.groupby("depth_a")[["value", "ci_low", "ci_high"]].mean()
+            npairs = g.groupby(["model_a", "model_b"]).ngroups
+            style = "o-" if cmp == "within" else "s--"
+            ax.plot(agg.index, agg["value"], style, color=f"C{k}", ms=4,
+                    label=f"{a} vs {b} ({npairs} pairs)")
+            ax.fill_between(agg.index, agg["ci_low"], agg["ci_high"], color=f"C{k}", alpha=0.2)
+        ax.set(xlabel="relative depth of the layer (0 = first read-out, 1 = last)",
+               ylabel=LABEL.get(measure, measure), title=LABEL.get(measure, measure))
+    axes[0, 0].legend(fontsize=7, loc="lower left")
+    fig.suptitle("Same- vs cross-architecture similarity by depth (bands: mean bootstrap 95% CI)",
+                 fontsize=10)
+    save(fig, args.out)

@@ -1,0 +1,147 @@
+"""Best and worst matched unit pairs (Li et al. 2016, Fig. 2) of one layer of the example pair.
+
+Each row shows one one-to-one matched pair: net A's unit's top-activating probe patches (cropped
+to the unit's receptive field, computed from the architecture), then its partner's in net B, with
+the correlation.  For a layer fed directly by the first convolution (conv1) the two units' filter
+weights frame the row (grey = 0).  fc units show whole images.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import matplotlib.pyplot as plt
+import numpy as np
+from torch import nn
+
+from convergent import io, models
+from convergent.figures import save
+from convergent.receptive_field import ReceptiveField, crop, receptive_field
+
+GAP = 1
+
+
+def probe_pixels(dataset: dict, split: str, index: np.ndarray) -> np.ndarray:
+    """The probe images (N, C, H, W) as float in [0, 1], from the dataset config."""
+    from convergent.data import IMAGENET_MEAN, IMAGENET_STD, DataSpec, image_folder
+
+    spec = DataSpec.from_config(dataset)
+    if spec.in_memory:
+        return spec.tensors(split).images[index].numpy().astype(np.float64) / 255.0
+    _, _, size = spec.shape("alexnet_torchvision")
+    ds = image_folder(spec.path, split, train=False, size=size)
+    images = np.stack([ds[int(i)][0].numpy() for i in index])
+    mean, std = np.array(IMAGENET_MEAN)[:, None, None], np.array(IMAGENET_STD)[:, None, None]
+    return np.clip(images * std + mean, 0, 1)
+
+
+def first_filters(network: nn.Module, readout: str) -> np.ndarray | None:
+    """Weights (C_out, C_in, k, k) of the only convolution before ``readout``, else None."""
+    convs = []
+    for name, module in network.named_modules():
+        if isinstance(module, nn.Conv2d):
+            convs.append(module)
+        if name == readout:
+            break
+    return convs[0].weight.detach().numpy() if len(convs) == 1 else None
+
+
+def as_rgb(x: np.ndarray) -> np.ndarray:
+    """(C, H, W) -> (H, W, 3)."""
+    x = np.moveaxis(x, 0, -1)
+    return np.repeat(x, 3, axis=-1) if x.shape[-1] == 1 else x
+
+
+def filter_image(w: np.ndarray) -> np.ndarray:
+    """One filter (C_in, k, k) -> RGB in [0, 1], 0.5 = zero weight, sign kept."""
+    return as_rgb(0.5 + w / (2 * max(np.abs(w).max(), 1e-12)))
+
+
+def hstack(tiles: list[np.ndarray], gap: int = GAP) -> np.ndarray:
+    """Tiles of one height side by side, separated by white columns."""
+    h = tiles[0].shape[0]
+    out = []
+    for t in tiles:
+        out += [t, np.ones((h, gap, 3))]
+    return np.concatenate(out[:-1], axis=1)
+
+
+def unit_patches(
+    images: np.ndarray, top: dict, unit: int, rf: ReceptiveField | None
+) -> list[np.ndarray]:
+    return [
+        as_rgb(crop(images[i], rf, r, c, fill=1.0))
+        for i, r, c in zip(top["image"][unit], top["row"][unit], top["col"][unit], strict=True)
+        if i >= 0
+    ]
+
+
+def best_and_worst(c: np.ndarray, partner: np.ndarray, value: np.ndarray, k: int):
+    """Units of A (live in both nets, matched) with the k highest and k lowest matched value."""
+    live_a, live_b = np.any(c != 0, axis=1), np.any(c != 0, axis=0)
+    ok = np.flatnonzero((partner >= 0) & live_a & live_b[np.maximum(partner, 0)])
+    ranked = ok[np.argsort(-value[ok], kind="stable")]
+    return ranked[:k], ranked[::-1][:k]
+
+
+def main(args: argparse.Namespace) -> None:
+    from convergent.train import load_network
+
+    spec = args.spec
+    attrs = io.read_attrs(args.pair, "pair")
+    layer = attrs["layer"]
+    c = io.read_group(args.pair, "pair", "correlation")["between"]
+    one = io.read_group(args.pair, "pair", "one2one")
+    tops = [io.read_group(path, "top_units", layer) for path in args.units]
+    index = io.read_group(args.units[0], "top_units", "probe")["index"]
+    images = probe_pixels(spec["dataset"], spec["probe"]["split"], index)
+    readout = models.READOUTS[spec["arch"]][layer]
+    nets = [load_network(path, spec["arch"])[0] for path in args.checkpoints]
+    rf = receptive_field(nets[0], readout)
+    filters = [first_filters(net, readout) for net in nets]
+    best, worst = best_and_worst(c, one["partner"], one["value"], spec["k"])
+    rows = max(len(best), 1)
+    fig, axes = plt.subplots(rows, 2, figsize=(13, 0.95 * rows + 1.2), squeeze=False)
+    for col, (units, kind) in enumerate(((best, "best"), (worst, "worst"))):
+        for row, u in enumerate(units):
+            v = one["partner"][u]
+            tiles_a = unit_patches(images, tops[0], u, rf)
+            tiles_b = unit_patches(images, tops[1], v, rf)
+            if filters[0] is not None:
+                tiles_a = [filter_image(filters[0][u])] + tiles_a
+                tiles_b = tiles_b + [filter_image(filters[1][v])]
+            h = tiles_a[0].shape[0]
+            sep = np.ones((h, max(2, h // 2), 3))
+            ax = axes[row, col]
+            ax.imshow(
+                np.concatenate([hstack(tiles_a), sep, hstack(tiles_b)], axis=1),
+                interpolation="nearest",
+            )
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_ylabel(
+                f"r = {one['value'][u]:.2f}", rotation=0, ha="right", va="center", fontsize=9
+            )
+            ax.set_title(f"A unit {u}  ↔  B unit {v}", fontsize=8, pad=2)
+        axes[0, col].annotate(
+            f"{kind} {len(units)} matches",
+            (0.5, 1.35),
+            xycoords="axes fraction",
+            ha="center",
+            fontsize=11,
+        )
+        for ax in axes[len(units) :, col]:
+            ax.axis("off")
+    where = (
+        f"receptive field {rf.size}×{rf.size} px (stride {rf.stride})"
+        if rf
+        else "whole images (fc units)"
+    )
+    framing = "; filters at the ends" if filters[0] is not None else ""
+    fig.suptitle(
+        f"{layer}: top-activating probe patches, {attrs['model_a']} (left) vs "
+        f"{attrs['model_b']} (right), one-to-one matching; {where}{framing}",
+        fontsize=11,
+    )
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
+    save(fig, args.out)

@@ -1,0 +1,144 @@
+"""Similarity results across pairs: the long per-pair table, per-layer summaries (with nulls and
+the kind of pair), the layer-identification table, and the untrained-network checkpoints."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from convergent import paper
+from convergent.analysis.similarity import HIGHER_IS_MORE_SIMILAR, layer_identification
+from convergent.io import InputError, atomic_path
+
+#: the two directions of regression; the table reports their mean (Kornblith's symmetrisation)
+ONE_WAY = ("regression_r2_ab", "regression_r2_ba")
+NAME = re.compile(r"^i(\d+)-d(\d+)(?:-r(\d+))?$")
+
+
+def save_untrained(spec: dict[str, Any], out: str | os.PathLike) -> None:
+    """A loadable checkpoint of ``spec['arch']`` at its initialisation with ``init_seed``
+    (exactly the starting weights of a trained model with that init seed)."""
+    import pytorch_lightning as pl
+    import torch
+
+    from convergent.data import DataSpec
+    from convergent.train import Classifier
+
+    num_classes, in_channels, image_size = DataSpec.from_config(spec["dataset"]).shape(
+        spec["arch"]
+    )
+    seed = spec["init_seed"]
+    module = Classifier(spec["arch"], num_classes, in_channels, image_size, seed, seed, {})
+    checkpoint = {
+        "state_dict": module.state_dict(),
+        "hyper_parameters": dict(module.hparams),
+        "pytorch-lightning_version": pl.__version__,
+    }
+    with atomic_path(out) as tmp:
+        torch.save(checkpoint, tmp)
+
+
+def source_of(a: str, b: str) -> str:
+    """What differs between two trained models of one architecture: init, data, both or
+    replicate (same seeds, a rerun)."""
+    ma, mb = NAME.match(a), NAME.match(b)
+    if not ma or not mb:
+        return "-"
+    init, data = ma[1] != mb[1], ma[2] != mb[2]
+    if init and data:
+        return "init+data"
+    return "init" if init else "data" if data else "replicate"
+
+
+def comparison_of(row: pd.Series) -> str:
+    if str(row["model_b"]).startswith("untrained") or str(row["model_a"]).startswith("untrained"):
+        return "untrained"
+    return "within" if row["arch_a"] == row["arch_b"] else "cross"
+
+
+def read_rows(paths: Sequence[str | os.PathLike]) -> pd.DataFrame:
+    """Every pair's CSV, with the comparison type and the source of divergence added."""
+    frames = []
+    for path in paths:
+        try:
+            frames.append(pd.read_csv(path))
+        except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+            raise InputError(
+                f"{path}: unreadable similarity CSV ({err}); delete it and rerun snakemake"
+            ) from None
+    rows = pd.concat(frames, ignore_index=True)
+    rows["comparison"] = rows.apply(comparison_of, axis=1)
+    rows["source"] = [
+        source_of(a, b) if c == "within" else "-"
+        for a, b, c in zip(rows["model_a"], rows["model_b"], rows["comparison"], strict=True)
+    ]
+    return rows
+
+
+def summary(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per-layer measures: mean, sd, range over pairs and the mean bootstrap CI, for each
+    comparison (within / cross architecture / against untrained), pair kind and null."""
+    per_layer = rows[rows["analysis"] == "per_layer"]
+    keys = ["comparison", "kind", "arch_a", "arch_b", "layer_a", "depth_a", "measure",
+            "convention"]
+    g = per_layer.groupby(keys, sort=False)
+    out = g.agg(
+        pairs=("value", "size"),
+        mean=("value", "mean"),
+        sd=("value", "std"),
+        min=("value", "min"),
+        max=("value", "max"),
+        ci_low_mean=("ci_low", "mean"),
+        ci_high_mean=("ci_high", "mean"),
+    ).reset_index()
+    return out.rename(columns={"layer_a": "layer", "depth_a": "depth"}).sort_values(
+        ["comparison", "kind", "arch_a", "arch_b", "measure", "depth"]
+    )
+
+
+def similarity_matrices(rows: pd.DataFrame) -> dict[tuple, tuple[list, list, np.ndarray]]:
+    """{(arch_a, model_a, arch_b, model_b, measure): (layers_a, layers_b, matrix)} of the
+    layer × layer rows, layers ordered by depth."""
+    lbl = rows[(rows["analysis"] == "layer_by_layer") & (rows["kind"] == "pair")]
+    out = {}
+    for key, g in lbl.groupby(["arch_a", "model_a", "arch_b", "model_b", "measure"], sort=False):
+        m = g.pivot_table(index="layer_a", columns="layer_b", values="value", dropna=False)
+        la = g.drop_duplicates("layer_a").sort_values("depth_a")["layer_a"].tolist()
+        lb = g.drop_duplicates("layer_b").sort_values("depth_b")["layer_b"].tolist()
+        out[key] = (la, lb, m.reindex(index=la, columns=lb).to_numpy())
+    return out
+
+
+def layer_identification_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """Kornblith et al.'s sanity check on the within-architecture pairs of trained models: the
+    percentage of layers (of A against B and of B against A) whose most similar layer in the
+    other network is the corresponding one, with the published Table 2 values beside."""
+    # replicate pairs (same seeds) are excluded: they are identical up to non-determinism
+    within = rows[(rows["comparison"] == "within") & (rows["source"] != "replicate")]
+    hits: dict[tuple[str, str], list[np.ndarray]] = {}
+    for (arch, _, _, _, measure), (la, lb, m) in similarity_matrices(within).items():
+        if la != lb or measure not in HIGHER_IS_MORE_SIMILAR or measure in ONE_WAY:
+            continue
+        if not np.isfinite(m).any():  # e.g. PWCCA on PCA-reduced flattened features
+            continue
+        hits.setdefault((arch, measure), []).append(
+            layer_identification(m, HIGHER_IS_MORE_SIMILAR[measure])
+        )
+    table = [
+        {
+            "architecture": arch,
+            "measure": measure,
+            "accuracy_pct": 100 * float(np.mean(np.concatenate(h))),
+            "pairs": len(h),
+            "layers": len(h[0]) // 2,
+            "kornblith2019_pct": paper.KORNBLITH2019_LAYER_ID.get(measure, np.nan),
+        }
+        for (arch, measure), h in hits.items()
+    ]
+    return pd.DataFrame(table, columns=["architecture", "measure", "accuracy_pct", "pairs",
+                                        "layers", "kornblith2019_pct"])

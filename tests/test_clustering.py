@@ -1,0 +1,66 @@
+"""Many-to-many clustering of the joint correlation matrix on planted block structure."""
+
+import numpy as np
+from sklearn.metrics import adjusted_rand_score
+
+from convergent.analysis import clustering as cl
+
+
+def planted_joint(seed=0):
+    """Two nets of 9 units; three latent factors, each driving 3 units of A and 3 of B (in
+    shuffled order), so the joint matrix is block-diagonal up to a permutation."""
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=(5000, 3))
+    group_a, group_b = rng.permutation(np.repeat(np.arange(3), 3)), rng.permutation(
+        np.repeat(np.arange(3), 3)
+    )
+    xa = z[:, group_a] + 0.5 * rng.normal(size=(5000, 9))
+    xb = z[:, group_b] * np.where(rng.random(9) < 0.3, -1, 1) + 0.5 * rng.normal(size=(5000, 9))
+    c = np.corrcoef(np.hstack([xa, xb]).T)
+    return c, np.concatenate([group_a, group_b])
+
+
+def test_joint_matrix_layout():
+    aa, bb = np.eye(2), 2 * np.eye(3)
+    ab = np.arange(6.0).reshape(2, 3)
+    s = cl.joint_matrix(aa, ab, bb)
+    assert s.shape == (5, 5)
+    np.testing.assert_array_equal(s[:2, 2:], ab)
+    np.testing.assert_array_equal(s[2:, :2], ab.T)
+
+
+def test_affinities_are_symmetric_and_non_negative():
+    c, _ = planted_joint()
+    for kind in cl.AFFINITIES:
+        a = cl.affinity(c, kind)
+        assert np.all(a >= 0) and np.allclose(a, a.T) and np.all(np.diag(a) == 1)
+
+
+def test_spectral_and_hierarchical_recover_planted_groups():
+    c, truth = planted_joint()
+    a = cl.affinity(c, "abs")  # sign-flipped units still belong to their factor
+    spectral = cl.spectral_labels(a, 3)
+    assert adjusted_rand_score(truth, spectral) == 1.0
+    _, order, hac = cl.hierarchical(a, 3)
+    assert adjusted_rand_score(truth, hac) == 1.0
+    assert sorted(order) == list(range(18))
+    comp = cl.composition(spectral, 9)
+    assert (comp.shared, comp.only_a, comp.only_b) == (3, 0, 0)
+    np.testing.assert_array_equal(np.sort(comp.units_a), [3, 3, 3])
+    # ordering by cluster makes the permuted matrix block-diagonal: contiguous labels
+    ordered = spectral[cl.cluster_order(spectral, a)]
+    assert np.count_nonzero(np.diff(ordered)) == 2
+
+
+def test_composition_counts_single_net_and_one_to_one_clusters():
+    labels = np.array([0, 0, 1, 2, 2, 3, 3])  # 3 units of A, 4 of B
+    comp = cl.composition(labels, 3)
+    # cluster 0: A,A; 1: A; 2: B,B; 3: B,B -> no shared clusters
+    assert (comp.shared, comp.only_a, comp.only_b, comp.one_to_one) == (0, 2, 2, 0)
+    comp = cl.composition(np.array([0, 1, 0, 1]), 2)
+    assert (comp.shared, comp.one_to_one) == (2, 2)
+
+
+def test_default_clusters_is_half_a_net():
+    assert cl.default_clusters(16) == 8
+    assert cl.default_clusters(3) == 2

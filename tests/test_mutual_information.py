@@ -1,0 +1,97 @@
+"""Mutual information: binning, exact counting, planted answers (independent, identical)."""
+
+import numpy as np
+
+from convergent.analysis import mutual_information as mi
+
+
+def relu_samples(n, units, rng, zero_fraction=0.4):
+    x = rng.normal(size=(n, units))
+    x[rng.random((n, units)) < zero_fraction] = 0.0
+    return np.abs(x)
+
+
+def test_zero_bin_then_equal_frequency_bins():
+    rng = np.random.default_rng(0)
+    x = relu_samples(9000, 2, rng)
+    c = mi.codes(x, mi.bin_edges(x, bins=10))
+    for u in range(2):
+        counts = np.bincount(c[:, u], minlength=10)
+        assert counts[0] == np.sum(x[:, u] == 0)
+        nonzero = counts[1:]
+        assert nonzero.max() - nonzero.min() <= 2  # 9 equal-frequency bins of the non-zeros
+
+
+def test_joint_counts_equal_brute_force_histograms():
+    rng = np.random.default_rng(1)
+    ca = rng.integers(0, 5, size=(700, 3)).astype(np.uint8)
+    cb = rng.integers(0, 5, size=(700, 4)).astype(np.uint8)
+    counts = mi.joint_counts(ca, cb, 5)
+    for i in range(3):
+        for j in range(4):
+            expected = np.zeros((5, 5), dtype=np.int64)
+            np.add.at(expected, (ca[:, i], cb[:, j]), 1)
+            np.testing.assert_array_equal(counts[i, j], expected)
+
+
+def test_streaming_equals_one_shot():
+    rng = np.random.default_rng(2)
+    xa, xb = relu_samples(3000, 3, rng), relu_samples(3000, 2, rng)
+    ea, eb = mi.bin_edges(xa), mi.bin_edges(xb)
+    whole = mi.JointHistogram(ea, eb)
+    whole.add(xa, xb)
+    parts = mi.JointHistogram(ea, eb)
+    for start in range(0, 3000, 700):
+        parts.add(xa[start : start + 700], xb[start : start + 700])
+    np.testing.assert_array_equal(whole.counts, parts.counts)
+    assert whole.counts.sum() == 3000 * 3 * 2
+
+
+def test_independent_units_have_zero_mi():
+    rng = np.random.default_rng(3)
+    xa, xb = relu_samples(200_000, 2, rng), relu_samples(200_000, 2, rng)
+    h = mi.JointHistogram(mi.bin_edges(xa), mi.bin_edges(xb))
+    h.add(xa, xb)
+    corrected = mi.mutual_information(h.counts)
+    plugin = mi.mutual_information(h.counts, "none")
+    # plug-in bias ≈ (bins − 1)² / (2N) = 2e-4 nats; Miller–Madow removes it
+    assert np.all(plugin > 0) and np.all(plugin < 5e-4)
+    assert np.all(np.abs(corrected) < 1e-4)
+    assert np.all(np.abs(corrected) < plugin)
+
+
+def test_identical_units_have_mi_equal_to_their_entropy():
+    rng = np.random.default_rng(4)
+    x = relu_samples(50_000, 3, rng, zero_fraction=0.5)
+    h = mi.JointHistogram(mi.bin_edges(x), mi.bin_edges(x))
+    h.add(x, x)
+    marginal = h.counts[np.arange(3), np.arange(3)].sum(axis=2)  # (3, bins)
+    entropy = mi.entropy(marginal)
+    # zero bin p0, nine equal bins of (1 − p0)/9: H = −p0 ln p0 − (1 − p0) ln((1 − p0)/9)
+    p0 = np.mean(x == 0, axis=0)
+    expected = -p0 * np.log(p0) - (1 - p0) * np.log((1 - p0) / 9)
+    np.testing.assert_allclose(entropy, expected, atol=1e-6)
+    plugin = np.diagonal(mi.mutual_information(h.counts, "none"))
+    np.testing.assert_allclose(plugin, entropy, rtol=1e-12)
+    corrected = np.diagonal(mi.mutual_information(h.counts))
+    m = (marginal > 0).sum(axis=1)
+    np.testing.assert_allclose(corrected, entropy + (m - 1) / (2 * 50_000), rtol=1e-12)
+    # a monotone transform of a unit is the same variable: the same MI
+    h2 = mi.JointHistogram(mi.bin_edges(x), mi.bin_edges(3 * x + x**3))
+    h2.add(x, 3 * x + x**3)
+    np.testing.assert_allclose(np.diagonal(mi.mutual_information(h2.counts, "none")), entropy)
+
+
+def test_subsample_keeps_about_the_requested_rows():
+    rng = np.random.default_rng(5)
+    chunks = [rng.normal(size=(1000, 2)) for _ in range(10)]
+    sample = mi.subsample_rows(iter(chunks), 10_000, 2000, seed=0)
+    assert 1800 < len(sample) < 2200
+    assert len(mi.subsample_rows(iter(chunks), 10_000, None)) == 10_000
+
+
+def test_top_pair_agreement_counts_kept_partners():
+    value = np.array([0.9, 0.1, 0.8, 0.7])
+    corr_partner = np.array([3, 0, 1, 2])
+    mi_partner = np.array([3, 1, 0, 2])  # unit 2 (second best) changes partner
+    assert mi.top_pair_agreement(value, corr_partner, mi_partner, 3) == 2

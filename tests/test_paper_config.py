@@ -1,0 +1,145 @@
+"""The paper-scale config (config/paper.yaml) on a tiny generated ImageFolder, end to end.
+
+The same rules as at ImageNet scale (CaffeNet, SGD step solver, 227 crops, streamed moments)
+run on a few PIL-generated images with tiny epochs and probe sizes: only the sizes and the
+per-job resources are overridden.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import yaml
+from PIL import Image
+from workflow_runs import CORE_TARGETS, ROOT, snakemake_args, write_config
+
+from convergent import models
+from convergent.data import image_folder
+from convergent.models.caffenet import feature_side
+
+PAPER = yaml.safe_load((ROOT / "config" / "paper.yaml").read_text())
+CLASSES, TRAIN_PER_CLASS, VAL_PER_CLASS = 3, 8, 6
+
+
+def make_image_folder(root, seed: int = 0) -> None:
+    """train/ and val/ with CLASSES class folders of noisy images of a class colour, in
+    assorted sizes and aspect ratios (the transforms must bring them to 227×227)."""
+    rng = np.random.default_rng(seed)
+    for split, n in (("train", TRAIN_PER_CLASS), ("val", VAL_PER_CLASS)):
+        for c in range(CLASSES):
+            folder = root / split / f"n0000{c}"
+            folder.mkdir(parents=True)
+            for i in range(n):
+                h, w = rng.integers(60, 300, size=2)
+                colour = np.array([255 * (c == 0), 255 * (c == 1), 255 * (c == 2)])
+                pixels = 0.6 * colour + rng.normal(0, 40, (h, w, 3)) + 50
+                img = Image.fromarray(pixels.clip(0, 255).astype(np.uint8))
+                img.save(folder / f"img{i}.JPEG", quality=90)
+
+
+def tiny_paper_config(path) -> dict:
+    cfg = copy.deepcopy(PAPER)
+    cfg["dataset"]["path"] = str(path)
+    cfg["models"] = cfg["models"][:2]
+    cfg["training"].update(
+        {"epochs": 1, "batch_size": 8, "num_workers": 0, "accelerator": "cpu", "step_epochs": 1}
+    )
+    cfg["probe"].update({"size": 12, "batch_size": 5})
+    # fc6/fc7 have 4096 units: their moment files would take 0.5 GB each here
+    cfg["layers"] = ["conv1", "conv2", "conv5"]
+    cfg["analysis"] = {"blocks": 3, "chunk_images": 4}
+    cfg["similarity"] = {"enabled": False}
+    cfg["resources"] = {
+        k: {"threads": 2, "mem_mb": 2000, "runtime": 30, "gpu": 0}
+        for k in ("train", "dump", "stream")
+    }
+    return cfg
+
+
+def test_paper_config_is_the_reference_setup():
+    assert PAPER["architectures"] == ["caffenet"] and len(PAPER["models"]) == 4
+    assert PAPER["dataset"]["name"] == "imagefolder"
+    t = PAPER["training"]
+    assert (t["optimizer"], t["lr"], t["momentum"], t["weight_decay"]) == ("sgd", 0.01, 0.9, 5e-4)
+    assert (t["batch_size"], t["schedule"], t["epochs"]) == (256, "step", 90)
+    assert PAPER["probe"]["size"] == 50000 and PAPER["probe"]["stream"] is True
+    assert all(PAPER["resources"][k]["gpu"] == 1 for k in ("train", "stream"))
+
+
+def test_caffenet_has_the_paper_shapes():
+    torch.manual_seed(0)
+    net = models.build("caffenet", 1000, 3, 227).eval()
+    shapes = {}
+    for layer, path in models.READOUTS["caffenet"].items():
+        net.get_submodule(path).register_forward_hook(
+            lambda _m, _i, out, layer=layer: shapes.__setitem__(layer, tuple(out.shape[1:]))
+        )
+    with torch.no_grad():
+        assert net(torch.zeros(2, 3, 227, 227)).shape == (2, 1000)
+    assert shapes == {
+        "conv1": (96, 55, 55),
+        "conv2": (256, 27, 27),
+        "conv3": (384, 13, 13),
+        "conv4": (384, 13, 13),
+        "conv5": (256, 13, 13),
+        "fc6": (4096,),
+        "fc7": (4096,),
+    }
+    assert feature_side(227) == 6
+    # no grouping: conv2 sees all 96 conv1 channels; LRN after the pools
+    assert net.features.conv2.weight.shape == (256, 96, 5, 5)
+    names = [n for n, _ in net.features.named_children()]
+    assert names.index("norm1") == names.index("pool1") + 1
+    assert float(net.features.conv2.bias.detach().mean()) == 1.0  # Caffe's reference init
+
+
+def test_caffenet_input_is_227_crops_of_256_images(tmp_path):
+    make_image_folder(tmp_path)
+    train = image_folder(str(tmp_path), "train", True, 227, arch="caffenet")
+    probe = image_folder(str(tmp_path), "test", False, 227, arch="caffenet")
+    other = image_folder(str(tmp_path), "test", False, 224, arch="alexnet_torchvision")
+    x, _ = train[0]
+    assert x.shape == (3, 227, 227) and probe[0][0].shape == (3, 227, 227)
+    assert other[0][0].shape == (3, 224, 224)
+    # mean pixel subtracted on the 0-255 scale (Caffe), not standardised
+    assert float(x.abs().max()) > 50
+    # probe crops are deterministic (centre), training crops random
+    assert torch.equal(probe[0][0], probe[0][0])
+    assert not torch.equal(train[0][0], train[0][0])
+
+
+@pytest.mark.workflow
+def test_paper_config_runs_end_to_end_on_a_tiny_image_folder(tmp_path):
+    import subprocess
+
+    from workflow_runs import env
+
+    make_image_folder(tmp_path / "imagenet")
+    configfile = write_config(tmp_path, tiny_paper_config(tmp_path / "imagenet"))
+    workdir = tmp_path / "wd"
+    args = snakemake_args(configfile, workdir, "--cores", "2", *CORE_TARGETS)
+    proc = subprocess.run(args, cwd=ROOT, env=env(), capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-5000:]
+    log = proc.stdout + proc.stderr
+    # the streamed path ran, the dump-based one did not
+    assert "rule stream_moments:" in log and "rule stream_compare:" in log
+    assert "rule dump:" not in log and "rule compare:" not in log
+    results = workdir / "results"
+    acc = pd.read_csv(results / "tables" / "accuracy.csv")
+    assert len(acc) == 2
+    summary = pd.read_csv(results / "tables" / "matching_summary.csv")
+    assert list(summary["layer"]) == ["conv1", "conv2", "conv5"]
+    assert summary["units"].tolist() == [96, 256, 256]
+    pair = results / "pairs" / "caffenet" / "i0-d0__i1-d1" / "conv1.h5"
+    with h5py.File(pair) as f:
+        c = f["correlation/between"][()]
+        assert c.shape == (96, 96) and np.all(np.abs(c) <= 1 + 1e-9)
+        # 12 probe images x 55 x 55 positions
+        assert f.attrs["samples"] == 12 * 55 * 55
+    with h5py.File(results / "moments" / "caffenet" / "i0-d0.h5") as f:
+        assert f.attrs["streamed"]
