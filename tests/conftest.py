@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
+from workflow_runs import ROOT  # noqa: F401  (re-exported for the tests)
 
 from convergent import activations
-
-ROOT = Path(__file__).resolve().parents[1]
-VENV_BIN = str(Path(sys.executable).parent)
 
 
 def write_planted(
@@ -40,28 +35,3 @@ def write_planted(
     }
     activations.write(path, batches, n, attrs, np.arange(n), np.zeros(n, dtype=int))
     return path
-
-
-@pytest.fixture
-def env() -> dict[str, str]:
-    """The environment for subprocesses: the venv's CLIs first on PATH."""
-    return {**os.environ, "PATH": VENV_BIN + os.pathsep + os.environ.get("PATH", "")}
-
-
-TINY_CONFIG = {
-    "dataset": {"name": "fashion_mnist", "train_subset": 512, "test_subset": 500},
-    "architectures": ["alexnet_small"],
-    "models": [{"init_seed": 0}, {"init_seed": 1}],
-    "training": {"epochs": 1, "batch_size": 64},
-    "probe": {"size": 96, "batch_size": 48},
-    "layers": ["conv1", "conv3", "fc7"],
-    "analysis": {"blocks": 3, "chunk_images": 32},
-    "resources": {"train": {"threads": 1}, "dump": {"threads": 1}},
-}
-
-
-@pytest.fixture
-def tiny_config() -> dict:
-    import copy
-
-    return copy.deepcopy(TINY_CONFIG)

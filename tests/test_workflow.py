@@ -8,56 +8,56 @@ import subprocess
 import h5py
 import pandas as pd
 import pytest
+import workflow_runs
 import yaml
-from conftest import ROOT
 
 pytestmark = pytest.mark.workflow
 
 
-def snakemake(workdir, env, *args) -> str:
-    cmd = [
-        "snakemake",
-        "-s",
-        str(ROOT / "Snakefile"),
-        "--directory",
-        str(workdir),
-        "--configfile",
-        str(workdir / "config.yaml"),
-        "--cores",
-        "2",
-        *args,
-    ]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+def snakemake(workdir, *args) -> str:
+    configfile = workdir / "config.yaml"
+    cmd = workflow_runs.snakemake_args(configfile, workdir, "--cores", "2", *args)
+    proc = subprocess.run(cmd, env=workflow_runs.env(), capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc.stdout + proc.stderr
 
 
-def planned(workdir, env, *targets) -> dict[str, int]:
+def planned(workdir, *targets) -> dict[str, int]:
     """Jobs a dry run would execute, per rule."""
-    out = snakemake(workdir, env, *targets, "--dry-run", "--quiet", "rules")
+    out = snakemake(workdir, *targets, "--dry-run", "--quiet", "rules")
     return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", out, re.M) if m[1] != "total"}
 
 
-def write_config(workdir, cfg) -> None:
-    (workdir / "config.yaml").write_text(yaml.safe_dump(cfg))
+def edit_config(workdir, edit) -> None:
+    cfg = yaml.safe_load((workdir / "config.yaml").read_text())
+    edit(cfg)
+    workflow_runs.write_config(workdir, cfg)
+
+
+#: two models, three layers, every analysis of the study
+TINY = {
+    "dataset": {"name": "fashion_mnist", "train_subset": 512, "test_subset": 500},
+    "architectures": ["alexnet_small"],
+    "models": [{"init_seed": 0}, {"init_seed": 1}],
+    "training": {"epochs": 1, "batch_size": 64, "accelerator": "cpu"},
+    "probe": {"size": 96, "batch_size": 48},
+    "layers": ["conv1", "conv3", "fc7"],
+    "analysis": {"blocks": 3, "chunk_images": 32, "sparse_folds": 3},
+    "resources": {"train": {"threads": 1}, "dump": {"threads": 1}},
+}
 
 
 @pytest.fixture(scope="module")
 def study(tmp_path_factory):
-    """A finished tiny study (2 models, 3 layers) in a temporary directory."""
-    import os
-
-    from conftest import TINY_CONFIG, VENV_BIN
-
-    env = {**os.environ, "PATH": VENV_BIN + os.pathsep + os.environ["PATH"]}
+    """A finished tiny study in a temporary directory."""
     workdir = tmp_path_factory.mktemp("study")
-    write_config(workdir, TINY_CONFIG)
-    snakemake(workdir, env)
-    return workdir, env
+    workflow_runs.write_config(workdir, TINY)
+    snakemake(workdir)
+    return workdir
 
 
 def test_study_produces_models_activations_pairs_tables_and_figures(study):
-    workdir, _ = study
+    workdir = study
     r = workdir / "results"
     for m in ("i0-d0", "i1-d1"):
         assert (r / "models/alexnet_small" / m / "model.ckpt").stat().st_size > 0
@@ -85,65 +85,57 @@ def test_study_produces_models_activations_pairs_tables_and_figures(study):
 
 
 def test_complete_study_has_nothing_to_do(study):
-    workdir, env = study
-    assert planned(workdir, env) == {}
+    workdir = study
+    assert planned(workdir) == {}
 
 
 def test_one_figure_rebuilds_only_itself(study):
-    workdir, env = study
+    workdir = study
     (workdir / "results/figures/convergence_by_layer.pdf").unlink()
-    assert planned(workdir, env, "results/figures/convergence_by_layer.pdf") == {
-        "figure_convergence": 1
-    }
-    snakemake(workdir, env, "results/figures/convergence_by_layer.pdf")
-    assert planned(workdir, env) == {}
+    assert planned(workdir, "results/figures/convergence_by_layer.pdf") == {"figure_convergence": 1}
+    snakemake(workdir, "results/figures/convergence_by_layer.pdf")
+    assert planned(workdir) == {}
 
 
 def test_changing_an_analysis_option_reruns_analyses_but_never_training(study):
-    workdir, env = study
-    cfg = yaml.safe_load((workdir / "config.yaml").read_text())
-    cfg["analysis"]["blocks"] = 4
-    write_config(workdir, cfg)
-    jobs = planned(workdir, env)
+    workdir = study
+    edit_config(workdir, lambda cfg: cfg["analysis"].update(blocks=4))
+    jobs = planned(workdir)
     assert "train" not in jobs and "dump" not in jobs
     assert jobs["moments"] == 2 and jobs["compare"] == 3
-    snakemake(workdir, env)
-    assert planned(workdir, env) == {}
+    # an option of one analysis reruns that analysis alone
+    snakemake(workdir)
+    edit_config(workdir, lambda cfg: cfg["analysis"].update(mi_bins=6))
+    jobs = planned(workdir)
+    assert (
+        jobs["mutual_information"] == 3
+        and "compare" not in jobs
+        and "sparse_prediction" not in jobs
+    )
+    snakemake(workdir)
+    assert planned(workdir) == {}
 
 
 def test_adding_a_seed_trains_one_model_and_compares_only_new_pairs(study):
-    workdir, env = study
+    workdir = study
     ckpt = workdir / "results/models/alexnet_small/i0-d0/model.ckpt"
     before = ckpt.stat().st_mtime_ns
-    cfg = yaml.safe_load((workdir / "config.yaml").read_text())
-    cfg["models"].append({"init_seed": 2})
-    write_config(workdir, cfg)
-    jobs = planned(workdir, env)
+    edit_config(workdir, lambda cfg: cfg["models"].append({"init_seed": 2}))
+    jobs = planned(workdir)
     assert jobs["train"] == 1 and jobs["dump"] == 1 and jobs["moments"] == 1
     assert jobs["compare"] == 2 * 3  # two new pairs × three layers
-    snakemake(workdir, env)
+    snakemake(workdir)
     assert ckpt.stat().st_mtime_ns == before
     assert len(pd.read_csv(workdir / "results/tables/matching_per_pair.csv")) == 3 * 3
-    assert planned(workdir, env) == {}
+    assert planned(workdir) == {}
 
 
 def test_bad_config_stops_before_any_job_naming_the_key(study, tmp_path):
-    _, env = study
-    cfg = yaml.safe_load((study[0] / "config.yaml").read_text())
+    cfg = yaml.safe_load((study / "config.yaml").read_text())
     cfg["layers"] = ["conv1", "conv9"]
-    write_config(tmp_path, cfg)
-    cmd = [
-        "snakemake",
-        "-s",
-        str(ROOT / "Snakefile"),
-        "--directory",
-        str(tmp_path),
-        "--configfile",
-        str(tmp_path / "config.yaml"),
-        "--cores",
-        "1",
-    ]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    workflow_runs.write_config(tmp_path, cfg)
+    cmd = workflow_runs.snakemake_args(tmp_path / "config.yaml", tmp_path, "--cores", "1")
+    proc = subprocess.run(cmd, env=workflow_runs.env(), capture_output=True, text=True)
     assert proc.returncode != 0
     assert "layers: conv9 not in architecture 'alexnet_small'" in proc.stdout + proc.stderr
     assert not (tmp_path / "results").exists()

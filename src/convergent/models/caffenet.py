@@ -22,6 +22,8 @@ from collections import OrderedDict
 
 from torch import nn
 
+from convergent.models.head import fc_head
+
 #: (out channels, kernel, stride, padding) of conv1..conv5
 CONVS = ((96, 11, 4, 0), (256, 5, 1, 2), (384, 3, 1, 1), (384, 3, 1, 1), (256, 3, 1, 1))
 FC_WIDTH = 4096
@@ -78,20 +80,7 @@ def build(num_classes: int, in_channels: int, image_size: int) -> nn.Module:
     side = feature_side(image_size)
     if side < 1:
         raise ValueError(f"caffenet needs images of at least 67 pixels, got {image_size}")
-    classifier = nn.Sequential(
-        OrderedDict(
-            [
-                ("flatten", nn.Flatten()),
-                ("fc6", nn.Linear(c5 * side * side, FC_WIDTH)),
-                ("relu6", nn.ReLU()),
-                ("drop6", nn.Dropout(0.5)),
-                ("fc7", nn.Linear(FC_WIDTH, FC_WIDTH)),
-                ("relu7", nn.ReLU()),
-                ("drop7", nn.Dropout(0.5)),
-                ("fc8", nn.Linear(FC_WIDTH, num_classes)),
-            ]
-        )
-    )
+    classifier = fc_head(c5 * side * side, FC_WIDTH, num_classes)
     net = nn.Sequential(OrderedDict([("features", features), ("classifier", classifier)]))
     for name, module in [*features.named_children(), *classifier.named_children()]:
         if name in INIT:

@@ -13,6 +13,8 @@ from collections import OrderedDict
 
 from torch import nn
 
+from convergent.models.head import fc_head
+
 WIDTHS = (16, 16, 32, 32, 64)
 FC_WIDTH = 256
 
@@ -39,18 +41,5 @@ def build(num_classes: int, in_channels: int, image_size: int) -> nn.Module:
             + [("pool5", nn.AdaptiveAvgPool2d(1))]
         )
     )
-    classifier = nn.Sequential(
-        OrderedDict(
-            [
-                ("flatten", nn.Flatten()),
-                ("fc6", nn.Linear(c5, FC_WIDTH)),
-                ("relu6", nn.ReLU()),
-                ("drop6", nn.Dropout(0.3)),
-                ("fc7", nn.Linear(FC_WIDTH, FC_WIDTH)),
-                ("relu7", nn.ReLU()),
-                ("drop7", nn.Dropout(0.3)),
-                ("fc8", nn.Linear(FC_WIDTH, num_classes)),
-            ]
-        )
-    )
+    classifier = fc_head(c5, FC_WIDTH, num_classes, dropout=0.3)
     return nn.Sequential(OrderedDict([("features", features), ("classifier", classifier)]))
