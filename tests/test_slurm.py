@@ -132,8 +132,9 @@ def _squeue_jobs(run_id: str) -> list[dict[str, str]]:
 
 
 def _local_jobs(workdir: Path) -> dict[str, int]:
-    """Jobs per rule of a finished local run, from its Snakemake log (rule all excluded)."""
-    log = sorted((workdir / ".snakemake" / "log").glob("*.snakemake.log"))[-1].read_text()
+    """Jobs per rule of a finished local run, from its first Snakemake log (rule all excluded;
+    later logs belong to other commands on the shared run, such as --report)."""
+    log = sorted((workdir / ".snakemake" / "log").glob("*.snakemake.log"))[0].read_text()
     counts: dict[str, int] = {}
     for rule in re.findall(r"^(?:local)?rule (\w+):$", log, re.M):
         if rule != "all":
