@@ -101,18 +101,7 @@ def stream_moments(
     blocks: int,
 ) -> dict[str, BlockMoments]:
     """Within-net moments of every read-out layer, in one pass of one network."""
-    bounds, acc, seen = block_bounds(n_images, blocks), {}, 0
-    for start, n, (outs,) in forward_layers([network], readouts, batches):
-        for layer, out in outs.items():
-            x = out
-            for block, lo, hi in block_pieces(start, start + n, bounds):
-                s = as_samples(x[lo:hi])
-                if layer not in acc:
-                    acc[layer] = DeviceMoments(blocks, s.shape[1], s.shape[1], s.device)
-                acc[layer].add(block, s, s)
-        seen = start + n
-    _check_count(seen, n_images)
-    return {layer: m.numpy() for layer, m in acc.items()}
+    return _stream([network], readouts, batches, n_images, blocks)
 
 
 def stream_cross(
@@ -124,11 +113,23 @@ def stream_cross(
     blocks: int,
 ) -> dict[str, BlockMoments]:
     """Cross moments (x from A, y from B) of every read-out layer: both nets see each batch."""
+    return _stream([net_a, net_b], readouts, batches, n_images, blocks)
+
+
+def _stream(
+    networks: list[nn.Module],
+    readouts: dict[str, str],
+    batches: Iterable[torch.Tensor],
+    n_images: int,
+    blocks: int,
+) -> dict[str, BlockMoments]:
+    """Per-block moments of x (first network) against y (last network; x itself if one)."""
     bounds, acc, seen = block_bounds(n_images, blocks), {}, 0
-    for start, n, (outs_a, outs_b) in forward_layers([net_a, net_b], readouts, batches):
+    for start, n, outs in forward_layers(networks, readouts, batches):
         for layer in readouts:
             for block, lo, hi in block_pieces(start, start + n, bounds):
-                x, y = as_samples(outs_a[layer][lo:hi]), as_samples(outs_b[layer][lo:hi])
+                x = as_samples(outs[0][layer][lo:hi])
+                y = as_samples(outs[-1][layer][lo:hi]) if len(outs) > 1 else x
                 if layer not in acc:
                     acc[layer] = DeviceMoments(blocks, x.shape[1], y.shape[1], x.device)
                 acc[layer].add(block, x, y)
