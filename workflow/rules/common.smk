@@ -13,16 +13,9 @@ min_version("9.0")
 validate(config, schema="../../config/schema.yaml")
 study.check_study(config)
 
-# Jobs find the package's CLI without an activated environment: the interpreter running
-# Snakemake first on PATH (.venv/bin/snakemake works as is), and the repository's src/ on
-# PYTHONPATH (for --use-conda environments, which hold only the third-party stack).
+# Jobs find the `convergent` CLI without an activated environment: the interpreter running
+# Snakemake goes first on PATH (.venv/bin/snakemake works as is).
 os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    p for p in (os.path.join(workflow.basedir, "src"), os.environ.get("PYTHONPATH")) if p
-)
-CLI = "python -m convergent"
-TRAIN_ENV = "../../envs/train.yaml"
-ANALYSIS_ENV = "../../envs/analysis.yaml"
 
 R = "results"
 MODELS = study.models(config)
