@@ -5,7 +5,7 @@ setup:
 	bash scripts/setup.sh
 
 study: setup
-	.venv/bin/snakemake --cores all
+	.venv/bin/snakemake --profile workflow/profiles/local
 
 test: setup
 	.venv/bin/ruff check src tests benchmarks

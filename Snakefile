@@ -1,6 +1,11 @@
 # convergent: train N seeds, dump activations, compare every pair, aggregate, draw.
 # The rules live in workflow/rules/ (one file per stage); configuration in config/.
 
+# A YAML syntax error in the config file stops the run in one line with its line and column
+# (Snakemake's own message has neither).
+from convergent.config import check_yaml
+
+check_yaml("config/config.yaml")
 configfile: "config/config.yaml"
 
 

@@ -195,9 +195,7 @@ def run_step(args: list[str]) -> tuple[float, float]:
 
 
 def bench_memory(sizes: tuple[int, ...], c: int, hw: int) -> list[tuple]:
-    spec = json.dumps(
-        {"layers": ["L"], "analysis": {"blocks": 10, "chunk_images": 256, "dead_unit_std": 1e-6}}
-    )
+    analysis = {"blocks": 10, "chunk_images": 256, "dead_unit_std": 1e-6}
     rows = []
     for n in sizes:
         with tempfile.TemporaryDirectory() as tmp:
@@ -209,7 +207,7 @@ def bench_memory(sizes: tuple[int, ...], c: int, hw: int) -> list[tuple]:
                     [
                         "moments",
                         "--spec",
-                        spec,
+                        json.dumps({"model": f.stem, "layers": ["L"], "analysis": analysis}),
                         "--activations",
                         str(f),
                         "--out",
@@ -221,7 +219,7 @@ def bench_memory(sizes: tuple[int, ...], c: int, hw: int) -> list[tuple]:
                 [
                     "compare",
                     "--spec",
-                    spec,
+                    json.dumps({"models": ["a", "b"], "layers": ["L"], "analysis": analysis}),
                     "--a",
                     str(files[0]),
                     "--b",

@@ -17,7 +17,7 @@ def test_round_trip_keeps_shapes_values_and_attributes(tmp_path):
     conv = rng.uniform(size=(23, 4, 6, 6)).astype(np.float32)
     fc = rng.uniform(size=(23, 9)).astype(np.float32)
     path = write_planted(tmp_path / "a.h5", {"conv1": conv, "fc6": fc}, model="alexnet_small/i3-d4")
-    with ActivationFile(path, architecture="alexnet_small") as f:
+    with ActivationFile(path, model="alexnet_small/i3-d4") as f:
         assert f.n_images == 23 and f.units("conv1") == 4 and f.units("fc6") == 9
         np.testing.assert_array_equal(f.layer("conv1")[()], conv)
         np.testing.assert_array_equal(f.layer("fc6")[()], fc)
@@ -40,10 +40,16 @@ def test_missing_layer_names_the_file_and_the_layers_it_has(tmp_path):
         f.layer("fc7")
 
 
-def test_wrong_architecture_is_refused(tmp_path):
-    path = write_planted(tmp_path / "a.h5", {"fc6": np.ones((3, 2))}, arch="alexnet_small")
-    with pytest.raises(io.InputError, match="architecture 'alexnet_small', expected 'other'"):
-        ActivationFile(path, architecture="other")
+def test_a_file_holding_another_model_is_refused(tmp_path):
+    # what a results/activations/<arch>/<model>.h5 moved or swapped by hand looks like
+    path = write_planted(tmp_path / "i1-d1.h5", {"fc6": np.ones((3, 2))},
+                         model="alexnet_small/i0-d0")
+    expected = r"i1-d1\.h5: holds model 'alexnet_small/i0-d0', expected 'alexnet_small/i1-d1'"
+    with pytest.raises(io.InputError, match=expected):
+        ActivationFile(path, model="alexnet_small/i1-d1")
+    for expected in ("vgg_small/i0-d0", "alexnet_small/i0-d0-r1"):
+        with pytest.raises(io.InputError, match="holds model"):
+            ActivationFile(path, model=expected)
 
 
 def test_different_probe_sets_cannot_be_compared(tmp_path):
@@ -80,3 +86,21 @@ def test_atomic_path_leaves_nothing_behind_on_failure(tmp_path):
     with io.atomic_path(target) as tmp:
         tmp.write_text("new")
     assert target.read_text() == "new"
+
+
+def test_atomic_outputs_honour_the_umask_and_clear_a_killed_writers_temp_files(tmp_path):
+    import os
+
+    stale = tmp_path / ".out.h5.k1ll3d.tmp"  # what a job killed mid-write leaves behind
+    stale.write_bytes(b"partial")
+    old = os.umask(0o022)
+    try:
+        write_planted(tmp_path / "out.h5", {"fc6": rng.uniform(size=(5, 3))})
+        os.umask(0o027)
+        with io.atomic_path(tmp_path / "group.csv") as tmp:
+            tmp.write_text("x\n")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "out.h5").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "group.csv").stat().st_mode & 0o777 == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["group.csv", "out.h5"]

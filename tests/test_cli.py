@@ -12,12 +12,18 @@ import numpy as np
 import pytest
 from conftest import write_planted
 
-SPEC = json.dumps(
-    {
-        "layers": ["conv1", "fc6"],
-        "analysis": {"blocks": 3, "chunk_images": 4, "dead_unit_std": 1e-6},
-    }
-)
+ANALYSIS = {"blocks": 3, "chunk_images": 4, "dead_unit_std": 1e-6}
+
+
+def spec(**ids) -> str:
+    """A step's spec: ``model=`` (moments) or ``models=`` (compare), the ids its inputs hold."""
+    return json.dumps({**ids, "layers": ["conv1", "fc6"], "analysis": ANALYSIS})
+
+
+def moments(f, model):
+    return cli(
+        "moments", "--spec", spec(model=model), "--activations", f, "--out", f.with_suffix(".m.h5")
+    )
 rng = np.random.default_rng(2)
 
 
@@ -38,21 +44,16 @@ def layers(n=20):
 def pair(tmp_path):
     a = write_planted(tmp_path / "a.h5", layers(), model="alexnet_small/i0-d0")
     b = write_planted(tmp_path / "b.h5", layers(), model="alexnet_small/i1-d1")
-    for f in (a, b):
-        assert (
-            cli(
-                "moments", "--spec", SPEC, "--activations", f, "--out", f.with_suffix(".m.h5")
-            ).returncode
-            == 0
-        )
+    for f, model in ((a, "alexnet_small/i0-d0"), (b, "alexnet_small/i1-d1")):
+        assert moments(f, model).returncode == 0
     return a, b
 
 
-def compare(a, b, out, layer="conv1"):
+def compare(a, b, out, layer="conv1", models=("alexnet_small/i0-d0", "alexnet_small/i1-d1")):
     return cli(
         "compare",
         "--spec",
-        SPEC,
+        spec(models=list(models)),
         "--a",
         a,
         "--b",
@@ -92,13 +93,10 @@ def test_rerun_gives_identical_analysis_outputs(pair, tmp_path):
 
 def test_pair_from_different_probe_sets_is_refused_and_nothing_is_overwritten(pair, tmp_path):
     a, _ = pair
-    other = write_planted(tmp_path / "c.h5", layers(), probe_hash="another")
-    assert (
-        cli(
-            "moments", "--spec", SPEC, "--activations", other, "--out", other.with_suffix(".m.h5")
-        ).returncode
-        == 0
+    other = write_planted(
+        tmp_path / "c.h5", layers(), model="alexnet_small/i1-d1", probe_hash="another"
     )
+    assert moments(other, "alexnet_small/i1-d1").returncode == 0
     out = tmp_path / "p.h5"
     out.write_text("an earlier result")
     proc = compare(a, other, out)
@@ -116,9 +114,22 @@ def test_missing_layer_and_corrupt_file_are_one_line_errors(pair, tmp_path):
     assert "Traceback" not in proc.stderr
     broken = tmp_path / "broken.h5"
     broken.write_bytes(a.read_bytes()[:2048])
-    proc = cli("moments", "--spec", SPEC, "--activations", broken, "--out", tmp_path / "m.h5")
+    proc = cli(
+        "moments", "--spec", spec(model="alexnet_small/i0-d0"), "--activations", broken,
+        "--out", tmp_path / "m.h5",
+    )
     assert proc.returncode == 2 and "broken.h5: not a readable HDF5" in proc.stderr
     assert not (tmp_path / "m.h5").exists()
+
+
+def test_swapped_activation_files_are_refused_and_nothing_is_written(pair, tmp_path):
+    a, b = pair
+    proc = compare(b, a, tmp_path / "p.h5")  # files of the pair swapped (moved by hand)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "b.h5: holds model 'alexnet_small/i1-d1', expected 'alexnet_small/i0-d0'" in proc.stderr
+    assert not (tmp_path / "p.h5").exists()
+    proc = moments(a, "alexnet_small/i1-d1")
+    assert proc.returncode == 2 and "a.h5: holds model 'alexnet_small/i0-d0'" in proc.stderr
 
 
 def test_corrupt_checkpoint_is_a_one_line_error(tmp_path):

@@ -1,4 +1,4 @@
-"""Config validation: the schema (via snakemake) and the semantic checks, each naming the key."""
+"""Config validation: the schema and the semantic checks, each one line naming the key."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ import copy
 import pytest
 import yaml
 from conftest import ROOT
-from snakemake.exceptions import WorkflowError
-from snakemake.utils import validate
 
 from convergent import config as study
 
@@ -20,9 +18,17 @@ def default() -> dict:
 
 
 def checked(cfg: dict) -> dict:
-    validate(cfg, SCHEMA)
-    study.check_study(cfg)
+    study.validate(cfg, SCHEMA)
     return cfg
+
+
+def error(cfg: dict) -> str:
+    """The one-line message of validating ``cfg``."""
+    with pytest.raises(study.ConfigError) as caught:
+        study.validate(cfg, SCHEMA)
+    message = str(caught.value)
+    assert "\n" not in message
+    return message
 
 
 def test_default_config_is_valid_and_gets_defaults():
@@ -69,8 +75,8 @@ def test_adding_a_seed_only_adds_pairs():
 def test_schema_errors_name_the_offending_key_or_value(edit, pattern):
     cfg = default()
     edit(cfg)
-    with pytest.raises(WorkflowError, match=pattern):
-        validate(cfg, SCHEMA)
+    with pytest.raises(study.ConfigError, match=pattern):
+        study.validate(cfg, SCHEMA)
 
 
 def test_duplicate_seeds_are_refused():
@@ -92,3 +98,163 @@ def test_example_pair_must_index_models():
     cfg["figures"] = {"example_pair": [0, 7]}
     with pytest.raises(study.ConfigError, match=r"figures\.example_pair"):
         checked(cfg)
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (
+            lambda c: c.update(colour="red"),
+            "colour: unknown key; valid top-level keys: dataset, architectures, models, "
+            "training, probe, layers, analysis, similarity, figures, resources",
+        ),
+        (
+            lambda c: c["models"][0].update(seed=1),
+            "models[0].seed: unknown key; valid keys: init_seed, data_seed, replicate",
+        ),
+        (
+            lambda c: c["training"].update(epochs="many"),
+            "training.epochs: 'many' is not an integer",
+        ),
+        (
+            lambda c: c["training"].update(lr=-1),
+            "training.lr: -1 is below the minimum (exclusive 0)",
+        ),
+        (
+            lambda c: c["models"].append({"init_seed": -2}),
+            "models[4].init_seed: -2 is below the minimum 0",
+        ),
+        (
+            lambda c: c["dataset"].update(name="mnist"),
+            "dataset.name: 'mnist' is not one of fashion_mnist, cifar10, imagefolder",
+        ),
+        (lambda c: c.update(models=[]), "models: [] has 0 items; list at least 2"),
+        (lambda c: c.pop("layers"), "layers: missing; this key is required"),
+        (lambda c: c.update(training=5), "training: 5 is not a mapping of keys"),
+        (
+            lambda c: c["dataset"].update(name="x" * 500),
+            f"dataset.name: '{'x' * 36}... is not one of fashion_mnist, cifar10, imagefolder",
+        ),
+    ],
+)
+def test_schema_errors_are_one_line_key_path_first(edit, message):
+    cfg = default()
+    edit(cfg)
+    assert error(cfg) == message
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (
+            lambda c: c["models"][0].update(init_seed=2.0),
+            "models[0].init_seed: 2.0 is not an integer; write 2",
+        ),
+        (
+            lambda c: c["models"][1].update(data_seed=1.0),
+            "models[1].data_seed: 1.0 is not an integer; write 1",
+        ),
+        (
+            lambda c: c["models"][0].update(replicate=True),
+            "models[0].replicate: true is not an integer",
+        ),
+        (
+            lambda c: c["training"].update(epochs=2.0),
+            "training.epochs: 2.0 is not an integer; write 2",
+        ),
+        (
+            lambda c: c["figures"].update(example_pair=[0, 1.0]),
+            "figures.example_pair[1]: 1.0 is not an integer; write 1",
+        ),
+    ],
+)
+def test_seeds_and_integer_keys_must_be_true_integers(edit, message):
+    cfg = default()
+    edit(cfg)
+    assert error(cfg) == message
+
+
+def test_a_number_key_still_takes_an_integer():
+    cfg = default()
+    cfg["training"]["lr"] = 1
+    assert checked(cfg)["training"]["lr"] == 1
+
+
+def test_sparse_layers_must_be_among_the_layers():
+    cfg = default()
+    cfg["analysis"]["sparse_layers"] = ["conv1", "conv9"]
+    assert error(cfg) == (
+        "analysis.sparse_layers: conv9 not in layers (conv1, conv2, conv3, conv4, conv5, fc6, "
+        "fc7); add it to layers or remove it from analysis.sparse_layers"
+    )
+
+
+def test_sparse_folds_may_not_exceed_the_blocks():
+    cfg = default()
+    cfg["analysis"].update(blocks=3, sparse_folds=5)
+    assert error(cfg) == (
+        "analysis.sparse_folds: 5 is more than analysis.blocks = 3 (a fold needs a block); "
+        "set analysis.sparse_folds to at most 3 or raise analysis.blocks"
+    )
+
+
+def test_sparse_defaults_follow_the_layers_and_blocks():
+    cfg = default()
+    cfg["layers"] = ["conv1", "conv3", "fc7"]
+    cfg["analysis"] = {"blocks": 3}
+    analysis = checked(cfg)["analysis"]
+    assert analysis["sparse_layers"] == ["conv1", "conv3"] and analysis["sparse_folds"] == 3
+    assert checked(default())["analysis"]["sparse_folds"] == 5
+
+
+def fashion_mnist_copy(folder, drop=()):
+    """``folder`` with (empty) Fashion-MNIST files, less those named in ``drop``."""
+    folder.mkdir()
+    for pair in study.FASHION_MNIST_FILES.values():
+        for name in set(pair) - set(drop):
+            (folder / name).write_bytes(b"")
+    return folder
+
+
+def test_dataset_path_must_hold_the_dataset(tmp_path, monkeypatch):
+    cfg = default()
+    cfg["dataset"]["path"] = str(fashion_mnist_copy(tmp_path / "fm"))
+    checked(cfg)
+    cfg = default()
+    cfg["dataset"]["path"] = str(
+        fashion_mnist_copy(tmp_path / "part", drop=["t10k-images-idx3-ubyte.gz"])
+    )
+    assert error(cfg) == (
+        f"dataset.path: '{tmp_path}/part' lacks t10k-images-idx3-ubyte.gz; point dataset.path "
+        "at a folder with the four Fashion-MNIST *-ubyte.gz files, or set it to null (Debian "
+        "package or download)"
+    )
+    monkeypatch.chdir(tmp_path)
+    cfg = default()
+    cfg["dataset"]["path"] = "fm"  # relative to the working directory
+    checked(cfg)
+    cfg["dataset"]["path"] = "data/fm"
+    assert error(cfg).startswith(
+        f"dataset.path: 'data/fm' (relative to {tmp_path}) does not exist;"
+    )
+
+
+def test_image_folder_path_needs_train_and_val(tmp_path):
+    cfg = default()
+    cfg["dataset"] = {"name": "imagefolder", "path": str(tmp_path)}
+    (tmp_path / "val").mkdir()
+    assert error(cfg) == (
+        f"dataset.path: '{tmp_path}' lacks train/; point dataset.path at a folder with "
+        "train/<class>/ and val/<class>/ image folders"
+    )
+
+
+def test_yaml_syntax_error_names_line_and_column(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text("dataset: {name: fashion_mnist}\nlayers: [conv1, fc7\nmodels: []\n")
+    with pytest.raises(SystemExit) as caught:
+        study.check_yaml(path)
+    assert caught.value.code == f"{path}: line 3, column 7: expected ',' or ']', but got ':'"
+    path.write_text("layers: [conv1]\n")
+    study.check_yaml(path)
+    study.check_yaml(tmp_path / "absent.yaml")

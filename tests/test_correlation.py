@@ -94,3 +94,18 @@ def test_rectangular_matching_leaves_extra_rows_unmatched():
     partner, value = matching.one_to_one_matching(c)
     assert (partner >= 0).sum() == 3 and np.isnan(value).sum() == 2
     assert sorted(partner[partner >= 0].tolist()) == [0, 1, 2]
+
+
+def test_scatter_correlation_counts_a_rounding_negative_variance_as_dead():
+    x = rng.normal(size=(100, 3))
+    xc = x - x.mean(0)
+    sxx = xc.T @ xc
+    sxx[2, :] = sxx[:, 2] = 0.0
+    sxx[2, 2] = -4.5e-13  # Σx² − (Σx)²/n of a constant unit, rounded below zero
+    c = correlation.scatter_correlation(100, sxx, sxx, sxx)
+    assert np.all(np.isfinite(c))
+    assert c[2].tolist() == [0.0, 0.0, 0.0] and c[:, 2].tolist() == [0.0, 0.0, 0.0]
+    np.testing.assert_allclose(c[:2, :2], np.corrcoef(x[:, :2], rowvar=False), atol=1e-12)
+    # the normaliser itself treats a NaN standard deviation as dead, not as a NaN correlation
+    c = correlation.correlation(sxx / 100, np.diag(sxx) / 100, np.diag(sxx) / 100)
+    assert np.all(np.isfinite(c)) and c[2].tolist() == [0.0, 0.0, 0.0]

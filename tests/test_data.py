@@ -40,8 +40,20 @@ def test_missing_dataset_says_how_to_get_it(tmp_path, monkeypatch):
     monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST", tmp_path / "nowhere")
     monkeypatch.setattr(data, "DOWNLOAD_ROOT", tmp_path / "nowhere")
     monkeypatch.setattr(data, "download_fashion_mnist", offline)
-    with pytest.raises(InputError, match=r"dataset.path = .*download failed.*apt-get install"):
+    with pytest.raises(InputError, match=r"nowhere: no Fashion-MNIST.*download failed.*apt-get"):
+        data.load_fashion_mnist(None, "train")
+
+
+def test_a_named_fashion_mnist_path_is_used_or_refused_never_replaced(tmp_path):
+    (tmp_path / "train-images-idx3-ubyte.gz").write_bytes(b"")
+    assert data.DEBIAN_FASHION_MNIST.is_dir()  # the copy the old code fell back to
+    with pytest.raises(InputError) as caught:
         data.load_fashion_mnist(str(tmp_path), "train")
+    assert str(caught.value) == (
+        f"dataset.path: '{tmp_path}' lacks train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, "
+        "t10k-labels-idx1-ubyte.gz; point dataset.path at a folder with the four Fashion-MNIST "
+        "*-ubyte.gz files, or set it to null (Debian package or download)"
+    )
 
 
 def test_corrupt_idx_file_is_reported(tmp_path, monkeypatch):
@@ -102,3 +114,12 @@ def test_corrupt_image_and_empty_folder_are_reported(tmp_path):
     (tmp_path / "empty" / "val").mkdir(parents=True)
     with pytest.raises(InputError, match=r"val: no images found"):
         data.image_folder(str(tmp_path / "empty"), "test", train=False, size=32)
+
+
+def test_image_folder_without_train_is_one_error_naming_the_path(tmp_path):
+    (tmp_path / "val" / "cat").mkdir(parents=True)
+    spec = data.DataSpec("imagefolder", str(tmp_path))
+    with pytest.raises(InputError, match=rf"^dataset.path: '{tmp_path}' lacks train/; point"):
+        spec.shape("alexnet_small")
+    with pytest.raises(InputError, match=r"lacks train/"):
+        data.image_folder(str(tmp_path), "test", train=False, size=32)

@@ -228,6 +228,45 @@ def test_procrustes_zero_for_rotated_scaled_shifted_copy():
     assert sim.procrustes(Scatter.from_data(x, x * np.arange(1, 7))) > 0.01
 
 
+def test_angular_shape_is_precise_near_identity_on_the_data_route():
+    x, _ = planted(p=6)
+    y = 3.0 * x @ ortho_group.rvs(6, random_state=2) + 5.0
+    # arccos of the nuclear cosine gave 3.9e-8 here: half the digits lost at cos ≈ 1
+    assert sim.angular_shape_data(x, y) <= 1e-12
+    assert sim.procrustes_data(x, y) <= 1e-24
+    # from scatter matrices alone 2 − 2‖X̂ᵀŶ‖_* has a ~1e-16 rounding floor: θ ≲ 1e-7
+    assert sim.angular_shape(Scatter.from_data(x, y)) <= 1e-7
+    # a planted angle: Ŷ = cos θ X̂ + sin θ Ẑ, Ẑ's columns orthogonal to 1 and to X's columns
+    basis, _ = np.linalg.qr(np.hstack([np.ones((len(x), 1)), x]))
+    z = np.random.default_rng(7).normal(size=x.shape)
+    z -= basis @ (basis.T @ z)
+    xh = centred(x) / np.linalg.norm(centred(x))
+    theta = 1e-6
+    tilted = np.cos(theta) * xh + np.sin(theta) * z / np.linalg.norm(z)
+    assert sim.angular_shape_data(x, tilted) == pytest.approx(theta, rel=1e-8)
+    # the same holds for a narrower Y (zero-padded) and for the full data-route measure set
+    m = sim.data_measures(x, 2.0 * x[:, :4] @ ortho_group.rvs(4, random_state=3), 0.99)
+    assert m["angular_shape"] > 0.1  # two of X's dimensions are missing in Y
+    assert sim.data_measures(x, y, 0.99)["angular_shape"] <= 1e-12
+
+
+@pytest.mark.parametrize("noise", [0.1, 1.0, 5.0])
+def test_angular_shape_routes_agree_with_arccos_away_from_identity(noise):
+    x, y = planted(noise=noise)
+    a, b = centred(x), centred(y)
+    cos = np.linalg.svd(a.T @ b, compute_uv=False).sum() / (np.linalg.norm(a) * np.linalg.norm(b))
+    expected = np.arccos(cos)
+    assert expected > 0.05
+    s = Scatter.from_data(x, y)
+    assert sim.angular_shape(s) == pytest.approx(expected, abs=1e-10)
+    assert sim.angular_shape_data(x, y) == pytest.approx(expected, abs=1e-10)
+    assert sim.angular_shape_data(y, x) == pytest.approx(expected, abs=1e-10)  # symmetric
+    assert sim.procrustes_data(x, y) == pytest.approx(sim.procrustes(s), abs=1e-12)
+    direct = sim.scatter_measures(s)
+    for k, v in sim.data_measures(x, y, 0.99).items():
+        assert v == pytest.approx(direct[k], rel=1e-9, abs=1e-12), k
+
+
 def test_rank_deficient_inputs_are_handled():
     x, y = planted()
     x = np.hstack([x, np.zeros((len(x), 2)), x[:, :1]])  # dead units and a duplicate

@@ -5,12 +5,14 @@ from __future__ import annotations
 import h5py
 import numpy as np
 import pytest
+from conftest import write_planted
+from scipy.optimize import linear_sum_assignment
 
 from convergent.activations import ActivationFile
 from convergent.analysis import similarity as sim
 from convergent.features import as_features, stream_moments
 from convergent.io import FORMAT_VERSION
-from convergent.similarity_pair import pair_rows
+from convergent.similarity_pair import matched_correlation, pair_rows
 
 OPTS = {
     "conv_convention": "positions",
@@ -100,3 +102,97 @@ def test_pair_rows_cover_every_measure_with_cis(dumps):
     assert pick["per_layer", "pair", "procrustes"] == pytest.approx(0.0, abs=1e-9)
     assert pick["per_layer", "pair", "rsa_spearman"] == pytest.approx(1.0)
     assert pick["per_layer", "shuffled", "linear_cka"] < 0.8
+
+
+# ------------------------------------------------------------------ planted numerical cases
+def planted_pair(tmp_path, a, b):
+    """Two planted activation files holding layer ``conv1`` = ``a`` and ``b``."""
+    fa = write_planted(tmp_path / "a.h5", {"conv1": a})
+    fb = write_planted(tmp_path / "b.h5", {"conv1": b}, model="alexnet_small/i1-d1")
+    return ActivationFile(fa), ActivationFile(fb)
+
+
+def matched_reference(x, y):
+    """(semi, one-to-one) mean matched correlation from np.corrcoef; constant units -> 0."""
+    with np.errstate(invalid="ignore"):  # a constant unit's NaN row is zeroed below
+        c = np.corrcoef(x, y, rowvar=False)[: x.shape[1], x.shape[1]:]
+    c[x.std(0) == 0, :] = 0.0
+    c[:, y.std(0) == 0] = 0.0
+    rows, cols = linear_sum_assignment(c, maximize=True)
+    return c.max(1).mean(), c[rows, cols].mean()
+
+
+def per_layer_values(fa, fb, opts):
+    rows = pair_rows(fa, fb, ["conv1"], opts, blocks=4, chunk_images=7)
+    return {r["measure"]: r["value"] for r in rows
+            if r["analysis"] == "per_layer" and r["kind"] == "pair"}
+
+
+def test_constant_unit_under_mean_convention_is_dead_not_a_crash(tmp_path):
+    # channel 1 of A is 3.7 everywhere: the raw-sum scatter of its spatial means rounds to a
+    # tiny negative variance (-4.5e-13 here), which used to give NaN and crash the assignment
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(200, 4, 2, 2)) + 2
+    a[:, 1] = 3.7
+    b = a + 0.3 * rng.normal(size=a.shape)
+    b[:, 1] = rng.normal(size=(200, 2, 2))
+    fa, fb = planted_pair(tmp_path, a, b)
+    opts = {**OPTS, "conv_convention": "mean", "image_features": "mean", "layer_by_layer": False}
+    got = per_layer_values(fa, fb, opts)
+    x, y = (as_features(f.layer("conv1")[:], "mean") for f in (fa, fb))
+    semi, one = matched_reference(x, y)
+    assert got["semi_matched_correlation"] == pytest.approx(semi, rel=1e-9)
+    assert got["matched_correlation"] == pytest.approx(one, rel=1e-9)
+    assert 0.5 < one < 0.75  # three matched units near 0.96 and the dead one at 0
+
+
+def test_matched_correlation_survives_a_negative_rounding_variance():
+    x = np.random.default_rng(1).normal(size=(50, 3))
+    s = sim.Scatter.from_data(x, x)
+    sxx = s.sxx.copy()
+    sxx[2, :] = sxx[:, 2] = 0.0
+    sxx[2, 2] = -4.5e-13  # what Σx² − (Σx)²/n gives for a constant unit
+    got = matched_correlation(sim.Scatter(s.n, sxx, s.syy, s.sxy), dead_std=1e-6)
+    assert got["matched_correlation"] == pytest.approx(2 / 3)  # two perfect matches, one dead
+    assert got["semi_matched_correlation"] == pytest.approx(2 / 3)
+
+
+def test_matching_is_undefined_on_pca_reduced_flatten_features(tmp_path):
+    # B is a noisy permuted copy of A's 36 flattened units; with 20 images the features are
+    # reduced to PCA scores, whose 'units' are not A's units (matching gave 0.42 and semi-matching
+    # 0.47 there, while the units of those 20 images match at 0.94)
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(40, 4, 3, 3))
+    flat = a.reshape(40, -1)
+    b = (flat[:, rng.permutation(36)] + 0.4 * rng.normal(size=flat.shape)).reshape(a.shape)
+    fa, fb = planted_pair(tmp_path, a, b)
+    opts = {**OPTS, "conv_convention": "flatten", "layer_by_layer": False}
+    reduced = per_layer_values(fa, fb, {**opts, "subsample": 20})
+    for measure in ("matched_correlation", "semi_matched_correlation", "pwcca"):
+        assert np.isnan(reduced[measure]), measure
+    # 40 images ≥ 36 features: no reduction, matching on the units equals the reference
+    full = per_layer_values(fa, fb, {**opts, "subsample": 40})
+    x, y = (as_features(f.layer("conv1")[:], "flatten") for f in (fa, fb))
+    semi, one = matched_reference(x, y)
+    assert full["matched_correlation"] == pytest.approx(one, rel=1e-9)
+    assert full["semi_matched_correlation"] == pytest.approx(semi, rel=1e-9)
+    assert one > 0.9
+
+
+def test_layer_by_layer_angular_shape_of_a_rotated_copy_is_zero(tmp_path):
+    # B = A rotated by a block-Hadamard matrix, exact in float32 for A on a grid of eighths;
+    # arccos of the nuclear cosine gave 0 or 1.5e-8 here, depending on how cos ≈ 1 rounded
+    h = np.array([[1, 1, 1, 1], [1, -1, 1, -1], [1, 1, -1, -1], [1, -1, -1, 1]]) / 2
+    angles, distances = [], []
+    for seed in range(8):
+        a = np.random.default_rng(seed).integers(-1000, 1000, size=(60, 16)) / 8 + 300
+        fa = write_planted(tmp_path / f"a{seed}.h5", {"fc7": a})
+        fb = write_planted(tmp_path / f"b{seed}.h5", {"fc7": a @ np.kron(np.eye(4), h)},
+                           model="alexnet_small/i1-d1")
+        with ActivationFile(fa) as xa, ActivationFile(fb) as xb:
+            rows = pair_rows(xa, xb, ["fc7"], {**OPTS, "subsample": 40}, blocks=3, chunk_images=7)
+        lbl = {r["measure"]: r["value"] for r in rows if r["analysis"] == "layer_by_layer"}
+        angles.append(lbl["angular_shape"])
+        distances.append(lbl["procrustes"])
+    assert max(angles) <= 1e-12
+    assert max(distances) <= 1e-24

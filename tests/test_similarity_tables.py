@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from convergent.similarity_tables import layer_identification_table, source_of, summary
+from convergent.tables import write_csv
 
 
 def test_source_of_pair_kinds():
@@ -60,3 +61,10 @@ def test_summary_groups_pairs_and_nulls():
     assert s.loc["pair", "pairs"] == 2
     assert s.loc["pair", "ci_low_mean"] == pytest.approx(0.6)
     assert s.loc["shuffled", "mean"] == pytest.approx(0.1)
+
+
+def test_write_csv_keeps_full_float64_precision(tmp_path):
+    values = [0.123456789012345, 1 / 3, 2.0**-40 + 1e-30, -1.2345678901234567e-200, 7.0]
+    write_csv(pd.DataFrame({"measure": ["m"] * 5, "value": values}), tmp_path / "t.csv")
+    back = pd.read_csv(tmp_path / "t.csv")["value"].tolist()
+    assert back == values  # exact: %.6g gave 0.123457

@@ -158,7 +158,7 @@ def test_every_job_went_through_sbatch_and_completed(runs):
         per_rule[rule] = per_rule.get(rule, 0) + 1
     assert per_rule == expected
     # The rules' memory requests (config.resources) reached sbatch; no GPU was asked for.
-    memory = {"train": "1500M", "dump": "1200M", "moments": "1000M", "tables": "800M"}
+    memory = {"train": "1500M", "dump": "1200M", "moments": "1000M", "accuracy_table": "800M"}
     for j in jobs:
         rule = re.match(r"rule_(.+?)(_wildcards_.*)?$", j["comment"]).group(1)
         if rule in memory:

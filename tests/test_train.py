@@ -4,6 +4,7 @@ weights; the ImageFolder path trains and dumps."""
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -93,7 +94,9 @@ def test_rerun_with_same_seeds_gives_identical_weights(reference, tmp_path):
         "1",
         "2",
     ]
-    assert not (tmp_path / "checkpoints").exists()
+    # the outputs and nothing else: no resume state, no Lightning checkpoint or log files
+    outputs = ["metrics.csv", "model.ckpt", "summary.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == outputs
 
 
 def test_init_and_data_seeds_act_separately(reference, tmp_path):
@@ -108,22 +111,58 @@ def test_init_and_data_seeds_act_separately(reference, tmp_path):
     assert same(nets[0].state_dict(), nets[1].state_dict())
 
 
-def test_killed_run_resumes_to_the_same_weights(reference, tmp_path):
+def kill_in_second_epoch(s: dict, outdir) -> None:
+    """Start training and SIGKILL it once the first epoch checkpoint exists."""
     proc = subprocess.Popen(
-        train_cmd(spec(), tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        train_cmd(s, outdir), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    last = tmp_path / "checkpoints" / "last.ckpt"
+    last = outdir / "resume" / "last.ckpt"
     deadline = time.time() + 300
     while not last.exists() and proc.poll() is None and time.time() < deadline:
         time.sleep(0.05)
     time.sleep(0.3)  # into the second epoch
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    assert last.exists() and not (tmp_path / "model.ckpt").exists(), "kill came too late"
+    assert last.exists() and not (outdir / "model.ckpt").exists(), "kill came too late"
+
+
+def metrics_rows(outdir) -> list[str]:
+    return (outdir / "metrics.csv").read_text().split()[1:]
+
+
+def test_killed_run_resumes_to_the_same_weights(reference, tmp_path):
+    kill_in_second_epoch(spec(), tmp_path)
     subprocess.run(train_cmd(spec(), tmp_path), check=True, capture_output=True)
     assert same(weights(reference), weights(tmp_path))
-    epochs = [r.split(",")[0] for r in (tmp_path / "metrics.csv").read_text().split()[1:]]
-    assert epochs == ["0", "1", "2"]
+    assert [r.split(",")[0] for r in metrics_rows(tmp_path)] == ["0", "1", "2"]
+
+
+@pytest.fixture(scope="module")
+def two_epochs(tmp_path_factory):
+    """A clean run of the reference spec with ``epochs: 2``."""
+    out = tmp_path_factory.mktemp("two_epochs")
+    s = spec(training={**TRAINING, "epochs": 2})
+    subprocess.run(train_cmd(s, out), check=True, capture_output=True)
+    return s, out
+
+
+def test_fewer_epochs_after_a_complete_run_equals_a_clean_run(reference, two_epochs, tmp_path):
+    s, clean = two_epochs
+    shutil.copytree(reference, tmp_path, dirs_exist_ok=True)
+    subprocess.run(train_cmd(s, tmp_path), check=True, capture_output=True)
+    assert same(weights(clean), weights(tmp_path))
+    assert metrics_rows(tmp_path) == metrics_rows(clean) and len(metrics_rows(clean)) == 2
+    summary, expected = (json.loads((d / "summary.json").read_text()) for d in (tmp_path, clean))
+    assert summary["test_acc"] == expected["test_acc"] and summary["epochs"] == 2
+
+
+def test_killed_run_is_not_resumed_by_another_spec(two_epochs, tmp_path):
+    s, clean = two_epochs
+    kill_in_second_epoch(spec(), tmp_path)  # the 3-epoch spec leaves its epoch checkpoint
+    proc = subprocess.run(train_cmd(s, tmp_path), check=True, capture_output=True, text=True)
+    assert "written for another training spec" in proc.stderr
+    assert same(weights(clean), weights(tmp_path))
+    assert metrics_rows(tmp_path) == metrics_rows(clean)
 
 
 def test_truncated_checkpoint_is_reported(reference, tmp_path):

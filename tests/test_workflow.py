@@ -1,141 +1,371 @@
-"""The real Snakemake workflow, end to end on a tiny study, and its incremental rebuilds."""
+"""The real Snakemake workflow on a tiny study: its outputs, which jobs an edit reruns, and the
+central promise — after any config edit an incremental run equals a clean run of the edited
+config, also when Snakemake itself was killed on the way.
+
+Cost control: one clean base run; every edit's job set (one edit per config section) is checked
+by a dry run on a copy of it; the edits are then run in three rounds of edits with nested rerun
+scopes (training and a new seed; probe size, layers and analysis blocks; one Li, one similarity
+and one figure option), each compared file by file with a clean run of the same config.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import re
+import shutil
+import signal
 import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
 
 import h5py
+import numpy as np
 import pandas as pd
 import pytest
 import workflow_runs
-import yaml
 
 pytestmark = pytest.mark.workflow
 
-
-def snakemake(workdir, *args) -> str:
-    configfile = workdir / "config.yaml"
-    cmd = workflow_runs.snakemake_args(configfile, workdir, "--cores", "2", *args)
-    proc = subprocess.run(cmd, env=workflow_runs.env(), capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc.stdout + proc.stderr
-
-
-def planned(workdir, *targets) -> dict[str, int]:
-    """Jobs a dry run would execute, per rule."""
-    out = snakemake(workdir, *targets, "--dry-run", "--quiet", "rules")
-    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", out, re.M) if m[1] != "total"}
-
-
-def edit_config(workdir, edit) -> None:
-    cfg = yaml.safe_load((workdir / "config.yaml").read_text())
-    edit(cfg)
-    workflow_runs.write_config(workdir, cfg)
-
-
-#: two models, three layers, every analysis of the study
+#: two models, two layers, every analysis family of the study, small enough to run often
 TINY = {
     "dataset": {"name": "fashion_mnist", "train_subset": 512, "test_subset": 500},
     "architectures": ["alexnet_small"],
     "models": [{"init_seed": 0}, {"init_seed": 1}],
     "training": {"epochs": 1, "batch_size": 64, "accelerator": "cpu"},
-    "probe": {"size": 96, "batch_size": 48},
-    "layers": ["conv1", "conv3", "fc7"],
-    "analysis": {"blocks": 3, "chunk_images": 32, "sparse_folds": 3},
+    "probe": {"size": 64, "batch_size": 32},
+    "layers": ["conv1", "fc7"],
+    "analysis": {"blocks": 3, "chunk_images": 16, "sparse_folds": 3},
+    "similarity": {"bootstrap": 10, "kendall": False, "nulls": {"untrained": False}},
     "resources": {"train": {"threads": 1}, "dump": {"threads": 1}},
 }
+#: one output of every rule family (the unit figure stands for all figures)
+TARGETS = [
+    "results/tables/accuracy.csv",
+    "results/tables/matching_summary.csv",
+    "results/tables/mutual_information_summary.csv",
+    "results/tables/sparse_prediction.csv",
+    "results/tables/clustering_composition.csv",
+    "results/tables/similarity_summary.csv",
+    "results/figures/convergence_by_layer.png",
+    "results/figures/training_curves.png",
+    "results/figures/unit_pairs_conv1.png",
+]
+#: summary.json keys that time the run rather than describe its result
+TIMING = {"train_seconds_last_session"}
+
+
+def command(workdir: Path, *args: str) -> list[str]:
+    return workflow_runs.snakemake_args(
+        workdir / "config.yaml", workdir, "--profile", "workflow/profiles/local", "--cores", "2",
+        *args,
+    )
+
+
+def snakemake(workdir: Path, *args: str) -> str:
+    proc = subprocess.run(
+        command(workdir, *args), cwd=workflow_runs.ROOT, env=workflow_runs.env(),
+        capture_output=True, text=True,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.stdout + proc.stderr
+
+
+def planned(workdir: Path, *targets: str) -> dict[str, int]:
+    """Jobs a dry run would execute, per rule (``all`` left out)."""
+    out = snakemake(workdir, *(targets or TARGETS), "--dry-run", "--quiet", "rules")
+    return {
+        m[1]: int(m[2])
+        for m in re.finditer(r"^(\w+)\s+(\d+)$", out, re.M)
+        if m[1] not in ("total", "all")
+    }
+
+
+def write_config(workdir: Path, config: dict) -> None:
+    workflow_runs.write_config(workdir, config)
+
+
+def edited(config: dict, *edits: Callable[[dict], None]) -> dict:
+    config = json.loads(json.dumps(config))
+    for edit in edits:
+        edit(config)
+    return config
+
+
+def clean_run(folder: Path, config: dict) -> Path:
+    write_config(folder, config)
+    snakemake(folder, *TARGETS)
+    return folder
+
+
+def copy_of(workdir: Path, folder: Path) -> Path:
+    """A copy of a finished run, modification times and Snakemake's records included."""
+    shutil.copytree(workdir, folder, symlinks=True)
+    return folder
+
+
+# ------------------------------------------------------------------ comparing two runs
+def _h5_contents(path: Path) -> dict[str, object]:
+    out: dict[str, object] = {}
+    with h5py.File(path, "r") as f:
+        def visit(name: str, obj) -> None:
+            for key, value in obj.attrs.items():
+                out[f"{name}@{key}"] = value
+            if isinstance(obj, h5py.Dataset):
+                out[name] = obj[()]
+
+        out.update({f"@{k}": v for k, v in f.attrs.items()})
+        f.visititems(visit)
+    return out
+
+
+def result_files(workdir: Path) -> list[Path]:
+    """Every file under results/ except the job logs (they hold timings and paths)."""
+    root = workdir / "results"
+    return sorted(
+        p.relative_to(workdir) for p in root.rglob("*")
+        if p.is_file() and "logs" not in p.relative_to(root).parts[:1]
+    )
+
+
+def assert_same_results(a: Path, b: Path) -> None:
+    """Every output of two runs is equal: arrays and attributes exactly, tables exactly,
+    summaries but for timings, checkpoints and figures byte for byte."""
+    files = result_files(a)
+    assert files == result_files(b), "the two runs made different files"
+    for rel in files:
+        fa, fb = a / rel, b / rel
+        if rel.suffix == ".h5":
+            ca, cb = _h5_contents(fa), _h5_contents(fb)
+            assert ca.keys() == cb.keys(), rel
+            for key in ca:
+                np.testing.assert_array_equal(ca[key], cb[key], err_msg=f"{rel}:{key}")
+        elif rel.suffix == ".csv":
+            pd.testing.assert_frame_equal(pd.read_csv(fa), pd.read_csv(fb), check_exact=True,
+                                          obj=str(rel))
+        elif rel.suffix == ".json":
+            ja, jb = (
+                {k: v for k, v in json.loads(f.read_text()).items() if k not in TIMING}
+                for f in (fa, fb)
+            )
+            assert ja == jb, rel
+        else:
+            digest = [hashlib.sha256(f.read_bytes()).hexdigest() for f in (fa, fb)]
+            assert digest[0] == digest[1], f"{rel} differs"
+
+
+# ------------------------------------------------------------------ the base run
+@pytest.fixture(scope="module")
+def base(tmp_path_factory) -> Path:
+    """A finished tiny study; never modified (tests work on copies)."""
+    return clean_run(tmp_path_factory.mktemp("base"), TINY)
 
 
 @pytest.fixture(scope="module")
-def study(tmp_path_factory):
-    """A finished tiny study in a temporary directory."""
-    workdir = tmp_path_factory.mktemp("study")
-    workflow_runs.write_config(workdir, TINY)
-    snakemake(workdir)
-    return workdir
+def base_jobs(tmp_path_factory) -> dict[str, int]:
+    """Every job of the targets, planned in an empty folder."""
+    folder = tmp_path_factory.mktemp("empty")
+    write_config(folder, TINY)
+    return planned(folder)
 
 
-def test_study_produces_models_activations_pairs_tables_and_figures(study):
-    workdir = study
-    r = workdir / "results"
+def test_study_produces_models_activations_pairs_tables_and_figures(base):
+    r = base / "results"
     for m in ("i0-d0", "i1-d1"):
         assert (r / "models/alexnet_small" / m / "model.ckpt").stat().st_size > 0
+        assert sorted(p.name for p in (r / "models/alexnet_small" / m).iterdir()) == [
+            "metrics.csv", "model.ckpt", "summary.json"
+        ]  # no resume state or Lightning checkpoints are left behind
         with h5py.File(r / "activations/alexnet_small" / f"{m}.h5") as f:
-            assert f["layers/conv1"].shape == (96, 16, 28, 28)
-            assert f["layers/fc7"].shape == (96, 256)
-            assert f.attrs["architecture"] == "alexnet_small"
+            assert f["layers/conv1"].shape == (64, 16, 28, 28)
+            assert f["layers/fc7"].shape == (64, 256)
+            assert f.attrs["model"] == f"alexnet_small/{m}"
     pair = r / "pairs/alexnet_small/i0-d0__i1-d1"
-    assert sorted(p.name for p in pair.glob("*.h5")) == ["conv1.h5", "conv3.h5", "fc7.h5"]
+    assert sorted(p.name for p in pair.glob("*.h5")) == ["conv1.h5", "fc7.h5"]
     summary = pd.read_csv(r / "tables/matching_summary.csv")
-    assert summary["layer"].tolist() == ["conv1", "conv3", "fc7"]
+    assert summary["layer"].tolist() == ["conv1", "fc7"]
     assert summary["semi_mean"].between(-1, 1).all()
     assert (summary["semi_mean"] >= summary["one_to_one_mean"] - 1e-12).all()
     assert summary.loc[0, "paper_semi"] == pytest.approx(0.703)
     accuracy = pd.read_csv(r / "tables/accuracy.csv")
     assert len(accuracy) == 2 and accuracy["test_acc"].between(0, 1).all()
-    for name in (
-        "correlation_matrices_conv1",
-        "matched_correlation_sorted",
-        "convergence_by_layer",
-        "training_curves",
-    ):
+    for name in ("convergence_by_layer", "training_curves", "unit_pairs_conv1"):
         for ext in ("pdf", "png"):
             assert (r / "figures" / f"{name}.{ext}").stat().st_size > 1000
 
 
-def test_complete_study_has_nothing_to_do(study):
-    workdir = study
-    assert planned(workdir) == {}
+def test_outputs_are_readable_by_colleagues(base):
+    """0666 less the umask (022 here): not mkstemp's private 0600."""
+    for rel in result_files(base):
+        assert (base / rel).stat().st_mode & 0o777 == 0o644, rel
 
 
-def test_one_figure_rebuilds_only_itself(study):
-    workdir = study
-    (workdir / "results/figures/convergence_by_layer.pdf").unlink()
-    assert planned(workdir, "results/figures/convergence_by_layer.pdf") == {"figure_convergence": 1}
-    snakemake(workdir, "results/figures/convergence_by_layer.pdf")
-    assert planned(workdir) == {}
+def test_complete_study_has_nothing_to_do(base):
+    assert planned(base) == {}
 
 
-def test_changing_an_analysis_option_reruns_analyses_but_never_training(study):
-    workdir = study
-    edit_config(workdir, lambda cfg: cfg["analysis"].update(blocks=4))
-    jobs = planned(workdir)
-    assert "train" not in jobs and "dump" not in jobs
-    assert jobs["moments"] == 2 and jobs["compare"] == 3
-    # an option of one analysis reruns that analysis alone
-    snakemake(workdir)
-    edit_config(workdir, lambda cfg: cfg["analysis"].update(mi_bins=6))
-    jobs = planned(workdir)
-    assert (
-        jobs["mutual_information"] == 3
-        and "compare" not in jobs
-        and "sparse_prediction" not in jobs
+def test_one_figure_rebuilds_only_itself(base, tmp_path):
+    work = copy_of(base, tmp_path / "w")
+    target = "results/figures/convergence_by_layer.pdf"
+    (work / target).unlink()
+    assert planned(work, target) == {"figure_convergence": 1}
+    snakemake(work, target)
+    assert planned(work, target) == {} and planned(work) == {}
+
+
+# ------------------------------------------------------------------ which jobs an edit reruns
+def _training(c):
+    c["training"]["epochs"] = 2
+
+
+def _seed(c):
+    c["models"].append({"init_seed": 2})
+
+
+def _probe(c):
+    c["probe"]["size"] = 80
+
+
+def _layers(c):
+    c["layers"] = ["conv1", "conv3", "fc7"]
+
+
+def _blocks(c):
+    c["analysis"]["blocks"] = 4
+
+
+def _li_option(c):
+    c["analysis"]["mi_bins"] = 6
+
+
+def _similarity_option(c):
+    c["similarity"]["bootstrap"] = 12
+
+
+def _figure_option(c):
+    c["figures"] = {"unit_k": 4}
+
+
+#: rules whose jobs depend on the activation dumps (all but train), for the edits above
+PER_PAIR_AND_LAYER = ("compare", "mutual_information", "clustering")
+EXPECTED = {
+    # everything, from training on
+    "training": lambda base: dict(base),
+    # one model trained; two new pairs x two layers; conv1 (the one sparse layer) per new pair
+    "seed": lambda base: {
+        "train": 1, "dump": 1, "moments": 1, "compare": 4, "mutual_information": 4,
+        "clustering": 4, "sparse_prediction": 2, "similarity": 2, "accuracy_table": 1,
+        "matching_tables": 1, "mi_tables": 1, "sparse_tables": 1, "clustering_table": 1,
+        "similarity_tables": 1, "figure_convergence": 1, "figure_training": 1,
+    },
+    # everything after training
+    "probe": lambda base: {
+        k: v for k, v in base.items() if k not in ("train", "accuracy_table", "figure_training")
+    },
+    # dumps rerun (they hold the layers); conv3 adds a job per pair of each per-layer rule
+    "layers": lambda base: {
+        **{k: v for k, v in base.items()
+           if k not in ("train", "accuracy_table", "figure_training")},
+        **{rule: 3 for rule in PER_PAIR_AND_LAYER},
+        "sparse_prediction": 2,
+    },
+    # moments and everything after them; no training, no dumps
+    "blocks": lambda base: {
+        k: v for k, v in base.items()
+        if k not in ("train", "dump", "accuracy_table", "figure_training", "top_units")
+    },
+    "li_option": lambda base: {"mutual_information": 2, "mi_tables": 1},
+    "similarity_option": lambda base: {"similarity": 1, "similarity_tables": 1},
+    "figure_option": lambda base: {"figure_unit_pairs": 1},
+}
+EDITS = {
+    "training": _training, "seed": _seed, "probe": _probe, "layers": _layers, "blocks": _blocks,
+    "li_option": _li_option, "similarity_option": _similarity_option,
+    "figure_option": _figure_option,
+}
+
+
+def test_each_edit_reruns_exactly_its_dependants(base, base_jobs, tmp_path):
+    work = copy_of(base, tmp_path / "w")
+    assert base_jobs["train"] == 2 and base_jobs["compare"] == 2
+    for name, edit in EDITS.items():
+        write_config(work, edited(TINY, edit))
+        assert planned(work) == EXPECTED[name](base_jobs), name
+    write_config(work, TINY)  # back to the base config: nothing to do
+    assert planned(work) == {}
+
+
+# ------------------------------------------------------------------ incremental = clean
+#: edits run together when their rerun scopes nest (each edit's own scope is checked above)
+ROUNDS = {
+    "training_and_seed": (_training, _seed),  # everything from training on, plus a model
+    "probe_layers_blocks": (_probe, _layers, _blocks),  # everything from the dumps on
+    "analysis_options": (_li_option, _similarity_option, _figure_option),  # single analyses
+}
+
+
+def _killed_then_recovered(folder: Path, config: dict) -> Path:
+    """A clean run whose Snakemake is killed with SIGKILL (with its jobs) during training; the
+    README's recovery (--unlock, then the same command) must finish it."""
+    write_config(folder, config)
+    proc = subprocess.Popen(
+        command(folder, *TARGETS), cwd=workflow_runs.ROOT, env=workflow_runs.env(),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
-    snakemake(workdir)
-    assert planned(workdir) == {}
+    models = folder / "results/models/alexnet_small"
+    deadline = time.time() + 300
+    while proc.poll() is None and time.time() < deadline:
+        if any(models.glob("*/resume/last.ckpt")):
+            break
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert any((folder / ".snakemake/locks").iterdir()), "killed too late: nothing was locked"
+    blocked = subprocess.run(
+        command(folder, *TARGETS), cwd=workflow_runs.ROOT, env=workflow_runs.env(),
+        capture_output=True, text=True,
+    )
+    assert blocked.returncode != 0 and "--unlock" in blocked.stdout + blocked.stderr
+    snakemake(folder, *TARGETS, "--unlock")
+    snakemake(folder, *TARGETS)
+    return folder
 
 
-def test_adding_a_seed_trains_one_model_and_compares_only_new_pairs(study):
-    workdir = study
-    ckpt = workdir / "results/models/alexnet_small/i0-d0/model.ckpt"
-    before = ckpt.stat().st_mtime_ns
-    edit_config(workdir, lambda cfg: cfg["models"].append({"init_seed": 2}))
-    jobs = planned(workdir)
-    assert jobs["train"] == 1 and jobs["dump"] == 1 and jobs["moments"] == 1
-    assert jobs["compare"] == 2 * 3  # two new pairs × three layers
-    snakemake(workdir)
-    assert ckpt.stat().st_mtime_ns == before
-    assert len(pd.read_csv(workdir / "results/tables/matching_per_pair.csv")) == 3 * 3
-    assert planned(workdir) == {}
+@pytest.mark.parametrize("round_name", list(ROUNDS))
+def test_incremental_run_after_an_edit_equals_a_clean_run(round_name, base, tmp_path):
+    config = edited(TINY, *ROUNDS[round_name])
+    work = copy_of(base, tmp_path / "incremental")
+    write_config(work, config)
+    snakemake(work, *TARGETS)
+    assert planned(work) == {}
+    if round_name == "training_and_seed":
+        clean = _killed_then_recovered(tmp_path / "clean", config)
+    else:
+        clean = clean_run(tmp_path / "clean", config)
+    assert_same_results(work, clean)
 
 
-def test_bad_config_stops_before_any_job_naming_the_key(study, tmp_path):
-    cfg = yaml.safe_load((study / "config.yaml").read_text())
-    cfg["layers"] = ["conv1", "conv9"]
-    workflow_runs.write_config(tmp_path, cfg)
-    cmd = workflow_runs.snakemake_args(tmp_path / "config.yaml", tmp_path, "--cores", "1")
-    proc = subprocess.run(cmd, env=workflow_runs.env(), capture_output=True, text=True)
+def test_bad_config_stops_before_any_job_naming_the_key(tmp_path):
+    cfg = edited(TINY, lambda c: c.update(layers=["conv1", "conv9"]))
+    write_config(tmp_path, cfg)
+    cmd = command(tmp_path, "--cores", "1")
+    proc = subprocess.run(cmd, cwd=workflow_runs.ROOT, env=workflow_runs.env(),
+                          capture_output=True, text=True)
     assert proc.returncode != 0
     assert "layers: conv9 not in architecture 'alexnet_small'" in proc.stdout + proc.stderr
     assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.parametrize("accelerator, gpu", [("cpu", "0"), ("auto", "1")])
+def test_network_jobs_ask_for_a_gpu_only_if_they_may_use_one(accelerator, gpu, tmp_path):
+    """A CPU study must not ask Slurm for GPUs (a CPU-only partition refuses the request)."""
+    write_config(tmp_path, edited(TINY, lambda c: c["training"].update(accelerator=accelerator)))
+    out = snakemake(tmp_path, *TARGETS, "--dry-run")
+    jobs = re.findall(r"^rule (train|dump|moments):\n(?:\s+.*\n)*?\s+resources: (.*)$", out, re.M)
+    assert {rule for rule, _ in jobs} == {"train", "dump", "moments"}
+    for rule, resources in jobs:
+        expected = f"gpu={gpu}" if rule != "moments" else None
+        found = re.search(r"gpu=(\d+)", resources)
+        assert (found and found.group(0)) == expected, (rule, resources)

@@ -9,7 +9,7 @@ Layout (``format_version`` 1)::
     /layers/<name>  (N, C, H, W) conv or (N, C) fc, chunked along N, gzip + shuffle,
                     attrs: kind = conv|fc, module = the hooked module's path
 
-The reader checks kind, version, architecture and probe set, and streams a layer as
+The reader checks kind, version, the model it holds and the probe set, and streams a layer as
 (samples × units) float64 blocks: for conv layers samples are images × positions.
 """
 
@@ -24,7 +24,14 @@ from typing import Any
 import h5py
 import numpy as np
 
-from convergent.io import FORMAT_VERSION, InputError, atomic_path, check_format, open_h5
+from convergent.io import (
+    FORMAT_VERSION,
+    InputError,
+    atomic_path,
+    check_format,
+    check_model,
+    open_h5,
+)
 
 READOUT = "post-ReLU, pre-pool (Li et al. 2016)"
 CHUNK_BYTES = 4 << 20
@@ -144,16 +151,15 @@ def _create_layer(
 class ActivationFile:
     """A checked, read-only view of one activation dump."""
 
-    def __init__(self, path: str | os.PathLike, architecture: str | None = None) -> None:
+    def __init__(self, path: str | os.PathLike, model: str | None = None) -> None:
+        """``model``: the model id (``arch/name``) the caller expects to find, e.g. the one its
+        rule was asked for; a file that holds another model (moved or swapped by hand) is
+        refused.  None accepts any model."""
         self.path = str(path)
         self.file = open_h5(path, "activation file")
         check_format(self.file, "activations")
         self.attrs = dict(self.file.attrs)
-        if architecture is not None and self.attrs["architecture"] != architecture:
-            raise InputError(
-                f"{self.path}: architecture {self.attrs['architecture']!r}, expected "
-                f"{architecture!r}; delete it and rerun snakemake"
-            )
+        check_model(self.path, self.attrs.get("model"), model)
 
     def __enter__(self) -> ActivationFile:
         return self

@@ -76,7 +76,7 @@ def cmd_moments(args: argparse.Namespace) -> None:
     from convergent.moments import layer_moments
 
     a = args.spec["analysis"]
-    with ActivationFile(args.activations) as f:
+    with ActivationFile(args.activations, args.spec["model"]) as f:
         groups = {
             layer: layer_moments(f, layer, a["blocks"], a["chunk_images"]).as_dict()
             for layer in args.spec["layers"]
@@ -90,7 +90,8 @@ def cmd_compare(args: argparse.Namespace) -> None:
     from convergent.moments import cross_moments
 
     a_opts, layer = args.spec["analysis"], args.layer
-    with ActivationFile(args.a) as fa, ActivationFile(args.b) as fb:
+    model_a, model_b = args.spec["models"]
+    with ActivationFile(args.a, model_a) as fa, ActivationFile(args.b, model_b) as fb:
         check_same_probe(fa, fb)
         if fa.attrs["architecture"] != fb.attrs["architecture"]:
             raise InputError(
@@ -169,7 +170,8 @@ def write_pair(
 
     cross = blocks.total()
     var = []
-    for path in moments:
+    for path, name in zip(moments, names, strict=True):
+        io.check_model(path, io.read_attrs(path, "moments").get("model"), name)
         m = io.read_group(path, "moments", layer)
         if m["count"].sum() != cross.count[0]:
             raise InputError(
@@ -207,16 +209,21 @@ def write_pair(
     io.write_arrays(out, "pair", groups, attrs)
 
 
-def cmd_tables(args: argparse.Namespace) -> None:
+def cmd_matching_tables(args: argparse.Namespace) -> None:
     from convergent import tables
 
     per_pair = tables.matching_rows(args.pairs)
-    tables.write_csv(per_pair, args.per_pair)
     summary = tables.matching_summary(per_pair, args.layers)
+    tables.write_csv(per_pair, args.per_pair)
     tables.write_csv(summary, args.summary)
-    acc = tables.accuracy(args.models)
-    tables.write_csv(acc, args.accuracy)
     print(summary.to_string(index=False, float_format="%.3f"))
+
+
+def cmd_accuracy_table(args: argparse.Namespace) -> None:
+    from convergent import tables
+
+    acc = tables.accuracy(args.models)
+    tables.write_csv(acc, args.out)
     print(acc[["model", "test_acc_pct"]].to_string(index=False, float_format="%.2f"))
 
 
@@ -232,7 +239,8 @@ def cmd_similarity(args: argparse.Namespace) -> None:
     from convergent.tables import write_csv
 
     spec, a_opts = args.spec, args.spec["analysis"]
-    with ActivationFile(args.a) as fa, ActivationFile(args.b) as fb:
+    model_a, model_b = spec["models"]
+    with ActivationFile(args.a, model_a) as fa, ActivationFile(args.b, model_b) as fb:
         check_same_probe(fa, fb)
         opts = {**spec["similarity"], "dead_unit_std": a_opts["dead_unit_std"]}
         rows = pair_rows(fa, fb, spec["layers"], opts, a_opts["blocks"], a_opts["chunk_images"])
@@ -285,12 +293,16 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--threads", type=int)
 
     s = step("moments", cmd_moments, "per-block float64 moments of one model's layers")
-    s.add_argument("--spec", type=_spec, required=True, help="JSON: layers, analysis")
+    s.add_argument(
+        "--spec", type=_spec, required=True, help="JSON: model (expected id), layers, analysis"
+    )
     s.add_argument("--activations", required=True)
     s.add_argument("--out", required=True)
 
     s = step("compare", cmd_compare, "correlations and matchings of one layer of one pair")
-    s.add_argument("--spec", type=_spec, required=True, help="JSON: analysis options")
+    s.add_argument(
+        "--spec", type=_spec, required=True, help="JSON: models (expected ids of A, B), analysis"
+    )
     s.add_argument("--a", required=True)
     s.add_argument("--b", required=True)
     s.add_argument("--moments-a", required=True)
@@ -313,13 +325,15 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--out-dir", required=True, help="writes <out-dir>/<layer>.h5")
     s.add_argument("--threads", type=int)
 
-    s = step("tables", cmd_tables, "aggregate pairs and models into summary tables")
-    s.add_argument("--pairs", nargs="+", required=True)
+    s = step("matching-tables", cmd_matching_tables, "matched correlation per pair and layer")
+    s.add_argument("--pairs", nargs="+", required=True, help="pair files of every pair and layer")
+    s.add_argument("--layers", nargs="+", required=True, help="layer order of the rows")
+    s.add_argument("--per-pair", required=True, help="CSV: one row per pair and layer")
+    s.add_argument("--summary", required=True, help="CSV: one row per layer")
+
+    s = step("accuracy-table", cmd_accuracy_table, "test accuracy of every model")
     s.add_argument("--models", nargs="+", required=True, help="summary.json of every model")
-    s.add_argument("--layers", nargs="+", required=True)
-    s.add_argument("--per-pair", required=True)
-    s.add_argument("--summary", required=True)
-    s.add_argument("--accuracy", required=True)
+    s.add_argument("--out", required=True, help="CSV written")
 
     from convergent.li_steps import add_steps
 
@@ -330,7 +344,9 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True)
 
     s = step("similarity", cmd_similarity, "similarity measures, CIs and nulls of one pair")
-    s.add_argument("--spec", type=_spec, required=True, help="JSON: layers, analysis, similarity")
+    s.add_argument(
+        "--spec", type=_spec, required=True, help="JSON: models, layers, analysis, similarity"
+    )
     s.add_argument("--a", required=True, help="activation file of model A")
     s.add_argument("--b", required=True, help="activation file of model B")
     s.add_argument("--out", required=True, help="long-format CSV, one row per number")
@@ -348,12 +364,53 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Run one step; bad input or a failed file operation ends in one line on stderr naming the
+    file or key and the fix, with exit status 2 (never a traceback)."""
     args = parser().parse_args(argv)
     try:
         args.func(args)
     except InputError as err:
-        print(f"convergent {args.step}: error: {err}", file=sys.stderr)
-        sys.exit(2)
+        message = _one_line(err)
+    except OSError as err:
+        message = _os_error_message(err)
+    else:
+        return
+    print(f"convergent {args.step}: error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def _one_line(err: Exception) -> str:
+    """The message of ``err`` on one line.  A DataLoader re-raises a worker's error with the
+    worker's traceback as its message, whose last line is ``<module>.<Class>: <message>``."""
+    lines = str(err).strip().splitlines() or [""]
+    cls = type(err)
+    name = cls.__qualname__
+    if cls.__module__ != "builtins":  # the traceback module's spelling of the class
+        name = f"{cls.__module__}.{name}"
+    return lines[-1].removeprefix(f"{name}: ")
+
+
+def _os_error_message(err: OSError) -> str:
+    """``<file>: <strerror>; <fix>`` for an OSError of a step (read-only or full disk...)."""
+    import errno
+    import os
+
+    folder = os.path.dirname(os.path.abspath(str(err.filename))) if err.filename else "its folder"
+    permissions = f"check that you may read and write {folder}, then rerun"
+    in_the_way = "a file stands where a folder is needed; move it away, then rerun"
+    fixes = {
+        errno.EACCES: permissions,
+        errno.EPERM: permissions,
+        errno.EROFS: "write the results to a writable file system, then rerun",
+        errno.ENOSPC: "free disk space, then rerun",
+        errno.EDQUOT: "free space within your disk quota, then rerun",
+        errno.EEXIST: in_the_way,
+        errno.ENOTDIR: in_the_way,
+        errno.ENOENT: "check that the path exists (rerun snakemake to rebuild missing inputs)",
+    }
+    fix = fixes.get(err.errno, "check the file and the disk, then rerun")
+    where = f"{err.filename}: " if err.filename else ""
+    return f"{where}{err.strerror or _one_line(err)}; {fix}"
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,14 +24,11 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 
+from convergent.config import FASHION_MNIST_FILES, dataset_path_error
 from convergent.io import InputError
 
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 DOWNLOAD_ROOT = Path("data")
-FASHION_MNIST_FILES = {
-    "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
-    "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
-}
 HOW_TO_GET_FASHION_MNIST = (
     "get Fashion-MNIST with `apt-get install dataset-fashion-mnist` (Debian/Ubuntu), or set "
     "dataset.path to a folder with the four *-ubyte.gz files, or run once with internet access "
@@ -69,25 +65,27 @@ def read_idx(path: Path) -> np.ndarray:
         ) from None
 
 
+def _named_path(name: str, path: str) -> Path:
+    """``dataset.path`` as the user named it, if it holds dataset ``name``; otherwise the one-line
+    error of the load-time check: a named path is used or the run fails, never replaced."""
+    message = dataset_path_error(name, path)
+    if message:
+        raise InputError(message)
+    return Path(path)
+
+
 def _fashion_mnist_folder(path: str | None) -> Path:
-    """The first folder that holds all four files: config path, Debian package, download."""
-    wanted = [name for pair in FASHION_MNIST_FILES.values() for name in pair]
-    candidates = [Path(path)] if path else []
-    candidates += [DEBIAN_FASHION_MNIST, DOWNLOAD_ROOT / "FashionMNIST" / "raw"]
-    for folder in candidates:
-        if all((folder / name).is_file() for name in wanted):
-            if path and folder != Path(path):
-                print(
-                    f"warning: dataset.path = {path} lacks the Fashion-MNIST files; using {folder}",
-                    file=sys.stderr,
-                )
+    """``dataset.path`` if given, else the first of the Debian package and a download."""
+    if path:
+        return _named_path("fashion_mnist", path)
+    for folder in (DEBIAN_FASHION_MNIST, DOWNLOAD_ROOT / "FashionMNIST" / "raw"):
+        if dataset_path_error("fashion_mnist", folder) is None:
             return folder
     try:
         return download_fashion_mnist()
     except Exception as err:  # any download failure ends in the same advice
-        where = f"dataset.path = {path}, " if path else ""
         raise InputError(
-            f"Fashion-MNIST not found ({where}{DEBIAN_FASHION_MNIST}) and the download failed "
+            f"{DEBIAN_FASHION_MNIST}: no Fashion-MNIST files there, and the download failed "
             f"({type(err).__name__}); {HOW_TO_GET_FASHION_MNIST}"
         ) from None
 
@@ -111,7 +109,7 @@ def load_fashion_mnist(path: str | None, split: str) -> ImageTensors:
 def load_cifar10(path: str | None, split: str) -> ImageTensors:
     from torchvision.datasets import CIFAR10
 
-    root = path or "data"
+    root = _named_path("cifar10", path) if path else "data"
     try:
         ds = CIFAR10(root, train=split == "train", download=not path)
     except Exception as err:
@@ -165,12 +163,7 @@ def image_folder(
     """``path/train`` or ``path/val`` as a torchvision ImageFolder, checked for images."""
     from torchvision import datasets, transforms
 
-    folder = Path(path) / ("train" if split == "train" else "val")
-    if not folder.is_dir():
-        raise InputError(
-            f"dataset.path = {path}: no {folder.name}/ folder; an ImageFolder dataset "
-            "needs train/<class>/*.jpg and val/<class>/*.jpg"
-        )
+    folder = _named_path("imagefolder", path) / ("train" if split == "train" else "val")
     tf = image_transforms(arch, size, train)
     try:
         ds = datasets.ImageFolder(folder, transform=transforms.Compose(tf), loader=_load_image)
@@ -236,7 +229,8 @@ class DataSpec:
             return 10, 1, 28
         if self.name == "cifar10":
             return 10, 3, 32
-        classes = sorted(p.name for p in (Path(self.path) / "train").iterdir() if p.is_dir())
+        train = _named_path("imagefolder", self.path) / "train"
+        classes = sorted(p.name for p in train.iterdir() if p.is_dir())
         if not classes:
             raise InputError(f"dataset.path = {self.path}: train/ has no class folders")
         return len(classes), 3, IMAGE_SIZE[arch] or 64

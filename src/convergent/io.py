@@ -7,6 +7,7 @@ so a killed job never leaves a file that looks finished.
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import json
 import os
@@ -19,22 +20,39 @@ import h5py
 import numpy as np
 
 FORMAT_VERSION = 1
+TMP_SUFFIX = ".tmp"
 
 
 class InputError(RuntimeError):
     """Bad input: the message names the file or key and says how to fix it."""
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it to ``path`` only if the block succeeds."""
+    """Yield a temporary path beside ``path``; rename it to ``path`` only if the block succeeds.
+
+    The result gets the permissions of a plainly created file (0666 less the umask), so that
+    colleagues sharing the results folder can read it (``mkstemp`` alone would give 0600).
+    Temporary files that a killed writer of the same ``path`` left behind are removed first:
+    one output has one writer (its job).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    prefix = f".{path.name}."
+    for stale in path.parent.glob(f"{glob.escape(prefix)}*{TMP_SUFFIX}"):
+        stale.unlink(missing_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=TMP_SUFFIX, dir=path.parent)
     os.close(fd)
     tmp = Path(tmp)
     try:
         yield tmp
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -73,6 +91,15 @@ def check_format(f: h5py.File, kind: str) -> None:
         raise InputError(
             f"{f.filename}: expected a {kind} file of format_version {FORMAT_VERSION}, found "
             f"kind={found_kind!r} format_version={found_version!r}; delete it and rerun snakemake"
+        )
+
+
+def check_model(path: str | os.PathLike, found: Any, expected: str | None) -> None:
+    """Refuse a results file that holds another model than the one its reader was asked for."""
+    if expected is not None and found != expected:
+        raise InputError(
+            f"{path}: holds model {found!r}, expected {expected!r} (moved or swapped by hand?); "
+            "delete it and rerun snakemake to rebuild it"
         )
 
 

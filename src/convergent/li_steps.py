@@ -1,9 +1,9 @@
 """CLI steps of the Li et al. (2016) analysis suite (registered by :mod:`convergent.cli`).
 
-One step per rule: ``mutual-information``, ``sparse-prediction`` and ``clustering`` (per pair and
-layer), ``top-units`` (per model) and ``li-tables`` (all pairs).  Each reads what earlier rules
-wrote (pair files, moments files, activation dumps), calls the pure functions of
-:mod:`convergent.analysis` and writes one output atomically.
+One step per rule: ``mutual-information``, ``sparse-prediction`` and ``clustering`` (per pair
+and layer), ``top-units`` (per model) and one table step per family (all pairs).  Each reads
+what earlier rules wrote (pair files, moments files, activation dumps), calls the pure functions
+of :mod:`convergent.analysis` and writes one output atomically.
 """
 
 from __future__ import annotations
@@ -41,7 +41,8 @@ def cmd_mutual_information(args: argparse.Namespace) -> None:
 
     opt, layer = args.spec["analysis"], args.layer
     bins, zero = opt["mi_bins"], opt["mi_zero"]
-    with ActivationFile(args.a) as fa, ActivationFile(args.b) as fb:
+    model_a, model_b = args.spec["models"]
+    with ActivationFile(args.a, model_a) as fa, ActivationFile(args.b, model_b) as fb:
         check_same_probe(fa, fb)
         shape = fa.layer(layer).shape
         rows = fa.n_images * int(np.prod(shape[2:]))
@@ -128,7 +129,7 @@ def cmd_sparse_prediction(args: argparse.Namespace) -> None:
 
     opt, layer = args.spec["analysis"], args.layer
     penalties = np.asarray(opt["sparse_penalties"], dtype=float)
-    folds = min(opt["sparse_folds"], opt["blocks"])  # a fold needs at least one block
+    folds = opt["sparse_folds"]  # at most analysis.blocks: checked with the config
     groups = {"penalties": {"value": penalties}}
     for name, sums in zip(
         ("a2b", "b2a"), _block_sums(args.pair, args.moments_a, args.moments_b, layer), strict=True
@@ -137,7 +138,7 @@ def cmd_sparse_prediction(args: argparse.Namespace) -> None:
         groups[name] = {
             "loss": r.loss,
             "nonzero": r.nonzero,
-            "weights": r.weights.astype(np.float32),
+            "weights": r.weights.astype(np.float64),
         }
     attrs = {
         **_pair_names(io.read_attrs(args.pair, "pair")),
@@ -192,12 +193,12 @@ def cmd_top_units(args: argparse.Namespace) -> None:
     from convergent.activations import ActivationFile, chunks
     from convergent.analysis.top_units import TopUnits
 
-    opt = args.spec["analysis"]
     groups = {}
-    with ActivationFile(args.activations) as f:
+    with ActivationFile(args.activations, args.spec["model"]) as f:
         for layer in args.spec["layers"]:
             top = TopUnits.empty(f.units(layer), args.spec["patches"])
-            for _, start, stop in chunks(f.n_images, opt["blocks"], opt["chunk_images"]):
+            # one block: the running top-n (a stable merge) does not depend on the chunking
+            for _, start, stop in chunks(f.n_images, 1, args.spec["chunk_images"]):
                 top.add(f.layer(layer)[start:stop], start)
             groups[layer] = top.as_dict()
         groups["probe"] = {"index": f.file["probe/index"][()]}
@@ -206,27 +207,32 @@ def cmd_top_units(args: argparse.Namespace) -> None:
 
 
 # ------------------------------------------------------------------ tables
-def cmd_li_tables(args: argparse.Namespace) -> None:
+# One step (and rule) per table family: a failing family never takes the others' tables with it.
+def cmd_mi_tables(args: argparse.Namespace) -> None:
     from convergent import li_tables
 
-    outputs = {
-        args.mi_per_pair: li_tables.mi_rows(args.mi),
-        args.sparse_per_pair: li_tables.sparse_rows(args.sparse),
-        args.clustering: li_tables.clustering_rows(args.clusters, args.layers),
-    }
-    mi_summary = li_tables.mi_summary(outputs[args.mi_per_pair], args.layers)
-    sparse_loss, sparse_pred = li_tables.sparse_tables(outputs[args.sparse_per_pair], args.layers)
-    outputs.update(
-        {
-            args.mi_summary: mi_summary,
-            args.sparse_loss: sparse_loss,
-            args.sparse_predictors: sparse_pred,
-        }
-    )
-    for path, df in outputs.items():
-        li_tables.write_csv(df, path)
-    print(mi_summary.to_string(index=False, float_format="%.3f"))
-    print(sparse_loss.to_string(index=False, float_format="%.3f"))
+    per_pair = li_tables.mi_rows(args.inputs)
+    summary = li_tables.mi_summary(per_pair, args.layers)
+    li_tables.write_csv(per_pair, args.per_pair)
+    li_tables.write_csv(summary, args.summary)
+    print(summary.to_string(index=False, float_format="%.3f"))
+
+
+def cmd_sparse_tables(args: argparse.Namespace) -> None:
+    from convergent import li_tables
+
+    per_pair = li_tables.sparse_rows(args.inputs)
+    loss, predictors = li_tables.sparse_tables(per_pair, args.layers)
+    li_tables.write_csv(per_pair, args.per_pair)
+    li_tables.write_csv(loss, args.loss)
+    li_tables.write_csv(predictors, args.predictors)
+    print(loss.to_string(index=False, float_format="%.3f"))
+
+
+def cmd_clustering_table(args: argparse.Namespace) -> None:
+    from convergent import li_tables
+
+    li_tables.write_csv(li_tables.clustering_rows(args.inputs, args.layers), args.out)
 
 
 # ------------------------------------------------------------------ parsers
@@ -241,7 +247,8 @@ def add_steps(step: Callable[[str, Callable, str], argparse.ArgumentParser]) -> 
     s = step("clustering", cmd_clustering, "spectral + hierarchical clusters of the joint matrix")
     per_layer.append(s)
     for s in per_layer:
-        s.add_argument("--spec", type=_spec, required=True, help="JSON: analysis options")
+        what = "models (ids A and B must hold), analysis" if s is per_layer[0] else "analysis"
+        s.add_argument("--spec", type=_spec, required=True, help=f"JSON: {what} options")
         s.add_argument("--pair", required=True, help="the pair file of this layer")
         if s is not per_layer[0]:
             s.add_argument("--moments-a", required=True)
@@ -250,21 +257,24 @@ def add_steps(step: Callable[[str, Callable, str], argparse.ArgumentParser]) -> 
         s.add_argument("--out", required=True)
 
     s = step("top-units", cmd_top_units, "each unit's top-activating probe images")
-    s.add_argument("--spec", type=_spec, required=True, help="JSON: layers, analysis, patches")
+    s.add_argument(
+        "--spec", type=_spec, required=True, help="JSON: model, layers, chunk_images, patches"
+    )
     s.add_argument("--activations", required=True)
     s.add_argument("--out", required=True)
 
-    s = step("li-tables", cmd_li_tables, "summary tables of the Li et al. analyses")
-    s.add_argument("--mi", nargs="+", required=True)
-    s.add_argument("--sparse", nargs="+", required=True)
-    s.add_argument("--clusters", nargs="+", required=True)
-    s.add_argument("--layers", nargs="+", required=True)
-    for out in (
-        "mi-per-pair",
-        "mi-summary",
-        "sparse-per-pair",
-        "sparse-loss",
-        "sparse-predictors",
-        "clustering",
+    for name, func, help, outputs in (
+        ("mi-tables", cmd_mi_tables, "MI matching tables", ("per-pair", "summary")),
+        (
+            "sparse-tables",
+            cmd_sparse_tables,
+            "sparse prediction tables (Li et al. Table 1)",
+            ("per-pair", "loss", "predictors"),
+        ),
+        ("clustering-table", cmd_clustering_table, "cluster composition table", ("out",)),
     ):
-        s.add_argument(f"--{out}", required=True)
+        s = step(name, func, help)
+        s.add_argument("--inputs", nargs="+", required=True, help="the per-pair result files")
+        s.add_argument("--layers", nargs="+", required=True, help="layer order of the rows")
+        for out in outputs:
+            s.add_argument(f"--{out}", required=True, help="CSV written")

@@ -26,6 +26,8 @@ from convergent.features import (
 )
 
 SUBSAMPLE_MEASURES = ("linear_cka_debiased", "rbf_cka", "rsa_spearman", "rsa_kendall_tau_a")
+#: measures tied to the units' basis, which ``reduce_features`` replaces by principal components
+BASIS_MEASURES = ("pwcca", "matched_correlation", "semi_matched_correlation")
 
 
 def subsample_index(n_images: int, size: int, seed: int) -> np.ndarray:
@@ -65,6 +67,15 @@ class SubsampleLayer:
         return np.exp(-d / (2 * fraction**2 * median)) if median > 0 else np.ones_like(d)
 
 
+def without_basis_measures(m: dict[str, float]) -> dict[str, float]:
+    """``m`` with its basis-dependent measures set to NaN: undefined on PCA-reduced features.
+
+    Matching the units themselves instead would need p × q correlations and an O(p³)
+    assignment per bootstrap resample for exactly the layers wider than the subsample.
+    """
+    return {k: np.nan if k in BASIS_MEASURES else v for k, v in m.items()}
+
+
 def subsample_measures(
     a: SubsampleLayer, b: SubsampleLayer, idx: np.ndarray, opts: dict[str, Any], kendall: bool
 ) -> dict[str, float]:
@@ -88,9 +99,7 @@ def subsample_measures(
 def matched_correlation(s: sim.Scatter, dead_std: float) -> dict[str, float]:
     """Li et al.'s mean matched unit correlation (semi- and one-to-one matching) from the same
     scatter matrices, so that it gets the same bootstrap CI as the other measures."""
-    n = s.n
-    var_x, var_y = np.diag(s.sxx) / n, np.diag(s.syy) / n
-    c = correlation.correlation(s.sxy / n, var_x, var_y, dead_std)
+    c = correlation.scatter_correlation(s.n, s.sxx, s.syy, s.sxy, dead_std)
     return {
         "semi_matched_correlation": float(np.mean(matching.semi_matching(c)[1])),
         "matched_correlation": float(np.nanmean(matching.one_to_one_matching(c)[1])),
@@ -134,16 +143,14 @@ def per_layer_rows(
             else None
         )
     dead_std = opts.get("dead_unit_std", 1e-6)
-    no_pwcca = conv == "flatten" and (sa.was_reduced or sb.was_reduced)
+    reduced = conv == "flatten" and (sa.was_reduced or sb.was_reduced)
 
     def scatter_stat(moms):
         def stat(idx: np.ndarray) -> dict[str, float]:
             s = sim.Scatter.from_moments(*moms, idx)
             m = sim.scatter_measures(s, opts["svcca_keep"])
             m.update(matched_correlation(s, dead_std))
-            if no_pwcca:  # the neuron basis is gone after the PCA reduction
-                m["pwcca"] = np.nan
-            return m
+            return without_basis_measures(m) if reduced else m
 
         return stat
 
@@ -183,10 +190,9 @@ def layer_by_layer_rows(
     all_idx = np.arange(len(sub))
     for la, xa in feats[0].items():
         for lb, xb in feats[1].items():
-            s = sim.Scatter.from_data(xa.reduced, xb.reduced)
-            m = sim.scatter_measures(s, opts["svcca_keep"])
+            m = sim.data_measures(xa.reduced, xb.reduced, opts["svcca_keep"])
             if xa.was_reduced or xb.was_reduced:
-                m["pwcca"] = np.nan
+                m = without_basis_measures(m)
             m.update(subsample_measures(xa, xb, all_idx, opts, kendall=False))
             for measure, value in m.items():
                 rows.append(

@@ -81,5 +81,6 @@ def accuracy(summary_files: Sequence[str | os.PathLike]) -> pd.DataFrame:
 
 
 def write_csv(df: pd.DataFrame, path: str | os.PathLike) -> None:
+    """Write ``df`` atomically; floats in pandas' shortest round-trip repr (full float64)."""
     with io.atomic_path(path) as tmp:
-        df.to_csv(tmp, index=False, float_format="%.6g")
+        df.to_csv(tmp, index=False)

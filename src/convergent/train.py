@@ -9,6 +9,8 @@ killed and resumed from its last epoch checkpoint ends with the weights of an un
 from __future__ import annotations
 
 import csv
+import hashlib
+import json
 import os
 import shutil
 import sys
@@ -24,6 +26,11 @@ from torch.nn import functional as F
 from convergent import models
 from convergent.data import DataSpec, epoch_seed, make_datamodule
 from convergent.io import InputError, atomic_path, sha256, write_json
+
+#: outdir/resume/: what a killed run needs to resume (see :func:`fit`)
+RESUME_DIR = "resume"
+#: the checkpoint key holding the hash of the training spec that wrote it
+SPEC_KEY = "convergent_spec_sha256"
 
 
 class Classifier(pl.LightningModule):
@@ -90,14 +97,47 @@ class Classifier(pl.LightningModule):
 
 class EpochCheckpoint(pl.Callback):
     """Save the full training state after every epoch, atomically (a kill never leaves a
-    half-written checkpoint; Lightning's ModelCheckpoint writes in place)."""
+    half-written checkpoint; Lightning's ModelCheckpoint writes in place), stamped with the hash
+    of the training spec that made it, so that a run is only ever resumed by the same spec."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, path: Path, spec_sha256: str) -> None:
+        self.path, self.spec_sha256 = path, spec_sha256
+
+    def on_save_checkpoint(
+        self, trainer: pl.Trainer, module: pl.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
+        checkpoint[SPEC_KEY] = self.spec_sha256
 
     def on_train_epoch_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
         with atomic_path(self.path) as tmp:
             trainer.save_checkpoint(tmp)
+
+
+def spec_sha256(spec: dict[str, Any]) -> str:
+    """The hash that binds resume state to one training spec (every key of it)."""
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
+
+
+def resume_point(resume_dir: Path, digest: str) -> Path | None:
+    """``resume_dir/last.ckpt`` if a killed run of this very spec left it; otherwise the resume
+    state (checkpoint and epoch logs) of another spec or a damaged checkpoint is discarded."""
+    last = resume_dir / "last.ckpt"
+    if last.exists():
+        try:
+            stored = torch.load(last, map_location="cpu", mmap=True, weights_only=False).get(
+                SPEC_KEY
+            )
+        except Exception:  # a damaged checkpoint is not resumable, whatever torch raises
+            stored = None
+        if stored == digest:
+            return last
+        print(
+            f"train: {last} was written for another training spec (or is damaged); "
+            "discarding it and starting afresh",
+            file=sys.stderr,
+        )
+    shutil.rmtree(resume_dir, ignore_errors=True)
+    return None
 
 
 def use_gpu(accelerator: str) -> bool:
@@ -107,10 +147,12 @@ def use_gpu(accelerator: str) -> bool:
 def fit(
     spec: dict[str, Any], outdir: str | os.PathLike, threads: int | None = None
 ) -> dict[str, Any]:
-    """Train one model; resume from ``outdir/checkpoints/last.ckpt`` if a killed run left one.
+    """Train one model; resume from ``outdir/resume/`` if a killed run of the same spec left it.
 
     Writes ``model.ckpt`` (final weights), ``metrics.csv`` (one row per epoch) and
     ``summary.json`` (test accuracy, timing, provenance) into ``outdir``, each atomically.
+    ``outdir/resume/`` (the last epoch checkpoint and Lightning's epoch logs) lives only while
+    training is unfinished: it is keyed to the spec's hash and removed once the outputs exist.
     """
     outdir = Path(outdir)
     t, data = spec["training"], DataSpec.from_config(spec["dataset"])
@@ -126,18 +168,20 @@ def fit(
     )
     if gpu:
         module = module.to(memory_format=torch.channels_last)
-    ckpt_dir = outdir / "checkpoints"
-    last = ckpt_dir / "last.ckpt"
+    resume_dir = outdir / RESUME_DIR
+    digest = spec_sha256(spec)
+    start_from = resume_point(resume_dir, digest)
     trainer = pl.Trainer(
         max_epochs=t["epochs"],
         accelerator="gpu" if gpu else "cpu",
         devices=1,
         precision="bf16-mixed" if gpu else "32-true",
         deterministic=not gpu,  # some CUDA backward kernels have no deterministic version
-        default_root_dir=outdir,
-        logger=pl.loggers.CSVLogger(outdir, name="logs"),
+        default_root_dir=resume_dir,
+        logger=pl.loggers.CSVLogger(resume_dir, name="logs"),
+        enable_checkpointing=False,  # EpochCheckpoint is the only checkpoint (atomic, keyed)
         callbacks=[
-            EpochCheckpoint(last),
+            EpochCheckpoint(resume_dir / "last.ckpt", digest),
             # a log file (Slurm, CI) gets a line now and then, a terminal a live bar
             pl.callbacks.TQDMProgressBar(refresh_rate=1 if sys.stderr.isatty() else 50),
         ],
@@ -146,14 +190,14 @@ def fit(
     )
     datamodule = make_datamodule(data, spec["arch"], t, spec["data_seed"])
     start = time.perf_counter()
-    trainer.fit(module, datamodule, ckpt_path=last if last.exists() else None)
+    trainer.fit(module, datamodule, ckpt_path=start_from)
     seconds = time.perf_counter() - start
     if trainer.interrupted:
         raise RuntimeError("training was interrupted; rerun to resume from the last checkpoint")
 
     with atomic_path(outdir / "model.ckpt") as tmp:
         trainer.save_checkpoint(tmp, weights_only=True)
-    history = merge_epoch_logs(outdir / "logs")
+    history = merge_epoch_logs(resume_dir / "logs")
     write_rows(outdir / "metrics.csv", history)
     final = history[-1]
     summary = {
@@ -171,12 +215,13 @@ def fit(
         "lightning": pl.__version__,
     }
     write_json(outdir / "summary.json", summary)
-    shutil.rmtree(ckpt_dir, ignore_errors=True)
+    shutil.rmtree(resume_dir, ignore_errors=True)
     return summary
 
 
 def merge_epoch_logs(log_root: Path) -> list[dict[str, str]]:
-    """One row per epoch from every CSVLogger version (a resumed run logs into a new one)."""
+    """One row per epoch from every CSVLogger version of one spec's run (a resumed run logs
+    into a new version)."""
     rows: dict[int, dict[str, str]] = {}
     versions = sorted(log_root.glob("version_*/metrics.csv"), key=lambda p: int(p.parent.name[8:]))
     for path in versions:

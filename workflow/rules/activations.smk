@@ -23,7 +23,7 @@ rule moments:
     output:
         f"{R}/moments/{{arch}}/{{model}}.h5",
     params:
-        spec=analysis_spec,
+        spec=moments_spec,
     threads: res("analysis", "threads")
     resources:
         mem_mb=res("analysis", "mem_mb"),

@@ -2,16 +2,19 @@ import json
 import os
 import sys
 
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 from convergent import config as study
 
 min_version("9.0")
 
 # Schema first (unknown keys, types, defaults), then what a schema cannot say (layer names,
-# duplicate seeds): both stop the run before any job starts, naming the key.
-validate(config, schema="../../config/schema.yaml")
-study.check_study(config)
+# duplicate seeds, data paths): both stop the run before any job starts, in one line naming the
+# key (sys.exit in a Snakefile prints just that line).
+try:
+    study.validate(config, os.path.join(workflow.basedir, "config", "schema.yaml"))
+except study.ConfigError as err:
+    sys.exit(f"config error: {err}")
 
 # Jobs find the `convergent` CLI without an activated environment: the interpreter running
 # Snakemake goes first on PATH (.venv/bin/snakemake works as is).
@@ -38,6 +41,11 @@ RESOURCE_DEFAULTS = {
     # probe.stream: a pair's two networks run on the probe images in one job (GPU)
     "stream": {"threads": 2, "mem_mb": 8000, "runtime": 120, "gpu": 1},
 }
+# training.accelerator: cpu runs the networks on the CPU: their jobs ask for no GPU by default
+# (a CPU-only Slurm partition refuses a GPU request)
+if config["training"]["accelerator"] == "cpu":
+    for _kind in ("train", "dump", "stream"):
+        RESOURCE_DEFAULTS[_kind]["gpu"] = 0
 
 
 def res(kind, key):
@@ -70,14 +78,26 @@ def dump_spec(w):
                 probe=config["probe"], layers=LAYERS)
 
 
+def pair_ids(w):
+    """The model ids (arch/name) of a pair job: what its input files must hold."""
+    return [f"{w.arch}/{name}" for name in w.pair.split("__")]
+
+
 # Options read only by the Li et al. analyses (li_analyses.smk, which passes them itself): left
-# out of analysis_spec so that changing them does not rerun moments and compare.
+# out of the core analysis options so that changing them does not rerun moments and compare.
 LI_ANALYSIS_PREFIXES = ("mi_", "sparse_", "cluster")
 
 
-def analysis_spec(w=None):
-    core = {k: v for k, v in config["analysis"].items() if not k.startswith(LI_ANALYSIS_PREFIXES)}
-    return spec(layers=LAYERS, analysis=core)
+def core_analysis():
+    return {k: v for k, v in config["analysis"].items() if not k.startswith(LI_ANALYSIS_PREFIXES)}
+
+
+def moments_spec(w):
+    return spec(model=f"{w.arch}/{w.model}", layers=LAYERS, analysis=core_analysis())
+
+
+def compare_spec(w):
+    return spec(models=pair_ids(w), layers=LAYERS, analysis=core_analysis())
 
 
 def pair_file(p, layer):

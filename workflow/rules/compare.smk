@@ -6,7 +6,7 @@ rule compare:
     output:
         f"{R}/pairs/{{arch}}/{{pair}}/{{layer}}.h5",
     params:
-        spec=analysis_spec,
+        spec=compare_spec,
     threads: res("analysis", "threads")
     resources:
         mem_mb=res("analysis", "mem_mb"),

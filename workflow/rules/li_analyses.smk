@@ -8,12 +8,15 @@
 PAIR_LAYER = "{arch}/{pair}/{layer}.h5"
 
 
-def li_spec(prefix):
+def li_spec(prefix, reads_activations=False):
     """A rule's spec: the streaming layout and dead-unit threshold plus its own options (those
-    whose name starts with ``prefix``), so that changing one analysis reruns only its jobs."""
+    whose name starts with ``prefix``), so that changing one analysis reruns only its jobs; the
+    model ids its activation files must hold if it reads them."""
     core = ("blocks", "chunk_images", "dead_unit_std")
     options = {k: v for k, v in config["analysis"].items()
                if (k in core or k.startswith(prefix)) and k != "sparse_layers"}
+    if reads_activations:
+        return lambda w: spec(models=pair_ids(w), layers=LAYERS, analysis=options)
     return lambda w: spec(layers=LAYERS, analysis=options)
 
 
@@ -41,7 +44,7 @@ rule mutual_information:
     output:
         f"{R}/mi/{PAIR_LAYER}",
     params:
-        spec=li_spec("mi_"),
+        spec=li_spec("mi_", reads_activations=True),
     threads: res("analysis", "threads")
     resources:
         mem_mb=res("analysis", "mem_mb"),
@@ -96,8 +99,8 @@ rule top_units:
     output:
         f"{R}/units/{{arch}}/{{model}}.h5",
     params:
-        spec=lambda w: spec(layers=LAYERS, analysis={k: config["analysis"][k] for k in
-                            ("blocks", "chunk_images")},
+        spec=lambda w: spec(model=f"{w.arch}/{w.model}", layers=LAYERS,
+                            chunk_images=config["analysis"]["chunk_images"],
                             patches=config["figures"]["unit_patches"]),
     threads: res("analysis", "threads")
     resources:
@@ -107,25 +110,15 @@ rule top_units:
         "convergent top-units --spec {params.spec:q} --activations {input} --out {output}"
 
 
-LI_TABLES = {
-    "mi_per_pair": "mutual_information_per_pair",
-    "mi_summary": "mutual_information_summary",
-    "sparse_per_pair": "sparse_prediction_per_pair",
-    "sparse_loss": "sparse_prediction",
-    "sparse_predictors": "sparse_prediction_predictors",
-    "clustering": "clustering_composition",
-}
-
-
-rule li_tables:
-    """Li et al. summary tables: MI matching, Table 1 (sparse prediction), cluster composition."""
+rule mi_tables:
+    """Li et al. MI matching: per pair and layer, and per layer with the paper's top-8 agreement."""
     input:
-        mi=per_pair("mi"),
-        sparse=per_pair("sparse", SPARSE_LAYERS),
-        clusters=per_pair("clusters"),
+        per_pair("mi"),
     output:
-        **{key: report(f"{R}/tables/{name}.csv", category="Tables",
-                       caption=f"../report/{name}.rst") for key, name in LI_TABLES.items()},
+        per_pair=report(f"{R}/tables/mutual_information_per_pair.csv", category="Tables",
+                        caption="../report/mutual_information_per_pair.rst"),
+        summary=report(f"{R}/tables/mutual_information_summary.csv", category="Tables",
+                       caption="../report/mutual_information_summary.rst"),
     params:
         layers=LAYERS,
     threads: res("figure", "threads")
@@ -133,11 +126,47 @@ rule li_tables:
         mem_mb=res("figure", "mem_mb"),
         runtime=res("figure", "runtime"),
     shell:
-        "convergent li-tables --mi {input.mi} --sparse {input.sparse} --clusters {input.clusters}"
-        " --layers {params.layers} --mi-per-pair {output.mi_per_pair}"
-        " --mi-summary {output.mi_summary} --sparse-per-pair {output.sparse_per_pair}"
-        " --sparse-loss {output.sparse_loss} --sparse-predictors {output.sparse_predictors}"
-        " --clustering {output.clustering}"
+        "convergent mi-tables --inputs {input} --layers {params.layers}"
+        " --per-pair {output.per_pair} --summary {output.summary}"
+
+
+rule sparse_tables:
+    """Li et al. Table 1: held-out loss and predictors per penalty, beside the paper's values."""
+    input:
+        per_pair("sparse", SPARSE_LAYERS),
+    output:
+        per_pair=report(f"{R}/tables/sparse_prediction_per_pair.csv", category="Tables",
+                        caption="../report/sparse_prediction_per_pair.rst"),
+        loss=report(f"{R}/tables/sparse_prediction.csv", category="Tables",
+                    caption="../report/sparse_prediction.rst"),
+        predictors=report(f"{R}/tables/sparse_prediction_predictors.csv", category="Tables",
+                          caption="../report/sparse_prediction_predictors.rst"),
+    params:
+        layers=SPARSE_LAYERS,
+    threads: res("figure", "threads")
+    resources:
+        mem_mb=res("figure", "mem_mb"),
+        runtime=res("figure", "runtime"),
+    shell:
+        "convergent sparse-tables --inputs {input} --layers {params.layers}"
+        " --per-pair {output.per_pair} --loss {output.loss} --predictors {output.predictors}"
+
+
+rule clustering_table:
+    """Li et al. many-to-many: composition of the clusters of every pair and layer."""
+    input:
+        per_pair("clusters"),
+    output:
+        report(f"{R}/tables/clustering_composition.csv", category="Tables",
+               caption="../report/clustering_composition.rst"),
+    params:
+        layers=LAYERS,
+    threads: res("figure", "threads")
+    resources:
+        mem_mb=res("figure", "mem_mb"),
+        runtime=res("figure", "runtime"),
+    shell:
+        "convergent clustering-table --inputs {input} --layers {params.layers} --out {output}"
 
 
 rule figure_unit_pairs:
@@ -221,7 +250,10 @@ rule figure_mutual_information:
         " --out {output.pdf}"
 
 
-TABLES += list(LI_TABLES.values())
-FIGURES += ["mean_activations", "sparse_prediction_loss", "mutual_information"] + [
+TABLES += ["mutual_information_per_pair", "mutual_information_summary", "clustering_composition"]
+FIGURES += ["mean_activations", "mutual_information"] + [
     f"{family}_{layer}" for family in ("unit_pairs", "clustering") for layer in LAYERS
 ]
+if SPARSE_LAYERS:  # none of the configured layers may be one of analysis.sparse_layers
+    TABLES += ["sparse_prediction_per_pair", "sparse_prediction", "sparse_prediction_predictors"]
+    FIGURES += ["sparse_prediction_loss"]

@@ -11,9 +11,11 @@ ARCHS = config["architectures"]
 UNTRAINED = f"untrained-i{SIM['nulls']['untrained_init_seed']}"
 
 
-def sim_spec(w=None):
+def sim_spec(w):
     keys = ("blocks", "chunk_images", "dead_unit_std")
-    return spec(layers=LAYERS, analysis={k: config["analysis"][k] for k in keys}, similarity=SIM)
+    models = [f"{w.arch_a}/{w.model_a}", f"{w.arch_b}/{w.model_b}"]
+    return spec(models=models, layers=LAYERS, analysis={k: config["analysis"][k] for k in keys},
+                similarity=SIM)
 
 
 def sim_file(arch_a, model_a, arch_b, model_b):

@@ -26,13 +26,29 @@ def variance(count: float, sum_x: np.ndarray, sum_xx_diag: np.ndarray) -> np.nda
 def correlation(
     cov: np.ndarray, var_x: np.ndarray, var_y: np.ndarray, dead_std: float = 1e-6
 ) -> np.ndarray:
-    """Normalise a covariance matrix by the units' standard deviations; dead units -> 0."""
-    sx, sy = np.sqrt(var_x), np.sqrt(var_y)
+    """Normalise a covariance matrix by the units' standard deviations; dead units -> 0.
+
+    A unit is dead unless its std exceeds ``dead_std`` (a NaN std from a negative variance
+    counts as dead), so the result is finite wherever ``cov`` is: safe for the assignment solver.
+    """
     with np.errstate(divide="ignore", invalid="ignore"):
+        sx, sy = np.sqrt(var_x), np.sqrt(var_y)
         c = cov / np.outer(sx, sy)
-    c[sx <= dead_std, :] = 0.0
-    c[:, sy <= dead_std] = 0.0
+    c[~(sx > dead_std), :] = 0.0
+    c[:, ~(sy > dead_std)] = 0.0
     return np.clip(c, -1.0, 1.0)
+
+
+def scatter_correlation(
+    n: float, sxx: np.ndarray, syy: np.ndarray, sxy: np.ndarray, dead_std: float = 1e-6
+) -> np.ndarray:
+    """The between matrix from centred scatter matrices (Sxx = XcᵀXc, …, n samples).
+
+    Centred data have zero column sums, so ``variance`` (clipped at 0) applies with Σx = 0:
+    Sxx = Σxxᵀ − (Σx)(Σx)ᵀ/n can round a constant unit's variance below zero.
+    """
+    var_x, var_y = variance(n, 0.0, np.diag(sxx)), variance(n, 0.0, np.diag(syy))
+    return correlation(sxy / n, var_x, var_y, dead_std)
 
 
 def within_correlation(

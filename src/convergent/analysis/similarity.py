@@ -12,6 +12,9 @@ Two routes, one set of formulas:
   Sxy = XcᵀYc alone.  They are formed exactly from streamed raw sums (``BlockMoments``), so these
   measures never need the activations in memory and scale to millions of samples; a subset or a
   bootstrap resample of probe blocks is one more call of :meth:`Scatter.from_moments`.
+  Where the data are in memory, ``data_measures`` takes Procrustes and the angular shape metric
+  from the residual instead (``procrustes_data``): the same formulas, without the scatter form's
+  rounding floor near identity.
 * **Gram route**: kernel measures (RBF CKA, debiased linear CKA) use n × n Gram matrices of a
   probe subsample, with Kornblith et al.'s (2019) ``center_gram``/``cka`` conventions.
 
@@ -209,10 +212,40 @@ def procrustes(s: Scatter) -> float:
     return float(max(2.0 - 2.0 * _nuclear_cosine(s), 0.0))
 
 
+def _chord_angle(sq_chord: float) -> float:
+    """θ = 2 arcsin(d/2), the angle between unit vectors at squared distance d² (Procrustes).
+
+    The same angle as arccos(1 − d²/2) without arccos's loss of half the digits near θ = 0.
+    """
+    return float(2.0 * np.arcsin(np.clip(np.sqrt(np.maximum(sq_chord, 0.0)) / 2.0, 0.0, 1.0)))
+
+
 def angular_shape(s: Scatter) -> float:
-    """Angular shape metric with rotations only (Williams et al. 2021, α = 1): arccos of the
-    nuclear cosine, in radians [0, π/2]."""
-    return float(np.arccos(_nuclear_cosine(s)))
+    """Angular shape metric with rotations only (Williams et al. 2021, α = 1): the angle
+    arccos(‖X̂ᵀŶ‖_*) between X̂ and its best rotation of Ŷ, in radians [0, π/2], from the
+    Procrustes distance.  Scatter matrices fix 2 − 2‖X̂ᵀŶ‖_* only to ~1e-16, so θ only to
+    ~1e-16/θ (≈ 1e-8 at identity); ``angular_shape_data`` reaches ~1e-15."""
+    return _chord_angle(procrustes(s))
+
+
+def procrustes_data(x: np.ndarray, y: np.ndarray) -> float:
+    """``procrustes`` from the data: ‖X̂ − ŶQ‖²_F with the optimal rotation Q = UVᵀ
+    (ŶᵀX̂ = UΣVᵀ).  Summing squared residuals avoids the cancellation in 2 − 2‖X̂ᵀŶ‖_*, so a
+    rotated copy gives ~1e-30 instead of ~1e-16."""
+    xc, yc = x - x.mean(0), y - y.mean(0)
+    norms = np.linalg.norm(xc), np.linalg.norm(yc)
+    if min(norms) <= 0:
+        return np.nan
+    width = max(x.shape[1], y.shape[1])
+    xh, yh = (np.pad(a / norm, ((0, 0), (0, width - a.shape[1])))
+              for a, norm in zip((xc, yc), norms, strict=True))
+    u, _, vt = np.linalg.svd(yh.T @ xh)
+    return float(np.sum((xh - yh @ (u @ vt)) ** 2))
+
+
+def angular_shape_data(x: np.ndarray, y: np.ndarray) -> float:
+    """``angular_shape`` from the data, precise to ~1e-15 rad near identity."""
+    return _chord_angle(procrustes_data(x, y))
 
 
 def regression_r2(s: Scatter) -> float:
@@ -242,6 +275,14 @@ def scatter_measures(s: Scatter, svcca_keep: float = 0.99) -> dict[str, float]:
         "regression_r2_ba": ba,
         "regression_r2": (ab + ba) / 2,
     }
+
+
+def data_measures(x: np.ndarray, y: np.ndarray, svcca_keep: float = 0.99) -> dict[str, float]:
+    """``scatter_measures`` of in-memory data, with the shape metrics from the residuals."""
+    m = scatter_measures(Scatter.from_data(x, y), svcca_keep)
+    m["procrustes"] = procrustes_data(x, y)
+    m["angular_shape"] = _chord_angle(m["procrustes"])
+    return m
 
 
 # ------------------------------------------------------------------ Gram route
@@ -294,7 +335,8 @@ def cka(gram_x: np.ndarray, gram_y: np.ndarray, debiased: bool = False) -> float
 # ------------------------------------------------------------------ features
 def reduce_features(x: np.ndarray) -> np.ndarray:
     """When p > n: the n × r principal-component scores of centred X, which have the same
-    centred Gram matrix as X — exact for every rotation-invariant measure (all here but PWCCA)."""
+    centred Gram matrix as X — exact for every measure invariant to orthogonal maps of the
+    features, not for the basis-dependent PWCCA and unit matching."""
     n, p = x.shape
     if p <= n:
         return x

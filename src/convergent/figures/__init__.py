@@ -17,13 +17,17 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from convergent.io import atomic_path  # noqa: E402
 
+#: no creation date in the PDF: the same inputs give the same bytes (incremental = clean run)
+METADATA = {"pdf": {"CreationDate": None}, "png": {}}
+
 
 def save(fig: plt.Figure, pdf: str | os.PathLike) -> None:
     """Write ``fig`` to ``pdf`` and to the PNG beside it."""
     pdf = Path(pdf)
     for path in (pdf, pdf.with_suffix(".png")):
+        fmt = path.suffix[1:]
         with atomic_path(path) as tmp:
-            fig.savefig(tmp, format=path.suffix[1:], dpi=150, bbox_inches="tight")
+            fig.savefig(tmp, format=fmt, dpi=150, bbox_inches="tight", metadata=METADATA[fmt])
     plt.close(fig)
 
 
