@@ -3,7 +3,7 @@
 
 # A YAML syntax error in the config file stops the run in one line with its line and column
 # (Snakemake's own message has neither).
-from convergent.config import check_yaml
+from convergent.study import check_yaml
 
 check_yaml("config/config.yaml")
 configfile: "config/config.yaml"

@@ -12,6 +12,7 @@ import time
 
 import numpy as np
 
+from convergent import paper
 from convergent.analysis import clustering as cl
 from convergent.analysis import mutual_information as mi
 from convergent.analysis import sparse_prediction as sp
@@ -77,7 +78,7 @@ def bench_sparse_prediction(layer: str, rng: np.random.Generator) -> tuple[str, 
         np.stack([x[b].T @ y[b] for b in parts]),
         np.stack([(y[b] ** 2).sum(0) for b in parts]),
     )
-    seconds = _timed(lambda: sp.sparse_prediction(sums, np.array(sp.DEFAULT_PENALTIES), 5))
+    seconds = _timed(lambda: sp.sparse_prediction(sums, np.array(paper.LI2016_SPARSE_PENALTIES), 5))
     return (
         f"li_sparse_prediction_{layer}",
         2 * seconds,  # both directions

@@ -43,7 +43,7 @@ def table(title: str, rows: list[tuple]) -> None:
 
 
 def planted_file(path: Path, n: int, c: int, hw: int, compress: bool = True) -> Path:
-    from convergent import activations
+    from convergent.io import activations
 
     def batches():
         for i in range(0, n, 250):
@@ -73,8 +73,9 @@ def training_throughput(device: str, steps: int) -> tuple:
     """Images/s of plain training steps on device-resident Fashion-MNIST batches (batch 128)."""
     import torch
 
-    from convergent import data
-    from convergent.train import Classifier
+    from convergent.data import DataSpec, ImageTensors
+    from convergent.data.modules import DeviceBatches
+    from convergent.training import Classifier
 
     training = {
         "optimizer": "adamw",
@@ -87,9 +88,9 @@ def training_throughput(device: str, steps: int) -> tuple:
     if device == "cuda":
         module = module.to(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(module.parameters(), 0.002)
-    train = data.DataSpec("fashion_mnist").tensors("train")
-    tensors = data.ImageTensors(train.images.to(device), train.labels.to(device))
-    batches = iter(data.DeviceBatches(tensors, 128, 0, True))
+    train = DataSpec("fashion_mnist").tensors("train")
+    tensors = ImageTensors(train.images.to(device), train.labels.to(device))
+    batches = iter(DeviceBatches(tensors, 128, 0, True))
 
     def step() -> None:
         x, y = next(batches)
@@ -116,7 +117,7 @@ def training_throughput(device: str, steps: int) -> tuple:
 
 # ------------------------------------------------------------------ correlation pass
 def bench_correlation(n: int, c: int, hw: int, compress: bool = True) -> list[tuple]:
-    from convergent.activations import ActivationFile, as_samples
+    from convergent.io.activations import ActivationFile, as_samples
     from convergent.moments import cross_moments, layer_moments
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -247,7 +248,7 @@ def bench_memory(sizes: tuple[int, ...], c: int, hw: int) -> list[tuple]:
 
 def bench_seeds(counts: tuple[int, ...], n: int, c: int, hw: int) -> list[tuple]:
     """Work for k seeds: k moments jobs + k(k-1)/2 compare jobs (per-model work never redone)."""
-    from convergent.activations import ActivationFile
+    from convergent.io.activations import ActivationFile
     from convergent.moments import cross_moments, layer_moments
 
     rows = []

@@ -19,8 +19,8 @@ import numpy as np
 
 from convergent.analysis import rsa
 from convergent.analysis import similarity as sim
+from convergent.analysis.similarity import matched_correlation
 from convergent.moments import BlockMoments
-from convergent.similarity_pair import matched_correlation
 
 IMAGES = 2000
 #: layer -> (units, positions per image, flattened features per image)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from workflow_runs import ROOT  # noqa: F401  (re-exported for the tests)
 
-from convergent import activations
+from convergent.io import activations
 
 
 def write_planted(

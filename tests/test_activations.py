@@ -8,7 +8,7 @@ import pytest
 from conftest import write_planted
 
 from convergent import io
-from convergent.activations import ActivationFile, check_same_probe
+from convergent.io.activations import ActivationFile, check_same_probe
 
 rng = np.random.default_rng(1)
 

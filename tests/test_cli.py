@@ -141,7 +141,8 @@ def test_corrupt_checkpoint_is_a_one_line_error(tmp_path):
         "replicate": 0,
         "dataset": {"name": "fashion_mnist"},
         "layers": ["conv1"],
-        "probe": {"split": "test", "size": 4, "seed": 0, "dtype": "float32", "batch_size": 4},
+        "probe": {"split": "test", "size": 4, "seed": 0, "dtype": "float32", "batch_size": 4,
+                  "compression": "gzip"},
     }
     proc = cli("dump", "--spec", json.dumps(spec), "--checkpoint", ckpt, "--out", tmp_path / "a.h5")
     assert proc.returncode == 2

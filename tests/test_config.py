@@ -8,7 +8,7 @@ import pytest
 import yaml
 from conftest import ROOT
 
-from convergent import config as study
+from convergent import study
 
 SCHEMA = str(ROOT / "config" / "schema.yaml")
 
@@ -52,10 +52,10 @@ def test_seeds_are_separate_and_replicates_get_their_own_name():
 
 
 def test_adding_a_seed_only_adds_pairs():
-    cfg = checked(default())
-    before = {p.id for p in study.pairs(cfg)}
+    cfg = default()
+    before = {p.id for p in study.pairs(checked(cfg))}
     cfg["models"].append({"init_seed": 9})
-    after = {p.id for p in study.pairs(cfg)}
+    after = {p.id for p in study.pairs(checked(cfg))}
     assert before < after and len(after - before) == 4
 
 

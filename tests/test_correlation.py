@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from conftest import write_planted
 
-from convergent.activations import ActivationFile, as_samples
 from convergent.analysis import correlation, matching
+from convergent.io.activations import ActivationFile, as_samples
 from convergent.moments import BlockMoments, cross_moments, layer_moments
 
 rng = np.random.default_rng(0)

@@ -7,7 +7,8 @@ import pytest
 import torch
 from PIL import Image
 
-from convergent import data
+from convergent.data import datasets, modules
+from convergent.data import probe as probes
 from convergent.io import InputError
 
 
@@ -28,7 +29,7 @@ def make_image_folder(root, classes=("cat", "dog"), per_class=6, size=40, corrup
 
 
 def test_fashion_mnist_loads_from_the_debian_package():
-    test = data.load_fashion_mnist(None, "test")
+    test = datasets.load_fashion_mnist(None, "test")
     assert test.images.shape == (10000, 1, 28, 28) and test.images.dtype == torch.uint8
     assert sorted(test.labels.unique().tolist()) == list(range(10))
 
@@ -37,18 +38,18 @@ def test_missing_dataset_says_how_to_get_it(tmp_path, monkeypatch):
     def offline():
         raise OSError("no network")
 
-    monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST", tmp_path / "nowhere")
-    monkeypatch.setattr(data, "DOWNLOAD_ROOT", tmp_path / "nowhere")
-    monkeypatch.setattr(data, "download_fashion_mnist", offline)
+    monkeypatch.setattr(datasets, "DEBIAN_FASHION_MNIST", tmp_path / "nowhere")
+    monkeypatch.setattr(datasets, "DOWNLOAD_ROOT", tmp_path / "nowhere")
+    monkeypatch.setattr(datasets, "download_fashion_mnist", offline)
     with pytest.raises(InputError, match=r"nowhere: no Fashion-MNIST.*download failed.*apt-get"):
-        data.load_fashion_mnist(None, "train")
+        datasets.load_fashion_mnist(None, "train")
 
 
 def test_a_named_fashion_mnist_path_is_used_or_refused_never_replaced(tmp_path):
     (tmp_path / "train-images-idx3-ubyte.gz").write_bytes(b"")
-    assert data.DEBIAN_FASHION_MNIST.is_dir()  # the copy the old code fell back to
+    assert datasets.DEBIAN_FASHION_MNIST.is_dir()  # the copy the old code fell back to
     with pytest.raises(InputError) as caught:
-        data.load_fashion_mnist(str(tmp_path), "train")
+        datasets.load_fashion_mnist(str(tmp_path), "train")
     assert str(caught.value) == (
         f"dataset.path: '{tmp_path}' lacks train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, "
         "t10k-labels-idx1-ubyte.gz; point dataset.path at a folder with the four Fashion-MNIST "
@@ -57,44 +58,45 @@ def test_a_named_fashion_mnist_path_is_used_or_refused_never_replaced(tmp_path):
 
 
 def test_corrupt_idx_file_is_reported(tmp_path, monkeypatch):
-    monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST", tmp_path / "nowhere")
-    for split in data.FASHION_MNIST_FILES.values():
+    monkeypatch.setattr(datasets, "DEBIAN_FASHION_MNIST", tmp_path / "nowhere")
+    for split in datasets.FASHION_MNIST_FILES.values():
         for name in split:
             (tmp_path / name).write_bytes(b"not gzip")
     with pytest.raises(InputError, match=r"train-images-idx3-ubyte.gz: not a valid gzipped IDX"):
-        data.load_fashion_mnist(str(tmp_path), "train")
+        datasets.load_fashion_mnist(str(tmp_path), "train")
 
 
 def test_probe_indices_are_seeded_sorted_and_bounded():
-    a, b = data.probe_indices(100, 10, seed=3), data.probe_indices(100, 10, seed=3)
+    a, b = probes.probe_indices(100, 10, seed=3), probes.probe_indices(100, 10, seed=3)
     np.testing.assert_array_equal(a, b)
     assert np.all(np.diff(a) > 0) and len(set(a)) == 10
-    assert not np.array_equal(a, data.probe_indices(100, 10, seed=4))
+    assert not np.array_equal(a, probes.probe_indices(100, 10, seed=4))
     with pytest.raises(InputError, match="probe.size = 101"):
-        data.probe_indices(100, 101, seed=0)
+        probes.probe_indices(100, 101, seed=0)
 
 
 def test_device_batches_order_depends_only_on_seed_and_epoch():
-    d = data.ImageTensors(torch.arange(40, dtype=torch.uint8).view(40, 1, 1, 1), torch.arange(40))
+    images = torch.arange(40, dtype=torch.uint8).view(40, 1, 1, 1)
+    d = datasets.ImageTensors(images, torch.arange(40))
 
     def batches(seed, epoch):
         return [
             y.tolist()
-            for _, y in data.DeviceBatches(d, 8, seed, flip=False, epoch_of=lambda: epoch)
+            for _, y in modules.DeviceBatches(d, 8, seed, flip=False, epoch_of=lambda: epoch)
         ]
 
     assert batches(0, 0) == batches(0, 0)
     assert batches(0, 0) != batches(0, 1) and batches(0, 0) != batches(1, 0)
     assert sorted(sum(batches(0, 2), [])) == list(range(40))
-    evaluation = [y.tolist() for _, y in data.DeviceBatches(d, 16, None, flip=False)]
+    evaluation = [y.tolist() for _, y in modules.DeviceBatches(d, 16, None, flip=False)]
     assert sum(evaluation, []) == list(range(40))
 
 
 def test_image_folder_probe_and_training_data(tmp_path):
     root = make_image_folder(tmp_path / "imgs")
-    spec = data.DataSpec("imagefolder", str(root))
+    spec = datasets.DataSpec("imagefolder", str(root))
     assert spec.shape("alexnet_small") == (2, 3, 64)
-    probe, batches = data.probe_batches(
+    probe, batches = probes.probe_batches(
         spec, {"split": "test", "size": 5, "seed": 0, "batch_size": 4}, "alexnet_small"
     )
     shapes = [tuple(x.shape) for x in batches]
@@ -104,8 +106,8 @@ def test_image_folder_probe_and_training_data(tmp_path):
 
 def test_corrupt_image_and_empty_folder_are_reported(tmp_path):
     root = make_image_folder(tmp_path / "imgs", corrupt=True)
-    spec = data.DataSpec("imagefolder", str(root))
-    probe, batches = data.probe_batches(
+    spec = datasets.DataSpec("imagefolder", str(root))
+    probe, batches = probes.probe_batches(
         spec, {"split": "test", "size": 12, "seed": 0, "batch_size": 12}, "alexnet_small"
     )
     with pytest.raises(InputError, match=r"val/cat/0.png: corrupt or truncated image"):
@@ -113,13 +115,13 @@ def test_corrupt_image_and_empty_folder_are_reported(tmp_path):
     (tmp_path / "empty" / "train" / "cat").mkdir(parents=True)
     (tmp_path / "empty" / "val").mkdir(parents=True)
     with pytest.raises(InputError, match=r"val: no images found"):
-        data.image_folder(str(tmp_path / "empty"), "test", train=False, size=32)
+        datasets.image_folder(str(tmp_path / "empty"), "test", train=False, size=32)
 
 
 def test_image_folder_without_train_is_one_error_naming_the_path(tmp_path):
     (tmp_path / "val" / "cat").mkdir(parents=True)
-    spec = data.DataSpec("imagefolder", str(tmp_path))
+    spec = datasets.DataSpec("imagefolder", str(tmp_path))
     with pytest.raises(InputError, match=rf"^dataset.path: '{tmp_path}' lacks train/; point"):
         spec.shape("alexnet_small")
     with pytest.raises(InputError, match=r"lacks train/"):
-        data.image_folder(str(tmp_path), "test", train=False, size=32)
+        datasets.image_folder(str(tmp_path), "test", train=False, size=32)

@@ -16,7 +16,7 @@ from test_cli import cli, layers
 from test_data import make_image_folder
 from test_train import TRAINING, spec, train_cmd
 
-from convergent.data import FASHION_MNIST_FILES
+from convergent.study import FASHION_MNIST_FILES
 
 
 def dry_run(workdir, configfile=None) -> subprocess.CompletedProcess:

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from convergent import models
-from convergent.receptive_field import ReceptiveField, crop, receptive_field
+from convergent.models.receptive_field import ReceptiveField, crop, receptive_field
 
 
 @pytest.fixture(scope="module")

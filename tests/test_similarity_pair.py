@@ -8,11 +8,12 @@ import pytest
 from conftest import write_planted
 from scipy.optimize import linear_sum_assignment
 
-from convergent.activations import ActivationFile
 from convergent.analysis import similarity as sim
-from convergent.features import as_features, stream_moments
-from convergent.io import FORMAT_VERSION
-from convergent.similarity_pair import matched_correlation, pair_rows
+from convergent.analysis.similarity import matched_correlation
+from convergent.io.activations import ActivationFile
+from convergent.io.hdf5 import FORMAT_VERSION
+from convergent.moments import as_features, pair_moments
+from convergent.steps.similarity import pair_rows
 
 OPTS = {
     "conv_convention": "positions",
@@ -55,7 +56,7 @@ def test_streamed_moments_equal_in_memory_measures(dumps):
     fa, fb = dumps
     for layer in ("conv1", "fc7"):
         for conv in ("positions", "mean"):
-            moments = stream_moments(fa, layer, fb, layer, conv, blocks=3, chunk_images=4)
+            moments = pair_moments(fa, layer, fb, layer, conv, blocks=3, chunk_images=4)
             streamed = sim.scatter_measures(sim.Scatter.from_moments(*moments))
             x = as_features(fa.layer(layer)[:], conv)
             y = as_features(fb.layer(layer)[:], conv)
@@ -67,7 +68,7 @@ def test_streamed_moments_equal_in_memory_measures(dumps):
 def test_shuffled_pairing_streams_permuted_rows(dumps):
     fa, fb = dumps
     perm = np.random.default_rng(0).permutation(20)
-    moments = stream_moments(fa, "conv1", fb, "conv1", "positions", 2, 3, pairing=perm)
+    moments = pair_moments(fa, "conv1", fb, "conv1", "positions", 2, 3, pairing=perm)
     x = as_features(fa.layer("conv1")[:], "positions")
     y = as_features(fb.layer("conv1")[:][perm], "positions")
     assert sim.linear_cka(sim.Scatter.from_moments(*moments)) == pytest.approx(

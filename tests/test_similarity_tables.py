@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from convergent.similarity_tables import layer_identification_table, source_of, summary
 from convergent.tables import write_csv
+from convergent.tables.similarity import layer_identification_table, source_of, summary
 
 
 def test_source_of_pair_kinds():

@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 from sklearn.linear_model import Lasso
 
+from convergent import paper
 from convergent.analysis import sparse_prediction as sp
 
-PENALTIES = np.array(sp.DEFAULT_PENALTIES)
+PENALTIES = np.array(paper.LI2016_SPARSE_PENALTIES)
 
 
 def planted(n=2000, p=12, q=4, seed=0, noise=0.3):

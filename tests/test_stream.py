@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from convergent import activations, models
-from convergent.activations import ActivationFile
-from convergent.moments import cross_moments, layer_moments
-from convergent.stream import block_pieces, stream_cross, stream_moments
+from convergent import models
+from convergent.io import activations
+from convergent.io.activations import ActivationFile
+from convergent.moments import block_bounds, cross_moments, layer_moments
+from convergent.moments.forward import block_pieces, network_cross_moments, network_moments
 
 N_IMAGES, BLOCKS = 45, 4  # blocks of 11/11/12/11 images: batches of 8 straddle every boundary
 LAYERS = ("conv1", "conv3", "fc7")
@@ -52,14 +53,14 @@ def setup(tmp_path_factory):
 
 
 def test_block_pieces_split_a_batch_at_block_boundaries():
-    bounds = activations.block_bounds(45, 4)  # (0,11) (11,22) (22,34) (34,45)
+    bounds = block_bounds(45, 4)  # (0,11) (11,22) (22,34) (34,45)
     assert list(block_pieces(8, 16, bounds)) == [(0, 0, 3), (1, 3, 8)]
     assert list(block_pieces(0, 45, bounds)) == [(0, 0, 11), (1, 11, 22), (2, 22, 34), (3, 34, 45)]
 
 
 def test_streamed_moments_equal_the_dump_based_moments(setup):
     images, readouts, nets, files = setup
-    streamed = stream_moments(nets[0], readouts, _batches(images), N_IMAGES, BLOCKS)
+    streamed = network_moments(nets[0], readouts, _batches(images), N_IMAGES, BLOCKS)
     with ActivationFile(files[0]) as f:
         for layer in LAYERS:
             ref = layer_moments(f, layer, BLOCKS, chunk_images=5)
@@ -73,7 +74,7 @@ def test_streamed_moments_equal_the_dump_based_moments(setup):
 
 def test_streamed_cross_moments_equal_the_dump_based_ones(setup):
     images, readouts, nets, files = setup
-    streamed = stream_cross(nets[0], nets[1], readouts, _batches(images), N_IMAGES, BLOCKS)
+    streamed = network_cross_moments(nets[0], nets[1], readouts, _batches(images), N_IMAGES, BLOCKS)
     with ActivationFile(files[0]) as fa, ActivationFile(files[1]) as fb:
         for layer in LAYERS:
             ref = cross_moments(fa, fb, layer, BLOCKS, chunk_images=7)
@@ -89,4 +90,4 @@ def test_streamed_cross_moments_equal_the_dump_based_ones(setup):
 def test_a_probe_that_ends_early_is_an_error(setup):
     images, readouts, nets, _ = setup
     with pytest.raises(RuntimeError, match="expected 45"):
-        stream_moments(nets[0], readouts, _batches(images[:40]), N_IMAGES, BLOCKS)
+        network_moments(nets[0], readouts, _batches(images[:40]), N_IMAGES, BLOCKS)

@@ -16,7 +16,7 @@ import torch
 from test_data import make_image_folder
 
 from convergent import io
-from convergent.train import load_network
+from convergent.training import load_network
 
 TRAINING = {
     "epochs": 3,
@@ -105,7 +105,7 @@ def test_init_and_data_seeds_act_separately(reference, tmp_path):
     a, b = weights(reference), weights(init_only)
     assert not torch.equal(a["features.conv1.weight"], b["features.conv1.weight"])
     # the untrained weights depend on init_seed alone
-    from convergent.train import Classifier
+    from convergent.training import Classifier
 
     nets = [Classifier("alexnet_small", 10, 1, 28, 0, d, TRAINING).net for d in (0, 5)]
     assert same(nets[0].state_dict(), nets[1].state_dict())
@@ -185,7 +185,8 @@ def test_image_folder_trains_and_dumps(tmp_path):
         "replicate": 0,
         "dataset": dataset,
         "layers": ["conv1", "fc7"],
-        "probe": {"split": "test", "size": 6, "seed": 0, "dtype": "float16", "batch_size": 4},
+        "probe": {"split": "test", "size": 6, "seed": 0, "dtype": "float16", "batch_size": 4,
+                  "compression": "gzip"},
     }
     out = tmp_path / "acts.h5"
     subprocess.run(
@@ -209,3 +210,16 @@ def test_image_folder_trains_and_dumps(tmp_path):
         assert f["layers/fc7"].shape == (6, 256)
         assert f.attrs["checkpoint_sha256"] == io.sha256(tmp_path / "m" / "model.ckpt")
         assert f.attrs["probe_set"] == "imagefolder:test:6:seed0"
+
+
+def test_untrained_checkpoint_bytes_are_reproducible(tmp_path):
+    """The null model's checkpoint (and so every dump's checkpoint_sha256) is the same file on
+    every run: nothing of the temporary file name leaks into it."""
+    from convergent.training import save_untrained
+
+    spec = {"arch": "alexnet_small", "init_seed": 7, "dataset": {"name": "fashion_mnist"}}
+    for name in ("a.ckpt", "b.ckpt"):
+        save_untrained({**spec, "dataset": {**spec["dataset"], "path": None}}, tmp_path / name)
+    assert io.sha256(tmp_path / "a.ckpt") == io.sha256(tmp_path / "b.ckpt")
+    net, hp = load_network(tmp_path / "a.ckpt", "alexnet_small")
+    assert hp["init_seed"] == 7

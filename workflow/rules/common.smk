@@ -4,7 +4,7 @@ import sys
 
 from snakemake.utils import min_version
 
-from convergent import config as study
+from convergent import study
 
 min_version("9.0")
 

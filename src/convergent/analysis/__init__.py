@@ -1,1 +1,5 @@
-"""Pure analyses: arrays in, arrays out; no files (those stay in io/activations/cli)."""
+"""Pure analyses: arrays in, arrays out; no files (those are read and written by the steps).
+
+correlation, matching, pairs (Li et al.'s per-layer comparison), mutual_information,
+sparse_prediction, clustering, top_units, similarity (CKA, CCA family, Procrustes, regression),
+rsa, statistics (bootstrap, nulls)."""

@@ -7,8 +7,42 @@ max-weight matching; the Jonker–Volgenant solver in scipy finds the same optim
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy.optimize import linear_sum_assignment
+
+
+@dataclass(frozen=True)
+class Matching:
+    """Each unit's partner in the other net (-1: none) and the matched value."""
+
+    partner: np.ndarray
+    value: np.ndarray
+
+    def as_dict(self) -> dict[str, np.ndarray]:
+        return {"partner": self.partner, "value": self.value}
+
+
+@dataclass(frozen=True)
+class Matchings:
+    """The three matchings of a between-net matrix (rows: A's units): A's units to B's, B's to
+    A's (semi-matchings), and one-to-one."""
+
+    semi_a2b: Matching
+    semi_b2a: Matching
+    one2one: Matching
+
+    @property
+    def same_partner_fraction(self) -> float:
+        """How often semi-matching picks the one-to-one partner."""
+        return float(np.mean(self.semi_a2b.partner == self.one2one.partner))
+
+
+def matchings(c: np.ndarray) -> Matchings:
+    """Semi-matching both ways and one-to-one matching of a between-net matrix."""
+    semi_a2b, semi_b2a = Matching(*semi_matching(c)), Matching(*semi_matching(c.T))
+    return Matchings(semi_a2b, semi_b2a, Matching(*one_to_one_matching(c)))
 
 
 def semi_matching(c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

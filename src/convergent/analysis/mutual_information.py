@@ -18,7 +18,7 @@ subtracts cells/(2N ln 2), a bias term in bits, from MI in nats; we do not repli
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
@@ -138,6 +138,28 @@ def subsample_rows(
     for x in chunks:
         parts.append(x if keep_all else x[rng.random(len(x)) < size / total])
     return np.concatenate(parts)
+
+
+def unit_histograms(
+    chunk_pairs: Callable[[], Iterable[tuple[np.ndarray, np.ndarray]]],
+    rows: int,
+    units_a: int,
+    bins: int,
+    zero: float,
+    quantile_rows: int | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(edges of A, edges of B, joint counts) of every unit pair, in two passes over the same
+    paired (samples × units) chunks that ``chunk_pairs()`` yields: bin edges from a row
+    subsample (the same rows of both nets), then the joint histograms.  ``rows``: the total
+    number of rows; ``units_a``: A's units."""
+    sample = subsample_rows((np.hstack(p) for p in chunk_pairs()), rows, quantile_rows, seed=0)
+    edges_a = bin_edges(sample[:, :units_a], bins, zero)
+    edges_b = bin_edges(sample[:, units_a:], bins, zero)
+    del sample
+    hist = JointHistogram(edges_a, edges_b, zero)
+    for xa, xb in chunk_pairs():
+        hist.add(xa, xb)
+    return edges_a, edges_b, hist.counts
 
 
 def top_pair_agreement(

@@ -28,6 +28,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from convergent.analysis.correlation import scatter_correlation
+from convergent.analysis.matching import one_to_one_matching, semi_matching
+
 RANK_TOL = 1e-10
 
 #: measure name -> True if larger means more similar (False for distances)
@@ -283,6 +286,30 @@ def data_measures(x: np.ndarray, y: np.ndarray, svcca_keep: float = 0.99) -> dic
     m["procrustes"] = procrustes_data(x, y)
     m["angular_shape"] = _chord_angle(m["procrustes"])
     return m
+
+
+# ------------------------------------------------------------------ unit matching
+#: measures tied to the units' basis, which ``reduce_features`` replaces by principal components
+BASIS_MEASURES = ("pwcca", "matched_correlation", "semi_matched_correlation")
+
+
+def matched_correlation(s: Scatter, dead_std: float) -> dict[str, float]:
+    """Li et al.'s mean matched unit correlation (semi- and one-to-one matching) from the same
+    scatter matrices, so that it gets the same bootstrap CI as the other measures."""
+    c = scatter_correlation(s.n, s.sxx, s.syy, s.sxy, dead_std)
+    return {
+        "semi_matched_correlation": float(np.mean(semi_matching(c)[1])),
+        "matched_correlation": float(np.nanmean(one_to_one_matching(c)[1])),
+    }
+
+
+def without_basis_measures(m: dict[str, float]) -> dict[str, float]:
+    """``m`` with its basis-dependent measures set to NaN: undefined on PCA-reduced features.
+
+    Matching the units themselves instead would need p × q correlations and an O(p³)
+    assignment per bootstrap resample for exactly the layers wider than the subsample.
+    """
+    return {k: np.nan if k in BASIS_MEASURES else v for k, v in m.items()}
 
 
 # ------------------------------------------------------------------ Gram route

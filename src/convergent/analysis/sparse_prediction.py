@@ -35,9 +35,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: Li et al.'s grid of L1 penalties (Table 1).
-DEFAULT_PENALTIES = (0.0, 1e-5, 1e-4, 1e-3, 10**-2.8, 10**-2.6, 1e-2, 1e-1)
-
 
 @dataclass
 class Sums:

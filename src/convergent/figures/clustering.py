@@ -11,8 +11,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from scipy.cluster import hierarchy
 
-from convergent import io
 from convergent.figures import save
+from convergent.io.layouts import ClusteringFile
 
 
 def _net_strip(ax: plt.Axes, is_b: np.ndarray) -> None:
@@ -23,11 +23,14 @@ def _net_strip(ax: plt.Axes, is_b: np.ndarray) -> None:
     strip.set_axis_off()
 
 
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--clusters", required=True, help="the clustering file of one layer")
+
 def main(args: argparse.Namespace) -> None:
-    attrs = io.read_attrs(args.clusters, "clustering")
-    read = lambda g: io.read_group(args.clusters, "clustering", g)  # noqa: E731
-    s = read("joint")["correlation"]
-    spectral, hac = read("spectral"), read("hierarchical")
+    clusters = ClusteringFile(args.clusters)
+    attrs, s = clusters.attrs, clusters.joint()
+    both = clusters.clusterings()
+    spectral, hac = both.spectral, both.hierarchical
     p = int(attrs["units_a"])
     is_b = np.arange(len(s)) >= p
     fig = plt.figure(figsize=(17, 6.2), constrained_layout=True)
@@ -35,12 +38,12 @@ def main(args: argparse.Namespace) -> None:
     panels = [
         (np.arange(len(s)), "natural order (net A, then net B)"),
         (
-            spectral["order"],
+            spectral.order,
             f"spectral clusters ({attrs['spectral_shared']} of "
             f"{attrs['clusters']} shared by both nets)",
         ),
         (
-            hac["order"],
+            hac.order,
             f"agglomerative, dendrogram order ({attrs['hierarchical_shared']} of "
             f"{attrs['clusters']} shared)",
         ),
@@ -60,14 +63,14 @@ def main(args: argparse.Namespace) -> None:
             ax.axhline(p - 0.5, color="k", lw=0.8)
             ax.axvline(p - 0.5, color="k", lw=0.8)
         if col == 1:
-            labels = spectral["labels"][order]
+            labels = spectral.labels[order]
             for edge in np.flatnonzero(np.diff(labels)) + 0.5:
                 ax.axhline(edge, color="k", lw=0.3)
                 ax.axvline(edge, color="k", lw=0.3)
         if col == 2:
             top = fig.add_subplot(grid[0, col])
             hierarchy.dendrogram(
-                hac["linkage"], ax=top, no_labels=True, color_threshold=0, above_threshold_color="k"
+                hac.linkage, ax=top, no_labels=True, color_threshold=0, above_threshold_color="k"
             )
             top.set(ylabel="1 − affinity", title="dendrogram (average linkage)")
     fig.colorbar(im, ax=fig.axes, shrink=0.6, label="correlation")
@@ -76,3 +79,6 @@ def main(args: argparse.Namespace) -> None:
         f" ({p} + {len(s) - p} units, affinity {attrs['affinity']})"
     )
     save(fig, args.out)
+
+
+FIGURES = {"clustering": main}

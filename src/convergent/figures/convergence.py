@@ -11,6 +11,10 @@ import pandas as pd
 from convergent.figures import save
 
 
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--per-pair", required=True, help="tables/matching_per_pair.csv")
+    parser.add_argument("--summary", required=True, help="tables/matching_summary.csv")
+
 def main(args: argparse.Namespace) -> None:
     per_pair = pd.read_csv(args.per_pair)
     summary = pd.read_csv(args.summary)
@@ -53,3 +57,6 @@ def main(args: argparse.Namespace) -> None:
     )
     ax.legend(fontsize=8, loc="lower left")
     save(fig, args.out)
+
+
+FIGURES = {"convergence": main}

@@ -6,27 +6,30 @@ from __future__ import annotations
 import argparse
 
 import matplotlib.pyplot as plt
-import numpy as np
 
-from convergent import io
-from convergent.analysis.correlation import within_correlation
 from convergent.analysis.matching import aligned_columns
 from convergent.figures import save
+from convergent.io.layouts import MomentsFile, PairFile
 
 
-def within(path: str, layer: str, dead_std: float) -> np.ndarray:
-    m = io.read_group(path, "moments", layer)
-    return within_correlation(m["count"].sum(), m["sum_x"].sum(0), m["sum_xy"].sum(0), dead_std)
-
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--moments-a", required=True, help="moments file of model A")
+    parser.add_argument("--moments-b", required=True, help="moments file of model B")
+    parser.add_argument("--pair", required=True, help="the pair file of this layer")
+    parser.add_argument("--dead-std", type=float, required=True, help="analysis.dead_unit_std")
 
 def main(args: argparse.Namespace) -> None:
-    attrs = io.read_attrs(args.pair, "pair")
+    pair = PairFile(args.pair)
+    attrs = pair.attrs
     layer, a, b = attrs["layer"], attrs["model_a"], attrs["model_b"]
-    between = io.read_group(args.pair, "pair", "correlation")["between"]
-    partner = io.read_group(args.pair, "pair", "one2one")["partner"]
+    between, partner = pair.between(), pair.matchings().one2one.partner
+    within = [
+        MomentsFile(path, model=model).layer(layer).within_correlation(args.dead_std)
+        for path, model in ((args.moments_a, a), (args.moments_b, b))
+    ]
     panels = [
-        (within(args.moments_a, layer, args.dead_std), f"within {a}", f"{a} unit", f"{a} unit"),
-        (within(args.moments_b, layer, args.dead_std), f"within {b}", f"{b} unit", f"{b} unit"),
+        (within[0], f"within {a}", f"{a} unit", f"{a} unit"),
+        (within[1], f"within {b}", f"{b} unit", f"{b} unit"),
         (between, "between, natural order", f"{b} unit", f"{a} unit"),
         (
             aligned_columns(between, partner),
@@ -45,3 +48,6 @@ def main(args: argparse.Namespace) -> None:
         f"{attrs['samples']:.0f} samples = images × positions)"
     )
     save(fig, args.out)
+
+
+FIGURES = {"correlation-matrices": main}

@@ -8,16 +8,23 @@ import argparse
 import matplotlib.pyplot as plt
 import numpy as np
 
-from convergent import io
 from convergent.figures import save
+from convergent.io.layouts import PairFile
 
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--pairs", nargs="+", required=True, help="pair files of every layer")
+    parser.add_argument("--example", nargs=2, required=True, metavar=("MODEL_A", "MODEL_B"),
+                        help="the pair drawn in colour")
 
 def main(args: argparse.Namespace) -> None:
     by_layer: dict[str, list] = {}
     for path in args.pairs:
-        attrs = io.read_attrs(path, "pair")
-        semi = np.sort(io.read_group(path, "pair", "semi_a2b")["value"])[::-1]
-        one = io.read_group(path, "pair", "one2one")["value"]
+        pair = PairFile(path)
+        attrs = pair.attrs
+        m = pair.matchings()
+        semi = np.sort(m.semi_a2b.value)[::-1]
+        one = m.one2one.value
         one = np.sort(one[~np.isnan(one)])[::-1]
         example = [attrs["model_a"], attrs["model_b"]] == list(args.example)
         by_layer.setdefault(attrs["layer"], []).append((semi, one, example))
@@ -48,3 +55,6 @@ def main(args: argparse.Namespace) -> None:
         f"Sorted matched correlations: {args.example[0]} vs {args.example[1]} (thin: other pairs)"
     )
     save(fig, args.out)
+
+
+FIGURES = {"matched-sorted": main}

@@ -9,14 +9,13 @@ import argparse
 import matplotlib.pyplot as plt
 import numpy as np
 
-from convergent import io
 from convergent.figures import save
+from convergent.io.layouts import MomentsFile
 
 
-def sorted_means(path: str, layer: str) -> np.ndarray:
-    m = io.read_group(path, "moments", layer)
-    return np.sort(m["sum_x"].sum(0) / m["count"].sum())[::-1]
-
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--moments", nargs="+", required=True, help="every model's moments file")
+    parser.add_argument("--layers", nargs="+", required=True, help="the panels, in order")
 
 def main(args: argparse.Namespace) -> None:
     n = len(args.layers)
@@ -27,8 +26,9 @@ def main(args: argparse.Namespace) -> None:
     )
     for ax, layer in zip(axes.flat, args.layers, strict=False):
         for k, path in enumerate(args.moments):
-            model = io.read_attrs(path, "moments")["model"]
-            means = sorted_means(path, layer)
+            moments = MomentsFile(path)
+            model = moments.attrs["model"]
+            means = np.sort(moments.layer(layer).mean())[::-1]
             ax.plot(np.arange(1, len(means) + 1), means, color=f"C{k % 10}", lw=1.3, label=model)
         ax.set_yscale("symlog", linthresh=1e-3)
         ax.set(title=layer, xlabel="unit (sorted by mean)", ylabel="mean activation")
@@ -37,3 +37,6 @@ def main(args: argparse.Namespace) -> None:
     axes.flat[0].legend(fontsize=7)
     fig.suptitle("Per-unit mean activation over the probe set (images × positions), sorted")
     save(fig, args.out)
+
+
+FIGURES = {"mean-activations": main}

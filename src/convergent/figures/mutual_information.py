@@ -9,19 +9,22 @@ import argparse
 import matplotlib.pyplot as plt
 import numpy as np
 
-from convergent import io
 from convergent.figures import save
+from convergent.io.layouts import MutualInformationFile, PairFile
 
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--mi", nargs="+", required=True, help="MI files of every layer")
+    parser.add_argument("--pairs", nargs="+", required=True, help="pair files, same order as --mi")
 
 def main(args: argparse.Namespace) -> None:
     n = len(args.mi)
     fig, axes = plt.subplots(2, n, figsize=(3.6 * n, 6.4), squeeze=False, constrained_layout=True)
     for col, (mi_path, pair_path) in enumerate(zip(args.mi, args.pairs, strict=True)):
-        attrs = io.read_attrs(mi_path, "mutual_information")
-        mi = io.read_group(mi_path, "mutual_information", "mi")["value"]
-        c = io.read_group(pair_path, "pair", "correlation")["between"]
-        corr_partner = io.read_group(pair_path, "pair", "semi_a2b")["partner"]
-        semi = io.read_group(mi_path, "mutual_information", "semi_a2b")["value"]
+        info, pair = MutualInformationFile(mi_path), PairFile(pair_path)
+        attrs, mi = info.attrs, info.information().value
+        c, corr_partner = pair.between(), pair.matchings().semi_a2b.partner
+        semi = info.matchings().semi_a2b.value
         top, bottom = axes[0, col], axes[1, col]
         top.scatter(c.ravel(), mi.ravel(), s=3, alpha=0.4, color="C0", rasterized=True)
         top.set(title=f"{attrs['layer']}", xlabel="correlation", ylabel="MI (nats)")
@@ -47,3 +50,6 @@ def main(args: argparse.Namespace) -> None:
         f"{attrs['correction']} correction)"
     )
     save(fig, args.out)
+
+
+FIGURES = {"mutual-information": main}

@@ -37,17 +37,10 @@ LABEL = {
 SOURCES = ["replicate", "data", "init", "init+data"]
 
 
-def add_similarity_parsers(sub: argparse._SubParsersAction) -> None:
-    for name, help in (
-        ("by-layer", "per-layer similarity with bootstrap CIs and nulls, every measure"),
-        ("heatmaps", "layer × layer similarity heatmaps per measure"),
-        ("layer-identification", "layer identification accuracy beside Kornblith et al. 2019"),
-        ("sources", "similarity for pairs differing in init, data order, both, or nothing"),
-        ("architectures", "same- vs cross-architecture similarity by relative depth"),
-    ):
-        s = sub.add_parser(f"similarity-{name}", help=help)
-        s.add_argument("--per-pair", required=True, help="tables/similarity_per_pair.csv")
-        s.add_argument("--layer-identification", required=True)
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--per-pair", required=True, help="tables/similarity_per_pair.csv")
+    parser.add_argument("--layer-identification", required=True,
+                        help="tables/layer_identification.csv")
 
 
 def _yerr(d: pd.DataFrame) -> np.ndarray:
@@ -227,3 +220,12 @@ def architectures(args: argparse.Namespace) -> None:
     fig.suptitle("Same- vs cross-architecture similarity by depth (bands: mean bootstrap 95% CI)",
                  fontsize=10)
     save(fig, args.out)
+
+
+FIGURES = {
+    "similarity-by-layer": by_layer,
+    "similarity-heatmaps": heatmaps,
+    "similarity-layer-identification": layer_identification,
+    "similarity-sources": sources,
+    "similarity-architectures": architectures,
+}

@@ -22,6 +22,9 @@ def position(penalty: pd.Series | np.ndarray, zero_at: float) -> np.ndarray:
     return np.where(p > 0, p, zero_at)
 
 
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--per-pair", required=True, help="sparse_prediction_per_pair.csv")
+
 def main(args: argparse.Namespace) -> None:
     df = pd.read_csv(args.per_pair)
     positive = df.loc[df["penalty"] > 0, "penalty"]
@@ -72,3 +75,6 @@ def main(args: argparse.Namespace) -> None:
         "Li et al.: SGD weights with |w| > 0.05"
     )
     save(fig, args.out)
+
+
+FIGURES = {"sparse-prediction": main}

@@ -11,6 +11,10 @@ import pandas as pd
 from convergent.figures import save
 
 
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--metrics", nargs="+", required=True, help="every model's metrics.csv")
+    parser.add_argument("--accuracy", required=True, help="tables/accuracy.csv")
+
 def main(args: argparse.Namespace) -> None:
     acc = pd.read_csv(args.accuracy)
     fig, (ax_loss, ax_acc, ax_bar) = plt.subplots(1, 3, figsize=(15, 4.2), constrained_layout=True)
@@ -33,3 +37,6 @@ def main(args: argparse.Namespace) -> None:
     for k, v in enumerate(acc["test_acc_pct"]):
         ax_bar.text(k, v + 0.05, f"{v:.2f}", ha="center", va="bottom", fontsize=8)
     save(fig, args.out)
+
+
+FIGURES = {"training": main}

@@ -9,21 +9,25 @@ weights frame the row (grey = 0).  fc units show whole images.
 from __future__ import annotations
 
 import argparse
+import json
 
 import matplotlib.pyplot as plt
 import numpy as np
 from torch import nn
 
-from convergent import io, models
+from convergent import models
+from convergent.analysis.top_units import TopUnits
 from convergent.figures import save
-from convergent.receptive_field import ReceptiveField, crop, receptive_field
+from convergent.io.layouts import PairFile, TopUnitsFile
+from convergent.models.receptive_field import ReceptiveField, crop, receptive_field
 
 GAP = 1
 
 
 def probe_pixels(dataset: dict, split: str, index: np.ndarray) -> np.ndarray:
     """The probe images (N, C, H, W) as float in [0, 1], from the dataset config."""
-    from convergent.data import IMAGENET_MEAN, IMAGENET_STD, DataSpec, image_folder
+    from convergent.data import DataSpec, image_folder
+    from convergent.data.datasets import IMAGENET_MEAN, IMAGENET_STD
 
     spec = DataSpec.from_config(dataset)
     if spec.in_memory:
@@ -67,11 +71,11 @@ def hstack(tiles: list[np.ndarray], gap: int = GAP) -> np.ndarray:
 
 
 def unit_patches(
-    images: np.ndarray, top: dict, unit: int, rf: ReceptiveField | None
+    images: np.ndarray, top: TopUnits, unit: int, rf: ReceptiveField | None
 ) -> list[np.ndarray]:
     return [
         as_rgb(crop(images[i], rf, r, c, fill=1.0))
-        for i, r, c in zip(top["image"][unit], top["row"][unit], top["col"][unit], strict=True)
+        for i, r, c in zip(top.image[unit], top.row[unit], top.col[unit], strict=True)
         if i >= 0
     ]
 
@@ -84,27 +88,36 @@ def best_and_worst(c: np.ndarray, partner: np.ndarray, value: np.ndarray, k: int
     return ranked[:k], ranked[::-1][:k]
 
 
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--spec", type=json.loads, required=True,
+                        help="JSON: arch, dataset, probe, k")
+    parser.add_argument("--pair", required=True, help="the example pair's pair file of one layer")
+    parser.add_argument("--units", nargs=2, required=True, help="top-units files of nets A and B")
+    parser.add_argument("--checkpoints", nargs=2, required=True,
+                        help="checkpoints of nets A and B")
+
 def main(args: argparse.Namespace) -> None:
-    from convergent.train import load_network
+    from convergent.training import load_network
 
     spec = args.spec
-    attrs = io.read_attrs(args.pair, "pair")
-    layer = attrs["layer"]
-    c = io.read_group(args.pair, "pair", "correlation")["between"]
-    one = io.read_group(args.pair, "pair", "one2one")
-    tops = [io.read_group(path, "top_units", layer) for path in args.units]
-    index = io.read_group(args.units[0], "top_units", "probe")["index"]
+    pair = PairFile(args.pair)
+    attrs, layer = pair.attrs, pair.attrs["layer"]
+    c, one = pair.between(), pair.matchings().one2one
+    units = [TopUnitsFile(path, model=model)
+             for path, model in zip(args.units, (attrs["model_a"], attrs["model_b"]), strict=True)]
+    tops = [u.layer(layer) for u in units]
+    index = units[0].probe_index()
     images = probe_pixels(spec["dataset"], spec["probe"]["split"], index)
     readout = models.READOUTS[spec["arch"]][layer]
     nets = [load_network(path, spec["arch"])[0] for path in args.checkpoints]
     rf = receptive_field(nets[0], readout)
     filters = [first_filters(net, readout) for net in nets]
-    best, worst = best_and_worst(c, one["partner"], one["value"], spec["k"])
+    best, worst = best_and_worst(c, one.partner, one.value, spec["k"])
     rows = max(len(best), 1)
     fig, axes = plt.subplots(rows, 2, figsize=(13, 0.95 * rows + 1.2), squeeze=False)
     for col, (units, kind) in enumerate(((best, "best"), (worst, "worst"))):
         for row, u in enumerate(units):
-            v = one["partner"][u]
+            v = one.partner[u]
             tiles_a = unit_patches(images, tops[0], u, rf)
             tiles_b = unit_patches(images, tops[1], v, rf)
             if filters[0] is not None:
@@ -120,7 +133,7 @@ def main(args: argparse.Namespace) -> None:
             ax.set_xticks([])
             ax.set_yticks([])
             ax.set_ylabel(
-                f"r = {one['value'][u]:.2f}", rotation=0, ha="right", va="center", fontsize=9
+                f"r = {one.value[u]:.2f}", rotation=0, ha="right", va="center", fontsize=9
             )
             ax.set_title(f"A unit {u}  ↔  B unit {v}", fontsize=8, pad=2)
         axes[0, col].annotate(
@@ -145,3 +158,6 @@ def main(args: argparse.Namespace) -> None:
     )
     fig.tight_layout(rect=(0, 0, 1, 0.95))
     save(fig, args.out)
+
+
+FIGURES = {"unit-pairs": main}

@@ -52,6 +52,12 @@ def layer_names(arch: str) -> tuple[str, ...]:
     return tuple(READOUTS[arch])
 
 
+def relative_depth(arch: str, layer: str) -> float:
+    """Index of ``layer`` among ``arch``'s read-out layers, scaled to [0, 1]."""
+    names = layer_names(arch)
+    return names.index(layer) / max(len(names) - 1, 1)
+
+
 def build(arch: str, num_classes: int, in_channels: int, image_size: int) -> nn.Module:
     """Construct an untrained network; the caller seeds the RNG."""
     if arch not in READOUTS:

@@ -114,7 +114,7 @@ class Pair:
 def models(config: dict[str, Any]) -> list[Model]:
     """Every model of the study: each seed entry for each architecture."""
     return [
-        Model(arch, m["init_seed"], m.get("data_seed", m["init_seed"]), m.get("replicate", 0))
+        Model(arch, m["init_seed"], m["data_seed"], m["replicate"])
         for arch in config["architectures"]
         for m in config["models"]
     ]
@@ -128,7 +128,7 @@ def pairs(config: dict[str, Any]) -> list[Pair]:
 
 def example_pair(config: dict[str, Any]) -> Pair:
     """The pair drawn in single-pair figures (``figures.example_pair``, first architecture)."""
-    i, j = config.get("figures", {}).get("example_pair", [0, 1])
+    i, j = config["figures"]["example_pair"]
     ms = models(config)[: len(config["models"])]
     if max(i, j) >= len(ms) or i == j:
         raise ConfigError(
@@ -142,7 +142,7 @@ def check_study(config: dict[str, Any]) -> None:
     """Raise :class:`ConfigError` naming the key if the config cannot describe a study."""
     seen: set[tuple[int, int, int]] = set()
     for k, m in enumerate(config["models"]):
-        key = (m["init_seed"], m.get("data_seed", m["init_seed"]), m.get("replicate", 0))
+        key = (m["init_seed"], m["data_seed"], m["replicate"])
         if key in seen:
             raise ConfigError(
                 f"models[{k}]: duplicate of an earlier model (init_seed={key[0]}, "
@@ -252,6 +252,8 @@ def _validator(schema: dict[str, Any]) -> Any:
 
 def _fill_derived_defaults(config: dict[str, Any]) -> None:
     """Defaults that depend on other keys (the schema can only state fixed ones)."""
+    for m in config["models"]:
+        m.setdefault("data_seed", m["init_seed"])
     analysis = config["analysis"]
     analysis.setdefault(
         "sparse_layers", [layer for layer in LI_SPARSE_LAYERS if layer in config["layers"]]

@@ -2,13 +2,14 @@
 
 With ``probe.stream: true`` no activation file is needed for the correlation analysis: the
 ``stream_moments`` rule runs one network over the probe images once and accumulates every
-layer's within-net moments; the ``stream_compare`` rule runs a pair's two networks on the same
-batches and accumulates their cross moments, then writes the pair files exactly as the
-``compare`` rule does.  Sums are float64 (as Li et al. did: conv1 means of ~100 over 1.5e8
-samples) and are kept on the networks' device.  Samples are images × positions for conv layers
-and images are assigned to the same probe blocks as in the dump-based path
-(:func:`convergent.activations.block_bounds`), so both paths give the same numbers up to the
-order of floating-point summation.
+layer's within-net moments (:func:`network_moments`); the ``stream_compare`` rule runs a pair's
+two networks on the same batches and accumulates their cross moments
+(:func:`network_cross_moments`), then writes the pair files exactly as the ``compare`` rule
+does.  Sums are float64 (as Li et al. did: conv1 means of ~100 over 1.5e8 samples) and are kept
+on the networks' device.  Samples are images × positions for conv layers and images are
+assigned to the same probe blocks as in the dump-based path
+(:func:`convergent.analysis.blocks.block_bounds`), so both paths give the same numbers up to
+the order of floating-point summation.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from collections.abc import Iterable, Iterator
 import torch
 from torch import nn
 
-from convergent.activations import block_bounds
-from convergent.moments import BlockMoments
+from convergent.analysis.blocks import BlockMoments, block_bounds
+from convergent.models.readout import forward_layers
 
 
 class DeviceMoments:
@@ -44,7 +45,7 @@ class DeviceMoments:
         return BlockMoments(c(self.count), c(self.sum_x), c(self.sum_y), c(self.sum_xy))
 
 
-def as_samples(x: torch.Tensor) -> torch.Tensor:
+def _samples(x: torch.Tensor) -> torch.Tensor:
     """(N, C, H, W) -> (N·H·W, C); (N, C) unchanged; float64 (the accumulation type)."""
     if x.ndim == 4:
         x = x.permute(0, 2, 3, 1).reshape(-1, x.shape[1])
@@ -60,40 +61,12 @@ def block_pieces(start: int, stop: int, bounds: list[tuple[int, int]]) -> Iterat
             yield block, lo - start, hi - start
 
 
-def forward_layers(
-    networks: list[nn.Module], readouts: dict[str, str], batches: Iterable[torch.Tensor]
-) -> Iterator[tuple[int, int, list[dict[str, torch.Tensor]]]]:
-    """Run every network on each batch; yield (first image, image count, per network
-    {layer: read-out tensor}) with the read-outs on the networks' device."""
-    device = next(networks[0].parameters()).device
-    captured: list[dict[str, torch.Tensor]] = [{} for _ in networks]
-    hooks = [
-        net.get_submodule(path).register_forward_hook(
-            lambda _m, _i, out, store=store, name=name: store.__setitem__(name, out.detach())
-        )
-        for net, store in zip(networks, captured, strict=True)
-        for name, path in readouts.items()
-    ]
-    try:
-        row = 0
-        with torch.inference_mode():
-            for x in batches:
-                x = x.to(device, non_blocking=True)
-                for net in networks:
-                    net(x)
-                yield row, x.shape[0], [dict(store) for store in captured]
-                row += x.shape[0]
-    finally:
-        for hook in hooks:
-            hook.remove()
-
-
 def _check_count(seen: int, n_images: int) -> None:
     if seen != n_images:
         raise RuntimeError(f"probe yielded {seen} images, expected {n_images}")
 
 
-def stream_moments(
+def network_moments(
     network: nn.Module,
     readouts: dict[str, str],
     batches: Iterable[torch.Tensor],
@@ -104,7 +77,7 @@ def stream_moments(
     return _stream([network], readouts, batches, n_images, blocks)
 
 
-def stream_cross(
+def network_cross_moments(
     net_a: nn.Module,
     net_b: nn.Module,
     readouts: dict[str, str],
@@ -128,8 +101,8 @@ def _stream(
     for start, n, outs in forward_layers(networks, readouts, batches):
         for layer in readouts:
             for block, lo, hi in block_pieces(start, start + n, bounds):
-                x = as_samples(outs[0][layer][lo:hi])
-                y = as_samples(outs[-1][layer][lo:hi]) if len(outs) > 1 else x
+                x = _samples(outs[0][layer][lo:hi])
+                y = _samples(outs[-1][layer][lo:hi]) if len(outs) > 1 else x
                 if layer not in acc:
                     acc[layer] = DeviceMoments(blocks, x.shape[1], y.shape[1], x.device)
                 acc[layer].add(block, x, y)

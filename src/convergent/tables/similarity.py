@@ -1,46 +1,22 @@
 """Similarity results across pairs: the long per-pair table, per-layer summaries (with nulls and
-the kind of pair), the layer-identification table, and the untrained-network checkpoints."""
+the kind of pair) and the layer-identification table beside Kornblith et al. 2019."""
 
 from __future__ import annotations
 
 import os
 import re
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from convergent import paper
 from convergent.analysis.similarity import HIGHER_IS_MORE_SIMILAR, layer_identification
-from convergent.io import InputError, atomic_path
+from convergent.io import InputError
 
 #: the two directions of regression; the table reports their mean (Kornblith's symmetrisation)
 ONE_WAY = ("regression_r2_ab", "regression_r2_ba")
 NAME = re.compile(r"^i(\d+)-d(\d+)(?:-r(\d+))?$")
-
-
-def save_untrained(spec: dict[str, Any], out: str | os.PathLike) -> None:
-    """A loadable checkpoint of ``spec['arch']`` at its initialisation with ``init_seed``
-    (exactly the starting weights of a trained model with that init seed)."""
-    import pytorch_lightning as pl
-    import torch
-
-    from convergent.data import DataSpec
-    from convergent.train import Classifier
-
-    num_classes, in_channels, image_size = DataSpec.from_config(spec["dataset"]).shape(
-        spec["arch"]
-    )
-    seed = spec["init_seed"]
-    module = Classifier(spec["arch"], num_classes, in_channels, image_size, seed, seed, {})
-    checkpoint = {
-        "state_dict": module.state_dict(),
-        "hyper_parameters": dict(module.hparams),
-        "pytorch-lightning_version": pl.__version__,
-    }
-    with atomic_path(out) as tmp:
-        torch.save(checkpoint, tmp)
 
 
 def source_of(a: str, b: str) -> str:

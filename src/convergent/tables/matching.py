@@ -1,24 +1,27 @@
-"""Summary tables aggregated over models and pairs (CSV, one row per layer or model)."""
+"""Li et al.'s matched correlation: one row per pair and layer, and per layer over pairs with
+the paper's values beside ours."""
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
-from convergent import io, paper
+from convergent import paper
+from convergent.io.layouts import PairFile
+from convergent.tables import by_layer
 
 
 def matching_rows(pair_files: Sequence[str | os.PathLike]) -> pd.DataFrame:
     """One row per (pair, layer): mean matched correlation by semi- and one-to-one matching."""
     rows = []
     for path in pair_files:
-        attrs = io.read_attrs(path, "pair")
-        semi = io.read_group(path, "pair", "semi_a2b")["value"]
-        one = io.read_group(path, "pair", "one2one")["value"]
+        pair = PairFile(path)
+        attrs = pair.attrs
+        m = pair.matchings()
+        semi, one = m.semi_a2b.value, m.one2one.value
         rows.append(
             {
                 "architecture": attrs["architecture"],
@@ -54,33 +57,4 @@ def matching_summary(per_pair: pd.DataFrame, layers: Sequence[str]) -> pd.DataFr
     ).reset_index()
     out["paper_semi"] = out["layer"].map(paper.LI2016_SEMI_MATCHING)
     out["paper_one_to_one"] = out["layer"].map(paper.LI2016_ONE_TO_ONE)
-    depth = out["layer"].map({layer: k for k, layer in enumerate(layers)})
-    return out.assign(depth=depth).sort_values(["architecture", "depth"]).drop(columns="depth")
-
-
-def accuracy(summary_files: Sequence[str | os.PathLike]) -> pd.DataFrame:
-    """One row per model: its seeds and final test accuracy, plus the spread per architecture."""
-    rows = [json.loads(open(p).read()) for p in summary_files]
-    df = pd.DataFrame(rows)[
-        [
-            "model",
-            "arch",
-            "init_seed",
-            "data_seed",
-            "replicate",
-            "epochs",
-            "test_acc",
-            "test_loss",
-            "device",
-        ]
-    ]
-    df["test_acc_pct"] = 100 * df["test_acc"]
-    spread = df.groupby("arch")["test_acc_pct"].agg(lambda s: s.max() - s.min())
-    df["arch_spread_pp"] = df["arch"].map(spread)
-    return df
-
-
-def write_csv(df: pd.DataFrame, path: str | os.PathLike) -> None:
-    """Write ``df`` atomically; floats in pandas' shortest round-trip repr (full float64)."""
-    with io.atomic_path(path) as tmp:
-        df.to_csv(tmp, index=False)
+    return by_layer(out, layers)

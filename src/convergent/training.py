@@ -262,3 +262,22 @@ def load_network(checkpoint: str | os.PathLike, arch: str | None = None) -> tupl
             "delete it and rerun snakemake"
         )
     return module.net.eval(), hp
+
+
+def save_untrained(spec: dict[str, Any], out: str | os.PathLike) -> None:
+    """A loadable checkpoint of ``spec['arch']`` at its initialisation with ``init_seed``
+    (exactly the starting weights of a trained model with that init seed)."""
+    num_classes, in_channels, image_size = DataSpec.from_config(spec["dataset"]).shape(
+        spec["arch"]
+    )
+    seed = spec["init_seed"]
+    module = Classifier(spec["arch"], num_classes, in_channels, image_size, seed, seed, {})
+    checkpoint = {
+        "state_dict": module.state_dict(),
+        "hyper_parameters": dict(module.hparams),
+        "pytorch-lightning_version": pl.__version__,
+    }
+    # through a file object: torch.save names the archive after a path (the random temporary
+    # name), which would make the bytes, and every dump's checkpoint_sha256, differ run to run
+    with atomic_path(out) as tmp, open(tmp, "wb") as f:
+        torch.save(checkpoint, f)

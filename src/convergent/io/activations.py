@@ -1,4 +1,4 @@
-"""Activation dumps: forward hooks at the read-out points -> one HDF5 file per model.
+"""Activation dumps: one HDF5 file per model holding every read-out layer on the probe set.
 
 Layout (``format_version`` 1)::
 
@@ -18,20 +18,14 @@ from __future__ import annotations
 import json
 import os
 import platform
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 import h5py
 import numpy as np
 
-from convergent.io import (
-    FORMAT_VERSION,
-    InputError,
-    atomic_path,
-    check_format,
-    check_model,
-    open_h5,
-)
+from convergent.io.files import InputError, atomic_path
+from convergent.io.hdf5 import FORMAT_VERSION, check_format, check_model, open_h5
 
 READOUT = "post-ReLU, pre-pool (Li et al. 2016)"
 CHUNK_BYTES = 4 << 20
@@ -64,28 +58,15 @@ def dump(
     dtype: str = "float32",
     compress: bool = True,
 ) -> None:
-    """Run ``batches`` through ``network`` and write the read-out layers to ``out`` atomically."""
-    import torch
+    """Run ``batches`` through ``network`` and write the read-out layers (``{layer: module
+    path}``) to ``out`` atomically, batch by batch (memory bounded by one batch)."""
+    from convergent.models.readout import forward_layers
 
-    captured: dict[str, torch.Tensor] = {}
-    hooks = [
-        network.get_submodule(path).register_forward_hook(
-            lambda _m, _i, output, name=name: captured.__setitem__(name, output.detach().cpu())
-        )
-        for name, path in readouts.items()
-    ]
-
-    def forward() -> Iterator[dict[str, np.ndarray]]:
-        with torch.inference_mode():
-            for x in batches:
-                network(x)
-                yield {name: captured[name].float().numpy() for name in readouts}
-
-    try:
-        write(out, forward(), n_images, attrs, index, label, dtype, readouts, compress)
-    finally:
-        for hook in hooks:
-            hook.remove()
+    layers = (
+        {name: output.float().cpu().numpy() for name, output in outs[0].items()}
+        for _, _, outs in forward_layers([network], readouts, batches)
+    )
+    write(out, layers, n_images, attrs, index, label, dtype, readouts, compress)
 
 
 def write(
@@ -171,6 +152,11 @@ class ActivationFile:
     def n_images(self) -> int:
         return len(self.file["probe/index"])
 
+    @property
+    def probe_index(self) -> np.ndarray:
+        """Dataset indices of the probe images (sorted)."""
+        return self.file["probe/index"][()]
+
     def layer(self, name: str) -> h5py.Dataset:
         if name not in self.file.get("layers", {}):
             have = ", ".join(self.file.get("layers", {})) or "none"
@@ -216,16 +202,3 @@ def check_same_probe(a: ActivationFile, b: ActivationFile) -> None:
                 f"{a.path} and {b.path} differ in {key} ({a.attrs.get(key)!r} vs "
                 f"{b.attrs.get(key)!r}); redump both with the same probe config"
             )
-
-
-def block_bounds(n_images: int, blocks: int) -> list[tuple[int, int]]:
-    """Contiguous image ranges of the ``blocks`` probe blocks (the probe is a random subset)."""
-    edges = np.linspace(0, n_images, blocks + 1).round().astype(int)
-    return list(zip(edges[:-1], edges[1:], strict=True))
-
-
-def chunks(n_images: int, blocks: int, chunk_images: int) -> Iterator[tuple[int, int, int]]:
-    """(block, start, stop) image ranges that never straddle a block boundary."""
-    for block, (lo, hi) in enumerate(block_bounds(n_images, blocks)):
-        for start in range(lo, hi, chunk_images):
-            yield block, start, min(start + chunk_images, hi)

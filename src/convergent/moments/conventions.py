@@ -7,18 +7,15 @@ Conventions for a conv layer (N, C, H, W); a fc layer (N, C) is the same under a
 * ``mean``: spatially averaged, N × C;
 * ``flatten``: N × (C·H·W), Kornblith et al.'s convention for CKA.
 
-``stream_moments`` accumulates within-A, within-B and cross ``BlockMoments`` of a layer pair in
-one pass over the probe chunks (the scatter route: nothing but p × q sums is held), optionally
-pairing image i of A with image π(i) of B (the shuffled-pairing null).
+``positions`` needs both layers on one spatial grid (:func:`effective_convention`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from convergent.activations import ActivationFile, chunks
 from convergent.io import InputError
-from convergent.moments import BlockMoments
+from convergent.io.activations import ActivationFile
 
 CONVENTIONS = ("positions", "mean", "flatten")
 
@@ -79,55 +76,3 @@ def image_features(f: ActivationFile, layer: str, index: np.ndarray, convention:
     if convention == "positions":
         raise ValueError("per-image features need the 'mean' or 'flatten' convention")
     return as_features(read_rows(f, layer, index), convention)
-
-
-def stream_moments(
-    fa: ActivationFile,
-    la: str,
-    fb: ActivationFile,
-    lb: str,
-    convention: str,
-    blocks: int,
-    chunk_images: int,
-    pairing: np.ndarray | None = None,
-) -> tuple[BlockMoments, BlockMoments, BlockMoments]:
-    """(within A, within B, cross) moments of layer ``la`` of A and ``lb`` of B, per block."""
-    if convention == "flatten":
-        raise ValueError("flattened conv features are too wide for moments; use the Gram route")
-    n = fa.n_images
-    mxx = mxy = myy = None
-    for block, start, stop in chunks(n, blocks, chunk_images):
-        x = as_features(fa.layer(la)[start:stop], convention)
-        if pairing is None:
-            y = as_features(fb.layer(lb)[start:stop], convention)
-        else:
-            y = as_features(read_rows(fb, lb, pairing[start:stop]), convention)
-        if len(x) != len(y):
-            raise InputError(
-                f"{fa.path} [{la}] and {fb.path} [{lb}]: {len(x)} vs {len(y)} samples per chunk; "
-                "the layers' spatial grids differ — use the 'mean' convention"
-            )
-        if mxx is None:
-            mxx = BlockMoments.zeros(blocks, x.shape[1], x.shape[1])
-            myy = BlockMoments.zeros(blocks, y.shape[1], y.shape[1])
-            mxy = BlockMoments.zeros(blocks, x.shape[1], y.shape[1])
-        mxx.add(block, x)
-        myy.add(block, y)
-        mxy.add(block, x, y)
-    return mxx, myy, mxy
-
-
-def block_moments_of(
-    x: np.ndarray, y: np.ndarray, blocks: int
-) -> tuple[BlockMoments, BlockMoments, BlockMoments]:
-    """The same three ``BlockMoments`` from in-memory (images × features) arrays."""
-    from convergent.activations import block_bounds
-
-    mxx = BlockMoments.zeros(blocks, x.shape[1], x.shape[1])
-    myy = BlockMoments.zeros(blocks, y.shape[1], y.shape[1])
-    mxy = BlockMoments.zeros(blocks, x.shape[1], y.shape[1])
-    for block, (lo, hi) in enumerate(block_bounds(len(x), blocks)):
-        mxx.add(block, x[lo:hi])
-        myy.add(block, y[lo:hi])
-        mxy.add(block, x[lo:hi], y[lo:hi])
-    return mxx, myy, mxy

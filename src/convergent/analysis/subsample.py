@@ -1,0 +1,61 @@
+"""The Gram and RDM route on a probe subsample: per-image features of one layer with the
+n × n matrices the kernel and RSA measures need, computed once and indexed by bootstrap
+resamples (conventions: docs/similarity.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from convergent.analysis import rsa
+from convergent.analysis import similarity as sim
+
+
+def subsample_index(n_images: int, size: int, seed: int) -> np.ndarray:
+    """A seeded random subset of the probe images (sorted), all of them if ``size`` ≥ n."""
+    if size >= n_images:
+        return np.arange(n_images)
+    return np.sort(np.random.default_rng(seed).choice(n_images, size, replace=False))
+
+
+class SubsampleLayer:
+    """Per-image features of one layer on the subsample, with the n × n matrices the Gram-route
+    measures need (computed once, indexed by bootstrap resamples)."""
+
+    def __init__(self, x: np.ndarray, rdm_metric: str) -> None:
+        self.x = x
+        self.reduced = sim.reduce_features(x)
+        self.was_reduced = self.reduced is not x
+        self.gram = sim.gram_linear(x)
+        sq = np.diag(self.gram)
+        self.sq_dist = np.maximum(sq[:, None] + sq[None, :] - 2 * self.gram, 0.0)
+        n = len(x)
+        square = np.zeros((n, n))
+        iu = np.triu_indices(n, 1)
+        square[iu] = rsa.rdm(x, rdm_metric)
+        self.rdm_square = square + square.T
+
+    def rbf(self, idx: np.ndarray, fraction: float) -> np.ndarray:
+        d = self.sq_dist[np.ix_(idx, idx)]
+        median = np.median(d)
+        return np.exp(-d / (2 * fraction**2 * median)) if median > 0 else np.ones_like(d)
+
+
+def subsample_measures(
+    a: SubsampleLayer, b: SubsampleLayer, idx: np.ndarray, opts: dict[str, Any], kendall: bool
+) -> dict[str, float]:
+    """Debiased linear CKA, RBF CKA and RSA of images ``idx`` (repeats allowed: RDM entries
+    that pair an image with its own copy are dropped)."""
+    ii = np.ix_(idx, idx)
+    iu = np.triu_indices(len(idx), 1)
+    keep = idx[iu[0]] != idx[iu[1]]
+    ra, rb = a.rdm_square[ii][iu][keep], b.rdm_square[ii][iu][keep]
+    out = {
+        "linear_cka_debiased": sim.cka(a.gram[ii], b.gram[ii], debiased=True),
+        "rbf_cka": sim.cka(a.rbf(idx, opts["rbf_fraction"]), b.rbf(idx, opts["rbf_fraction"])),
+        "rsa_spearman": rsa.compare(ra, rb, "spearman"),
+    }
+    if kendall:
+        out["rsa_kendall_tau_a"] = rsa.compare(ra, rb, "kendall_tau_a")
+    return out

@@ -1,5 +1,0 @@
-"""Figure: see convergent.figures.similarity.heatmaps."""
-
-from convergent.figures.similarity import heatmaps as main
-
-__all__ = ["main"]

@@ -1,5 +1,0 @@
-"""Figure: see convergent.figures.similarity.sources."""
-
-from convergent.figures.similarity import sources as main
-
-__all__ = ["main"]

@@ -1,0 +1,27 @@
+"""Float64 block moments of the probe set: the container and probe blocks, streamed from
+activation dumps, from in-memory arrays, or from the networks' forward pass
+(:mod:`convergent.moments.forward`, imports torch), and the conv-layer conventions."""
+
+from convergent.analysis.blocks import (
+    BlockMoments,
+    PairMoments,
+    block_bounds,
+    chunks,
+    pair_moments_of_arrays,
+)
+from convergent.moments.conventions import CONVENTIONS, as_features, image_features
+from convergent.moments.dumps import cross_moments, layer_moments, pair_moments
+
+__all__ = [
+    "BlockMoments",
+    "PairMoments",
+    "block_bounds",
+    "chunks",
+    "pair_moments_of_arrays",
+    "CONVENTIONS",
+    "as_features",
+    "image_features",
+    "cross_moments",
+    "layer_moments",
+    "pair_moments",
+]

@@ -1,0 +1,76 @@
+"""Steps of workflow/rules/activations.smk: dump one model's read-out layers on the probe set;
+its within-net block moments (once per model, never per pair)."""
+
+from __future__ import annotations
+
+import argparse
+
+from convergent.steps import Step, add_spec
+
+
+def dump(args: argparse.Namespace) -> None:
+    import torch
+
+    from convergent import models
+    from convergent.data import DataSpec, probe_batches
+    from convergent.io import sha256
+    from convergent.io.activations import dump
+    from convergent.training import load_network
+
+    spec = args.spec
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    network, hp = load_network(args.checkpoint, spec["arch"])
+    readouts = {layer: models.READOUTS[hp["arch"]][layer] for layer in spec["layers"]}
+    probe, batches = probe_batches(DataSpec.from_config(spec["dataset"]), spec["probe"], hp["arch"])
+    attrs = {
+        "model": spec["model"],
+        "architecture": hp["arch"],
+        "init_seed": hp["init_seed"],
+        "data_seed": hp["data_seed"],
+        "replicate": spec["replicate"],
+        "checkpoint_sha256": sha256(args.checkpoint),
+        "dataset": spec["dataset"]["name"],
+        "probe_set": probe.name,
+        "probe_hash": probe.hash,
+    }
+    dump(
+        network,
+        readouts,
+        batches,
+        len(probe.index),
+        args.out,
+        attrs,
+        probe.index,
+        probe.label,
+        spec["probe"]["dtype"],
+        compress=spec["probe"]["compression"] == "gzip",
+    )
+
+
+def moments(args: argparse.Namespace) -> None:
+    from convergent.io.activations import ActivationFile
+    from convergent.io.layouts import MomentsFile
+    from convergent.moments import layer_moments
+
+    a = args.spec["analysis"]
+    with ActivationFile(args.activations, args.spec["model"]) as f:
+        layers = {
+            layer: layer_moments(f, layer, a["blocks"], a["chunk_images"])
+            for layer in args.spec["layers"]
+        }
+        attrs = {k: f.attrs[k] for k in ("model", "architecture", "probe_hash")}
+    MomentsFile.save(args.out, layers, {**attrs, "blocks": a["blocks"]})
+
+
+def register(step: Step) -> None:
+    s = step("dump", dump, "write one model's probe activations to HDF5")
+    add_spec(s, "arch, model, replicate, dataset, probe, layers")
+    s.add_argument("--checkpoint", required=True, help="the model's checkpoint")
+    s.add_argument("--out", required=True, help="the activation file written")
+    s.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+
+    s = step("moments", moments, "per-block float64 moments of one model's layers")
+    add_spec(s, "model (the id the activation file must hold), layers, analysis")
+    s.add_argument("--activations", required=True, help="the model's activation file")
+    s.add_argument("--out", required=True, help="the moments file written")

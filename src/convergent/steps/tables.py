@@ -1,0 +1,40 @@
+"""Steps of workflow/rules/tables.smk: Li et al.'s matched-correlation tables and the model
+accuracies (separate rules: a failing one never takes the other's table with it)."""
+
+from __future__ import annotations
+
+import argparse
+
+from convergent.steps import Step
+
+
+def matching_tables(args: argparse.Namespace) -> None:
+    from convergent.tables import write_csv
+    from convergent.tables.matching import matching_rows, matching_summary
+
+    per_pair = matching_rows(args.pairs)
+    summary = matching_summary(per_pair, args.layers)
+    write_csv(per_pair, args.per_pair)
+    write_csv(summary, args.summary)
+    print(summary.to_string(index=False, float_format="%.3f"))
+
+
+def accuracy_table(args: argparse.Namespace) -> None:
+    from convergent.tables import write_csv
+    from convergent.tables.accuracy import accuracy
+
+    acc = accuracy(args.models)
+    write_csv(acc, args.out)
+    print(acc[["model", "test_acc_pct"]].to_string(index=False, float_format="%.2f"))
+
+
+def register(step: Step) -> None:
+    s = step("matching-tables", matching_tables, "matched correlation per pair and layer")
+    s.add_argument("--pairs", nargs="+", required=True, help="pair files of every pair and layer")
+    s.add_argument("--layers", nargs="+", required=True, help="layer order of the rows")
+    s.add_argument("--per-pair", required=True, help="CSV: one row per pair and layer")
+    s.add_argument("--summary", required=True, help="CSV: one row per layer")
+
+    s = step("accuracy-table", accuracy_table, "test accuracy of every model")
+    s.add_argument("--models", nargs="+", required=True, help="summary.json of every model")
+    s.add_argument("--out", required=True, help="CSV written")
