@@ -6,11 +6,9 @@ rule dump:
         f"{R}/activations/{{arch}}/{{model}}.h5",
     params:
         spec=dump_spec,
-    threads: res("dump", "threads")
+    threads: job_threads("dump")
     resources:
-        mem_mb=res("dump", "mem_mb"),
-        runtime=res("dump", "runtime"),
-        gpu=res("dump", "gpu"),
+        **job_resources("dump"),
     shell:
         "convergent dump --spec {params.spec:q} --checkpoint {input.ckpt} --out {output}"
         " --threads {threads}"
@@ -24,9 +22,8 @@ rule moments:
         f"{R}/moments/{{arch}}/{{model}}.h5",
     params:
         spec=moments_spec,
-    threads: res("analysis", "threads")
+    threads: job_threads("analysis")
     resources:
-        mem_mb=res("analysis", "mem_mb"),
-        runtime=res("analysis", "runtime"),
+        **job_resources("analysis"),
     shell:
         "convergent moments --spec {params.spec:q} --activations {input} --out {output}"

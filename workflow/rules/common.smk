@@ -32,11 +32,13 @@ wildcard_constraints:
     pair=r"i\d+-d\d+(-r\d+)?__i\d+-d\d+(-r\d+)?",
     layer="|".join(LAYERS),
 
+# Each job kind's threads, mem_mb, runtime and gpu (config.resources.<kind> overrides them;
+# docs/cluster.md); every rule names its kind once, in job_threads() and job_resources().
 RESOURCE_DEFAULTS = {
     "train": {"threads": 2, "mem_mb": 4000, "runtime": 120, "gpu": 1},
     "dump": {"threads": 2, "mem_mb": 4000, "runtime": 30, "gpu": 1},
     "analysis": {"threads": 1, "mem_mb": 2000, "runtime": 30},
-    # tables and figures: CPU only, small
+    # tables, figures and untrained checkpoints: CPU only, small
     "figure": {"threads": 1, "mem_mb": 2000, "runtime": 15},
     # probe.stream: a pair's two networks run on the probe images in one job (GPU)
     "stream": {"threads": 2, "mem_mb": 8000, "runtime": 120, "gpu": 1},
@@ -48,9 +50,18 @@ if config["training"]["accelerator"] == "cpu":
         RESOURCE_DEFAULTS[_kind]["gpu"] = 0
 
 
-def res(kind, key):
-    """A resource of a job kind: config.resources overrides the defaults above."""
-    return config["resources"].get(kind, {}).get(key, RESOURCE_DEFAULTS[kind].get(key))
+def job(kind):
+    """Threads and resources of a job kind: config.resources.<kind> over the defaults above."""
+    return {**RESOURCE_DEFAULTS[kind], **config["resources"].get(kind, {})}
+
+
+def job_threads(kind):
+    return job(kind)["threads"]
+
+
+def job_resources(kind):
+    """mem_mb, runtime and (for kinds that have one) gpu: `resources: **job_resources(kind)`."""
+    return {k: v for k, v in job(kind).items() if k != "threads"}
 
 
 def model_of(w):

@@ -7,10 +7,9 @@ rule compare:
         f"{R}/pairs/{{arch}}/{{pair}}/{{layer}}.h5",
     params:
         spec=compare_spec,
-    threads: res("analysis", "threads")
+    threads: job_threads("analysis")
     resources:
-        mem_mb=res("analysis", "mem_mb"),
-        runtime=res("analysis", "runtime"),
+        **job_resources("analysis"),
     shell:
         "convergent compare --spec {params.spec:q} --a {input.acts[0]} --b {input.acts[1]}"
         " --moments-a {input.moments[0]} --moments-b {input.moments[1]}"

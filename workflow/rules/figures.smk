@@ -16,10 +16,9 @@ rule figure_correlation_matrices:
         **figure_outputs("correlation_matrices_{layer}", "correlation_matrices"),
     params:
         dead=config["analysis"]["dead_unit_std"],
-    threads: res("figure", "threads")
+    threads: job_threads("figure")
     resources:
-        mem_mb=res("figure", "mem_mb"),
-        runtime=res("figure", "runtime"),
+        **job_resources("figure"),
     shell:
         "convergent figure correlation-matrices --pair {input.pair} --moments-a {input.moments_a}"
         " --moments-b {input.moments_b} --dead-std {params.dead} --out {output.pdf}"
@@ -32,10 +31,9 @@ rule figure_matched_sorted:
         **figure_outputs("matched_correlation_sorted"),
     params:
         example=f"{EXAMPLE.a.id} {EXAMPLE.b.id}",
-    threads: res("figure", "threads")
+    threads: job_threads("figure")
     resources:
-        mem_mb=res("figure", "mem_mb"),
-        runtime=res("figure", "runtime"),
+        **job_resources("figure"),
     shell:
         "convergent figure matched-sorted --pairs {input} --example {params.example}"
         " --out {output.pdf}"
@@ -47,10 +45,9 @@ rule figure_convergence:
         summary=f"{R}/tables/matching_summary.csv",
     output:
         **figure_outputs("convergence_by_layer"),
-    threads: res("figure", "threads")
+    threads: job_threads("figure")
     resources:
-        mem_mb=res("figure", "mem_mb"),
-        runtime=res("figure", "runtime"),
+        **job_resources("figure"),
     shell:
         "convergent figure convergence --per-pair {input.per_pair} --summary {input.summary}"
         " --out {output.pdf}"
@@ -62,10 +59,9 @@ rule figure_training:
         accuracy=f"{R}/tables/accuracy.csv",
     output:
         **figure_outputs("training_curves"),
-    threads: res("figure", "threads")
+    threads: job_threads("figure")
     resources:
-        mem_mb=res("figure", "mem_mb"),
-        runtime=res("figure", "runtime"),
+        **job_resources("figure"),
     shell:
         "convergent figure training --metrics {input.metrics} --accuracy {input.accuracy}"
         " --out {output.pdf}"

@@ -45,10 +45,9 @@ rule mutual_information:
         f"{R}/mi/{PAIR_LAYER}",
     params:
         spec=li_spec("mi_", reads_activations=True),
-    threads: res("analysis", "threads")
+    threads: job_threads("analysis")
     resources:
-        mem_mb=res("analysis", "mem_mb"),
-        runtime=res("analysis", "runtime"),
+        **job_resources("analysis"),
     shell:
         "convergent mutual-information --spec {params.spec:q} --a {input.acts[0]}"
         " --b {input.acts[1]} --pair {input.pair} --layer {wildcards.layer} --out {output}"
@@ -63,10 +62,9 @@ rule sparse_prediction:
         f"{R}/sparse/{PAIR_LAYER}",
     params:
         spec=li_spec("sparse_"),
-    threads: res("analysis", "threads")
+    threads: job_threads("analysis")
     resources:
-        mem_mb=res("analysis", "mem_mb"),
-        runtime=res("analysis", "runtime"),
+        **job_resources("analysis"),
     shell:
         "convergent sparse-prediction --spec {params.spec:q} --pair {input.pair}"
         " --moments-a {input.moments[0]} --moments-b {input.moments[1]}"
@@ -82,10 +80,9 @@ rule clustering:
         f"{R}/clusters/{PAIR_LAYER}",
     params:
         spec=li_spec("cluster"),
-    threads: res("analysis", "threads")
+    threads: job_threads("analysis")
     resources:
-        mem_mb=res("analysis", "mem_mb"),
-        runtime=res("analysis", "runtime"),
+        **job_resources("analysis"),
     shell:
         "convergent clustering --spec {params.spec:q} --pair {input.pair}"
         " --moments-a {input.moments[0]} --moments-b {input.moments[1]}"
@@ -102,10 +99,9 @@ rule top_units:
         spec=lambda w: spec(model=f"{w.arch}/{w.model}", layers=LAYERS,
                             chunk_images=config["analysis"]["chunk_images"],
                             patches=config["figures"]["unit_patches"]),
-    threads: res("analysis", "threads")
+    threads: job_threads("analysis")
     resources:
-        mem_mb=res("analysis", "mem_mb"),
-        runtime=res("analysis", "runtime"),
+        **job_resources("analysis"),
     shell:
         "convergent top-units --spec {params.spec:q} --activations {input} --out {output}"
 
@@ -121,10 +117,9 @@ rule mi_tables:
                        caption="../report/mutual_information_summary.rst"),
     params:
         layers=LAYERS,
-    threads: res("figure", "threads")
+    threads: job_threads("figure")
     resources:
-        mem_mb=res("figure", "mem_mb"),
-        runtime=res("figure", "runtime"),
+        **job_resources("figure"),
     shell:
         "convergent mi-tables --inputs {input} --layers {params.layers}"
         " --per-pair {output.per_pair} --summary {output.summary}"
@@ -143,10 +138,9 @@ rule sparse_tables:
                           caption="../report/sparse_prediction_predictors.rst"),
     params:
         layers=SPARSE_LAYERS,
-    threads: res("figure", "threads")
+    threads: job_threads("figure")
     resources:
-        mem_mb=res("figure", "mem_mb"),
-        runtime=res("figure", "runtime"),
+        **job_resources("figure"),
     shell:
         "convergent sparse-tables --inputs {input} --layers {params.layers}"
         " --per-pair {output.per_pair} --loss {output.loss} --predictors {output.predictors}"
@@ -161,10 +155,9 @@ rule clustering_table:
                caption="../report/clustering_composition.rst"),
     params:
         layers=LAYERS,
-    threads: res("figure", "threads")
+    threads: job_threads("figure")
     resources:
-        mem_mb=res("figure", "mem_mb"),
-        runtime=res("figure", "runtime"),
+        **job_resources("figure"),
     shell:
         "convergent clustering-table --inputs {input} --layers {params.layers} --out {output}"
 
@@ -180,10 +173,9 @@ rule figure_unit_pairs:
     params:
         spec=lambda w: spec(arch=EXAMPLE.arch, dataset=config["dataset"], probe=config["probe"],
                             k=config["figures"]["unit_k"]),
-    threads: res("figure", "threads")
+    threads: job_threads("figure")
     resources:
-        mem_mb=res("figure", "mem_mb"),
-        runtime=res("figure", "runtime"),
+        **job_resources("figure"),
     shell:
         "convergent figure unit-pairs --spec {params.spec:q} --pair {input.pair}"
         " --units {input.units} --checkpoints {input.ckpt} --out {output.pdf}"
@@ -197,10 +189,9 @@ rule figure_mean_activations:
         **figure_outputs("mean_activations"),
     params:
         layers=LAYERS,
-    threads: res("figure", "threads")
+    threads: job_threads("figure")
     resources:
-        mem_mb=res("figure", "mem_mb"),
-        runtime=res("figure", "runtime"),
+        **job_resources("figure"),
     shell:
         "convergent figure mean-activations --moments {input} --layers {params.layers}"
         " --out {output.pdf}"
@@ -212,10 +203,9 @@ rule figure_sparse_prediction:
         f"{R}/tables/sparse_prediction_per_pair.csv",
     output:
         **figure_outputs("sparse_prediction_loss"),
-    threads: res("figure", "threads")
+    threads: job_threads("figure")
     resources:
-        mem_mb=res("figure", "mem_mb"),
-        runtime=res("figure", "runtime"),
+        **job_resources("figure"),
     shell:
         "convergent figure sparse-prediction --per-pair {input} --out {output.pdf}"
 
@@ -226,10 +216,9 @@ rule figure_clustering:
         lambda w: f"{R}/clusters/{EXAMPLE.arch}/{EXAMPLE.name}/{w.layer}.h5",
     output:
         **figure_outputs("clustering_{layer}", "clustering"),
-    threads: res("figure", "threads")
+    threads: job_threads("figure")
     resources:
-        mem_mb=res("figure", "mem_mb"),
-        runtime=res("figure", "runtime"),
+        **job_resources("figure"),
     shell:
         "convergent figure clustering --clusters {input} --out {output.pdf}"
 
@@ -241,10 +230,9 @@ rule figure_mutual_information:
         pairs=[pair_file(EXAMPLE, layer) for layer in LAYERS],
     output:
         **figure_outputs("mutual_information"),
-    threads: res("figure", "threads")
+    threads: job_threads("figure")
     resources:
-        mem_mb=res("figure", "mem_mb"),
-        runtime=res("figure", "runtime"),
+        **job_resources("figure"),
     shell:
         "convergent figure mutual-information --mi {input.mi} --pairs {input.pairs}"
         " --out {output.pdf}"

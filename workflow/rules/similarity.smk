@@ -46,6 +46,9 @@ rule untrained:
         seed=r"\d+",
     params:
         spec=lambda w: spec(arch=w.arch, init_seed=int(w.seed), dataset=config["dataset"]),
+    threads: job_threads("figure")
+    resources:
+        **job_resources("figure"),
     shell:
         "convergent untrained --spec {params.spec:q} --out {output}"
 
@@ -61,11 +64,9 @@ rule dump_untrained:
     params:
         spec=lambda w: spec(arch=w.arch, model=f"{w.arch}/untrained-i{w.seed}", replicate=0,
                             dataset=config["dataset"], probe=config["probe"], layers=LAYERS),
-    threads: res("dump", "threads")
+    threads: job_threads("dump")
     resources:
-        mem_mb=res("dump", "mem_mb"),
-        runtime=res("dump", "runtime"),
-        gpu=res("dump", "gpu"),
+        **job_resources("dump"),
     shell:
         "convergent dump --spec {params.spec:q} --checkpoint {input.ckpt} --out {output}"
         " --threads {threads}"
@@ -86,10 +87,9 @@ rule similarity:
         model_b=r"i\d+-d\d+(-r\d+)?|untrained-i\d+",
     params:
         spec=sim_spec,
-    threads: res("analysis", "threads")
+    threads: job_threads("analysis")
     resources:
-        mem_mb=res("analysis", "mem_mb"),
-        runtime=res("analysis", "runtime"),
+        **job_resources("analysis"),
     shell:
         "convergent similarity --spec {params.spec:q} --a {input.a} --b {input.b} --out {output}"
 
@@ -104,6 +104,9 @@ rule similarity_tables:
                        caption="../report/similarity_summary.rst"),
         ident=report(f"{R}/tables/layer_identification.csv", category="Tables",
                      caption="../report/layer_identification.rst"),
+    threads: job_threads("figure")
+    resources:
+        **job_resources("figure"),
     shell:
         "convergent similarity-tables --inputs {input} --per-pair {output.per_pair}"
         " --summary {output.summary} --layer-identification {output.ident}"
@@ -123,6 +126,9 @@ for _name in SIM_FIGURES:
             **figure_outputs(f"similarity_{_name}"),
         params:
             figure=f"similarity-{_name.replace('_', '-')}",
+        threads: job_threads("figure")
+        resources:
+            **job_resources("figure"),
         shell:
             "convergent figure {params.figure} --per-pair {input.per_pair}"
             " --layer-identification {input.ident} --out {output.pdf}"

@@ -38,11 +38,9 @@ if STREAM:
             f"{R}/moments/{{arch}}/{{model}}.h5",
         params:
             spec=stream_spec,
-        threads: res("stream", "threads")
+        threads: job_threads("stream")
         resources:
-            mem_mb=res("stream", "mem_mb"),
-            runtime=res("stream", "runtime"),
-            gpu=res("stream", "gpu"),
+            **job_resources("stream"),
         shell:
             "convergent stream-moments --spec {params.spec:q} --checkpoint {input.ckpt}"
             " --out {output} --threads {threads}"
@@ -57,11 +55,9 @@ if STREAM:
         params:
             spec=stream_pair_spec,
             outdir=lambda w: f"{R}/pairs/{w.arch}/{w.pair}",
-        threads: res("stream", "threads")
+        threads: job_threads("stream")
         resources:
-            mem_mb=res("stream", "mem_mb"),
-            runtime=res("stream", "runtime"),
-            gpu=res("stream", "gpu"),
+            **job_resources("stream"),
         shell:
             "convergent stream-compare --spec {params.spec:q} --checkpoint-a {input.ckpts[0]}"
             " --checkpoint-b {input.ckpts[1]} --moments-a {input.moments[0]}"

@@ -10,10 +10,9 @@ rule matching_tables:
                        caption="../report/matching_summary.rst"),
     params:
         layers=LAYERS,
-    threads: res("figure", "threads")
+    threads: job_threads("figure")
     resources:
-        mem_mb=res("figure", "mem_mb"),
-        runtime=res("figure", "runtime"),
+        **job_resources("figure"),
     shell:
         "convergent matching-tables --pairs {input} --layers {params.layers}"
         " --per-pair {output.per_pair} --summary {output.summary}"
@@ -25,9 +24,8 @@ rule accuracy_table:
         [f"{model_dir(m)}/summary.json" for m in MODELS],
     output:
         report(f"{R}/tables/accuracy.csv", category="Tables", caption="../report/accuracy.rst"),
-    threads: res("figure", "threads")
+    threads: job_threads("figure")
     resources:
-        mem_mb=res("figure", "mem_mb"),
-        runtime=res("figure", "runtime"),
+        **job_resources("figure"),
     shell:
         "convergent accuracy-table --models {input} --out {output}"

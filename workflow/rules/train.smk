@@ -7,10 +7,8 @@ rule train:
     params:
         spec=train_spec,
         outdir=lambda w: f"{R}/models/{w.arch}/{w.model}",
-    threads: res("train", "threads")
+    threads: job_threads("train")
     resources:
-        mem_mb=res("train", "mem_mb"),
-        runtime=res("train", "runtime"),
-        gpu=res("train", "gpu"),
+        **job_resources("train"),
     shell:
         "convergent train --spec {params.spec:q} --outdir {params.outdir} --threads {threads}"
