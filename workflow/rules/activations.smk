@@ -1,11 +1,14 @@
 rule dump:
-    """Probe one trained model and store every configured layer in one HDF5 file."""
+    """Probe one network, trained or untrained, and store every configured layer in one HDF5
+    file."""
     input:
         ckpt=f"{R}/models/{{arch}}/{{model}}/model.ckpt",
     output:
         f"{R}/activations/{{arch}}/{{model}}.h5",
+    wildcard_constraints:
+        model=f"{TRAINED_MODEL}|{UNTRAINED_MODEL}",
     params:
-        spec=dump_spec,
+        spec=spec("dump"),
     threads: job_threads("dump")
     resources:
         **job_resources("dump"),
@@ -21,7 +24,7 @@ rule moments:
     output:
         f"{R}/moments/{{arch}}/{{model}}.h5",
     params:
-        spec=moments_spec,
+        spec=spec("moments"),
     threads: job_threads("analysis")
     resources:
         **job_resources("analysis"),

@@ -6,7 +6,7 @@ rule compare:
     output:
         f"{R}/pairs/{{arch}}/{{pair}}/{{layer}}.h5",
     params:
-        spec=compare_spec,
+        spec=spec("compare"),
     threads: job_threads("analysis")
     resources:
         **job_resources("analysis"),

@@ -1,12 +1,3 @@
-def figure_outputs(name, caption=None):
-    """PDF + PNG of one figure; the PNG goes into the HTML report with its caption."""
-    return {
-        "pdf": f"{R}/figures/{name}.pdf",
-        "png": report(f"{R}/figures/{name}.png", category="Figures",
-                      caption=f"../report/{caption or name}.rst"),
-    }
-
-
 rule figure_correlation_matrices:
     input:
         pair=lambda w: pair_file(EXAMPLE, w.layer),

@@ -8,34 +8,6 @@
 PAIR_LAYER = "{arch}/{pair}/{layer}.h5"
 
 
-def li_spec(prefix, reads_activations=False):
-    """A rule's spec: the streaming layout and dead-unit threshold plus its own options (those
-    whose name starts with ``prefix``), so that changing one analysis reruns only its jobs; the
-    model ids its activation files must hold if it reads them."""
-    core = ("blocks", "chunk_images", "dead_unit_std")
-    options = {k: v for k, v in config["analysis"].items()
-               if (k in core or k.startswith(prefix)) and k != "sparse_layers"}
-    if reads_activations:
-        return lambda w: spec(models=pair_ids(w), layers=LAYERS, analysis=options)
-    return lambda w: spec(layers=LAYERS, analysis=options)
-
-
-def example_models(kind):
-    """Files of the example pair's two models: activations, moments, units or checkpoints."""
-    path = {
-        "units": f"{R}/units/{{arch}}/{{model}}.h5",
-        "ckpt": f"{R}/models/{{arch}}/{{model}}/model.ckpt",
-    }[kind]
-    return [path.format(arch=EXAMPLE.arch, model=m.name) for m in (EXAMPLE.a, EXAMPLE.b)]
-
-
-SPARSE_LAYERS = [layer for layer in LAYERS if layer in config["analysis"]["sparse_layers"]]
-
-
-def per_pair(kind, layers=LAYERS):
-    return [f"{R}/{kind}/{p.arch}/{p.name}/{layer}.h5" for p in PAIRS for layer in layers]
-
-
 rule mutual_information:
     """MI of every unit pair (zero bin + equal-frequency bins, Miller-Madow), MI matchings."""
     input:
@@ -44,7 +16,7 @@ rule mutual_information:
     output:
         f"{R}/mi/{PAIR_LAYER}",
     params:
-        spec=li_spec("mi_", reads_activations=True),
+        spec=spec("mutual_information"),
     threads: job_threads("analysis")
     resources:
         **job_resources("analysis"),
@@ -61,7 +33,7 @@ rule sparse_prediction:
     output:
         f"{R}/sparse/{PAIR_LAYER}",
     params:
-        spec=li_spec("sparse_"),
+        spec=spec("sparse_prediction"),
     threads: job_threads("analysis")
     resources:
         **job_resources("analysis"),
@@ -79,7 +51,7 @@ rule clustering:
     output:
         f"{R}/clusters/{PAIR_LAYER}",
     params:
-        spec=li_spec("cluster"),
+        spec=spec("clustering"),
     threads: job_threads("analysis")
     resources:
         **job_resources("analysis"),
@@ -96,9 +68,7 @@ rule top_units:
     output:
         f"{R}/units/{{arch}}/{{model}}.h5",
     params:
-        spec=lambda w: spec(model=f"{w.arch}/{w.model}", layers=LAYERS,
-                            chunk_images=config["analysis"]["chunk_images"],
-                            patches=config["figures"]["unit_patches"]),
+        spec=spec("top_units"),
     threads: job_threads("analysis")
     resources:
         **job_resources("analysis"),
@@ -171,8 +141,7 @@ rule figure_unit_pairs:
     output:
         **figure_outputs("unit_pairs_{layer}", "unit_pairs"),
     params:
-        spec=lambda w: spec(arch=EXAMPLE.arch, dataset=config["dataset"], probe=config["probe"],
-                            k=config["figures"]["unit_k"]),
+        spec=spec("figure_unit_pairs"),
     threads: job_threads("figure")
     resources:
         **job_resources("figure"),
@@ -236,12 +205,3 @@ rule figure_mutual_information:
     shell:
         "convergent figure mutual-information --mi {input.mi} --pairs {input.pairs}"
         " --out {output.pdf}"
-
-
-TABLES += ["mutual_information_per_pair", "mutual_information_summary", "clustering_composition"]
-FIGURES += ["mean_activations", "mutual_information"] + [
-    f"{family}_{layer}" for family in ("unit_pairs", "clustering") for layer in LAYERS
-]
-if SPARSE_LAYERS:  # none of the configured layers may be one of analysis.sparse_layers
-    TABLES += ["sparse_prediction_per_pair", "sparse_prediction", "sparse_prediction_predictors"]
-    FIGURES += ["sparse_prediction_loss"]

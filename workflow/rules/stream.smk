@@ -4,26 +4,6 @@
 #   stream_moments: one model, one pass over the probe -> results/moments/{arch}/{model}.h5
 #   stream_compare: a pair's two networks on the same batches -> results/pairs/.../{layer}.h5
 #                   for every layer at once (cross terms need both nets' activations of a batch)
-STREAM = config["probe"]["stream"]
-
-
-def stream_spec(w):
-    m = model_of(w)
-    return spec(arch=m.arch, model=m.id, dataset=config["dataset"], probe=config["probe"],
-                layers=LAYERS, analysis=config["analysis"])
-
-
-def stream_pair_spec(w):
-    a, b = (next(m for m in MODELS if m.arch == w.arch and m.name == name)
-            for name in w.pair.split("__"))
-    return spec(arch=w.arch, models=[a.id, b.id], dataset=config["dataset"],
-                probe=config["probe"], layers=LAYERS, analysis=config["analysis"])
-
-
-def pair_checkpoints(w):
-    a, b = w.pair.split("__")
-    return [f"{R}/models/{w.arch}/{m}/model.ckpt" for m in (a, b)]
-
 
 if STREAM:
 
@@ -37,7 +17,7 @@ if STREAM:
         output:
             f"{R}/moments/{{arch}}/{{model}}.h5",
         params:
-            spec=stream_spec,
+            spec=spec("stream_moments"),
         threads: job_threads("stream")
         resources:
             **job_resources("stream"),
@@ -53,7 +33,7 @@ if STREAM:
         output:
             [f"{R}/pairs/{{arch}}/{{pair}}/{layer}.h5" for layer in LAYERS],
         params:
-            spec=stream_pair_spec,
+            spec=spec("stream_compare"),
             outdir=lambda w: f"{R}/pairs/{w.arch}/{w.pair}",
         threads: job_threads("stream")
         resources:

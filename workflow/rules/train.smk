@@ -5,7 +5,7 @@ rule train:
         metrics=f"{R}/models/{{arch}}/{{model}}/metrics.csv",
         summary=f"{R}/models/{{arch}}/{{model}}/summary.json",
     params:
-        spec=train_spec,
+        spec=spec("train"),
         outdir=lambda w: f"{R}/models/{w.arch}/{w.model}",
     threads: job_threads("train")
     resources:
