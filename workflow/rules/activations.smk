@@ -5,16 +5,20 @@ rule dump:
         ckpt=f"{R}/models/{{arch}}/{{model}}/model.ckpt",
     output:
         f"{R}/activations/{{arch}}/{{model}}.h5",
+    log:
+        f"{R}/logs/dump/{{arch}}/{{model}}.log",
     wildcard_constraints:
         model=f"{TRAINED_MODEL}|{UNTRAINED_MODEL}",
     params:
         spec=spec("dump"),
+    conda:
+        TRAIN_ENV
     threads: job_threads("dump")
     resources:
         **job_resources("dump"),
     shell:
         "convergent dump --spec {params.spec:q} --checkpoint {input.ckpt} --out {output}"
-        " --threads {threads}"
+        " --threads {threads} > {log} 2>&1"
 
 
 rule moments:
@@ -23,10 +27,15 @@ rule moments:
         f"{R}/activations/{{arch}}/{{model}}.h5",
     output:
         f"{R}/moments/{{arch}}/{{model}}.h5",
+    log:
+        f"{R}/logs/moments/{{arch}}/{{model}}.log",
     params:
         spec=spec("moments"),
+    conda:
+        ANALYSIS_ENV
     threads: job_threads("analysis")
     resources:
         **job_resources("analysis"),
     shell:
         "convergent moments --spec {params.spec:q} --activations {input} --out {output}"
+        " > {log} 2>&1"

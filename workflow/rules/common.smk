@@ -16,9 +16,16 @@ try:
 except study.ConfigError as err:
     sys.exit(f"config error: {err}")
 
-# Jobs find the `convergent` CLI without an activated environment: the interpreter running
-# Snakemake goes first on PATH (.venv/bin/snakemake works as is).
-os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+os.environ.update(
+    # Jobs find the `convergent` CLI without an activated environment: the interpreter running
+    # Snakemake goes first on PATH (.venv/bin/snakemake works as is).  With --sdm conda the
+    # job's environment is activated in front of it.
+    PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""),
+    # The checkout the conda environments install the package from (envs/*.post-deploy.sh):
+    # Snakemake creates them from copies of the env files under .snakemake/conda/, so a path
+    # relative to envs/ would not find it.
+    CONVERGENT_SOURCE=workflow.basedir,
+)
 
 R = "results"
 MODELS = study.models(config)
@@ -40,6 +47,12 @@ wildcard_constraints:
     model=TRAINED_MODEL,
     pair=rf"{TRAINED_MODEL}__{TRAINED_MODEL}",
     layer="|".join(LAYERS),
+
+# ------------------------------------------------------------------ software
+# Rules that run a network (torch) use the train environment, the others the analysis one (no
+# torch).  Paths are relative to the rule files (workflow/rules/).
+TRAIN_ENV = "../../envs/train.yaml"
+ANALYSIS_ENV = "../../envs/analysis.yaml"
 
 # ------------------------------------------------------------------ resources
 # Each job kind's threads, mem_mb, runtime and gpu (config.resources.<kind> overrides them;

@@ -6,6 +6,7 @@
 # per-model top-unit search read the activation dumps.
 
 PAIR_LAYER = "{arch}/{pair}/{layer}.h5"
+PAIR_LAYER_LOG = "{arch}/{pair}/{layer}.log"
 
 
 rule mutual_information:
@@ -15,14 +16,19 @@ rule mutual_information:
         pair=f"{R}/pairs/{PAIR_LAYER}",
     output:
         f"{R}/mi/{PAIR_LAYER}",
+    log:
+        f"{R}/logs/mutual_information/{PAIR_LAYER_LOG}",
     params:
         spec=spec("mutual_information"),
+    conda:
+        ANALYSIS_ENV
     threads: job_threads("analysis")
     resources:
         **job_resources("analysis"),
     shell:
         "convergent mutual-information --spec {params.spec:q} --a {input.acts[0]}"
         " --b {input.acts[1]} --pair {input.pair} --layer {wildcards.layer} --out {output}"
+        " > {log} 2>&1"
 
 
 rule sparse_prediction:
@@ -32,15 +38,19 @@ rule sparse_prediction:
         moments=pair_moments,
     output:
         f"{R}/sparse/{PAIR_LAYER}",
+    log:
+        f"{R}/logs/sparse_prediction/{PAIR_LAYER_LOG}",
     params:
         spec=spec("sparse_prediction"),
+    conda:
+        ANALYSIS_ENV
     threads: job_threads("analysis")
     resources:
         **job_resources("analysis"),
     shell:
         "convergent sparse-prediction --spec {params.spec:q} --pair {input.pair}"
         " --moments-a {input.moments[0]} --moments-b {input.moments[1]}"
-        " --layer {wildcards.layer} --out {output}"
+        " --layer {wildcards.layer} --out {output} > {log} 2>&1"
 
 
 rule clustering:
@@ -50,15 +60,19 @@ rule clustering:
         moments=pair_moments,
     output:
         f"{R}/clusters/{PAIR_LAYER}",
+    log:
+        f"{R}/logs/clustering/{PAIR_LAYER_LOG}",
     params:
         spec=spec("clustering"),
+    conda:
+        ANALYSIS_ENV
     threads: job_threads("analysis")
     resources:
         **job_resources("analysis"),
     shell:
         "convergent clustering --spec {params.spec:q} --pair {input.pair}"
         " --moments-a {input.moments[0]} --moments-b {input.moments[1]}"
-        " --layer {wildcards.layer} --out {output}"
+        " --layer {wildcards.layer} --out {output} > {log} 2>&1"
 
 
 rule top_units:
@@ -67,13 +81,18 @@ rule top_units:
         f"{R}/activations/{{arch}}/{{model}}.h5",
     output:
         f"{R}/units/{{arch}}/{{model}}.h5",
+    log:
+        f"{R}/logs/top_units/{{arch}}/{{model}}.log",
     params:
         spec=spec("top_units"),
+    conda:
+        ANALYSIS_ENV
     threads: job_threads("analysis")
     resources:
         **job_resources("analysis"),
     shell:
         "convergent top-units --spec {params.spec:q} --activations {input} --out {output}"
+        " > {log} 2>&1"
 
 
 rule mi_tables:
@@ -85,14 +104,18 @@ rule mi_tables:
                         caption="../report/mutual_information_per_pair.rst"),
         summary=report(f"{R}/tables/mutual_information_summary.csv", category="Tables",
                        caption="../report/mutual_information_summary.rst"),
+    log:
+        f"{R}/logs/mi_tables.log",
     params:
         layers=LAYERS,
+    conda:
+        ANALYSIS_ENV
     threads: job_threads("figure")
     resources:
         **job_resources("figure"),
     shell:
         "convergent mi-tables --inputs {input} --layers {params.layers}"
-        " --per-pair {output.per_pair} --summary {output.summary}"
+        " --per-pair {output.per_pair} --summary {output.summary} > {log} 2>&1"
 
 
 rule sparse_tables:
@@ -106,14 +129,19 @@ rule sparse_tables:
                     caption="../report/sparse_prediction.rst"),
         predictors=report(f"{R}/tables/sparse_prediction_predictors.csv", category="Tables",
                           caption="../report/sparse_prediction_predictors.rst"),
+    log:
+        f"{R}/logs/sparse_tables.log",
     params:
         layers=SPARSE_LAYERS,
+    conda:
+        ANALYSIS_ENV
     threads: job_threads("figure")
     resources:
         **job_resources("figure"),
     shell:
         "convergent sparse-tables --inputs {input} --layers {params.layers}"
         " --per-pair {output.per_pair} --loss {output.loss} --predictors {output.predictors}"
+        " > {log} 2>&1"
 
 
 rule clustering_table:
@@ -123,13 +151,18 @@ rule clustering_table:
     output:
         report(f"{R}/tables/clustering_composition.csv", category="Tables",
                caption="../report/clustering_composition.rst"),
+    log:
+        f"{R}/logs/clustering_table.log",
     params:
         layers=LAYERS,
+    conda:
+        ANALYSIS_ENV
     threads: job_threads("figure")
     resources:
         **job_resources("figure"),
     shell:
         "convergent clustering-table --inputs {input} --layers {params.layers} --out {output}"
+        " > {log} 2>&1"
 
 
 rule figure_unit_pairs:
@@ -140,14 +173,18 @@ rule figure_unit_pairs:
         ckpt=example_models("ckpt"),
     output:
         **figure_outputs("unit_pairs_{layer}", "unit_pairs"),
+    log:
+        f"{R}/logs/figure_unit_pairs/{{layer}}.log",
     params:
         spec=spec("figure_unit_pairs"),
+    conda:
+        TRAIN_ENV
     threads: job_threads("figure")
     resources:
         **job_resources("figure"),
     shell:
         "convergent figure unit-pairs --spec {params.spec:q} --pair {input.pair}"
-        " --units {input.units} --checkpoints {input.ckpt} --out {output.pdf}"
+        " --units {input.units} --checkpoints {input.ckpt} --out {output.pdf} > {log} 2>&1"
 
 
 rule figure_mean_activations:
@@ -156,14 +193,18 @@ rule figure_mean_activations:
         [f"{R}/moments/{m.arch}/{m.name}.h5" for m in MODELS],
     output:
         **figure_outputs("mean_activations"),
+    log:
+        f"{R}/logs/figure_mean_activations.log",
     params:
         layers=LAYERS,
+    conda:
+        ANALYSIS_ENV
     threads: job_threads("figure")
     resources:
         **job_resources("figure"),
     shell:
         "convergent figure mean-activations --moments {input} --layers {params.layers}"
-        " --out {output.pdf}"
+        " --out {output.pdf} > {log} 2>&1"
 
 
 rule figure_sparse_prediction:
@@ -172,11 +213,15 @@ rule figure_sparse_prediction:
         f"{R}/tables/sparse_prediction_per_pair.csv",
     output:
         **figure_outputs("sparse_prediction_loss"),
+    log:
+        f"{R}/logs/figure_sparse_prediction.log",
+    conda:
+        ANALYSIS_ENV
     threads: job_threads("figure")
     resources:
         **job_resources("figure"),
     shell:
-        "convergent figure sparse-prediction --per-pair {input} --out {output.pdf}"
+        "convergent figure sparse-prediction --per-pair {input} --out {output.pdf} > {log} 2>&1"
 
 
 rule figure_clustering:
@@ -185,11 +230,15 @@ rule figure_clustering:
         lambda w: f"{R}/clusters/{EXAMPLE.arch}/{EXAMPLE.name}/{w.layer}.h5",
     output:
         **figure_outputs("clustering_{layer}", "clustering"),
+    log:
+        f"{R}/logs/figure_clustering/{{layer}}.log",
+    conda:
+        ANALYSIS_ENV
     threads: job_threads("figure")
     resources:
         **job_resources("figure"),
     shell:
-        "convergent figure clustering --clusters {input} --out {output.pdf}"
+        "convergent figure clustering --clusters {input} --out {output.pdf} > {log} 2>&1"
 
 
 rule figure_mutual_information:
@@ -199,9 +248,13 @@ rule figure_mutual_information:
         pairs=[pair_file(EXAMPLE, layer) for layer in LAYERS],
     output:
         **figure_outputs("mutual_information"),
+    log:
+        f"{R}/logs/figure_mutual_information.log",
+    conda:
+        ANALYSIS_ENV
     threads: job_threads("figure")
     resources:
         **job_resources("figure"),
     shell:
         "convergent figure mutual-information --mi {input.mi} --pairs {input.pairs}"
-        " --out {output.pdf}"
+        " --out {output.pdf} > {log} 2>&1"

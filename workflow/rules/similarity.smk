@@ -12,15 +12,19 @@ rule untrained:
     """An untrained network: the initial weights that init seed {seed} gives (a null model)."""
     output:
         f"{R}/models/{{arch}}/untrained-i{{seed}}/model.ckpt",
+    log:
+        f"{R}/logs/untrained/{{arch}}/untrained-i{{seed}}.log",
     wildcard_constraints:
         seed=r"\d+",
     params:
         spec=spec("untrained"),
+    conda:
+        TRAIN_ENV
     threads: job_threads("figure")
     resources:
         **job_resources("figure"),
     shell:
-        "convergent untrained --spec {params.spec:q} --out {output}"
+        "convergent untrained --spec {params.spec:q} --out {output} > {log} 2>&1"
 
 
 rule similarity:
@@ -31,6 +35,8 @@ rule similarity:
         b=f"{R}/activations/{{arch_b}}/{{model_b}}.h5",
     output:
         f"{R}/similarity/{{arch_a}}/{{model_a}}/{{arch_b}}/{{model_b}}.csv",
+    log:
+        f"{R}/logs/similarity/{{arch_a}}/{{model_a}}/{{arch_b}}/{{model_b}}.log",
     wildcard_constraints:
         arch_a="|".join(ARCHS),
         arch_b="|".join(ARCHS),
@@ -38,11 +44,14 @@ rule similarity:
         model_b=f"{TRAINED_MODEL}|{UNTRAINED_MODEL}",
     params:
         spec=spec("similarity"),
+    conda:
+        ANALYSIS_ENV
     threads: job_threads("analysis")
     resources:
         **job_resources("analysis"),
     shell:
         "convergent similarity --spec {params.spec:q} --a {input.a} --b {input.b} --out {output}"
+        " > {log} 2>&1"
 
 
 rule similarity_tables:
@@ -55,17 +64,23 @@ rule similarity_tables:
                        caption="../report/similarity_summary.rst"),
         ident=report(f"{R}/tables/layer_identification.csv", category="Tables",
                      caption="../report/layer_identification.rst"),
+    log:
+        f"{R}/logs/similarity_tables.log",
+    conda:
+        ANALYSIS_ENV
     threads: job_threads("figure")
     resources:
         **job_resources("figure"),
     shell:
         "convergent similarity-tables --inputs {input} --per-pair {output.per_pair}"
-        " --summary {output.summary} --layer-identification {output.ident}"
+        " --summary {output.summary} --layer-identification {output.ident} > {log} 2>&1"
 
 
 for _name in SIM_FIGURES:
 
     rule:
+        """One figure of the similarity family (by layer, heatmaps, layer identification,
+        sources of divergence, architectures), from the similarity tables."""
         name:
             f"figure_similarity_{_name}"
         input:
@@ -73,11 +88,15 @@ for _name in SIM_FIGURES:
             ident=f"{R}/tables/layer_identification.csv",
         output:
             **figure_outputs(f"similarity_{_name}"),
+        log:
+            f"{R}/logs/figure_similarity_{_name}.log",
         params:
             figure=f"similarity-{_name.replace('_', '-')}",
+        conda:
+            ANALYSIS_ENV
         threads: job_threads("figure")
         resources:
             **job_resources("figure"),
         shell:
             "convergent figure {params.figure} --per-pair {input.per_pair}"
-            " --layer-identification {input.ident} --out {output.pdf}"
+            " --layer-identification {input.ident} --out {output.pdf} > {log} 2>&1"

@@ -16,14 +16,18 @@ if STREAM:
             ckpt=f"{R}/models/{{arch}}/{{model}}/model.ckpt",
         output:
             f"{R}/moments/{{arch}}/{{model}}.h5",
+        log:
+            f"{R}/logs/stream_moments/{{arch}}/{{model}}.log",
         params:
             spec=spec("stream_moments"),
+        conda:
+            TRAIN_ENV
         threads: job_threads("stream")
         resources:
             **job_resources("stream"),
         shell:
             "convergent stream-moments --spec {params.spec:q} --checkpoint {input.ckpt}"
-            " --out {output} --threads {threads}"
+            " --out {output} --threads {threads} > {log} 2>&1"
 
     rule stream_compare:
         """All layers' pair files of one pair: both networks run on each probe batch."""
@@ -32,9 +36,13 @@ if STREAM:
             moments=pair_moments,
         output:
             [f"{R}/pairs/{{arch}}/{{pair}}/{layer}.h5" for layer in LAYERS],
+        log:
+            f"{R}/logs/stream_compare/{{arch}}/{{pair}}.log",
         params:
             spec=spec("stream_compare"),
             outdir=lambda w: f"{R}/pairs/{w.arch}/{w.pair}",
+        conda:
+            TRAIN_ENV
         threads: job_threads("stream")
         resources:
             **job_resources("stream"),
@@ -42,3 +50,4 @@ if STREAM:
             "convergent stream-compare --spec {params.spec:q} --checkpoint-a {input.ckpts[0]}"
             " --checkpoint-b {input.ckpts[1]} --moments-a {input.moments[0]}"
             " --moments-b {input.moments[1]} --out-dir {params.outdir} --threads {threads}"
+            " > {log} 2>&1"
