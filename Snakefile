@@ -25,5 +25,6 @@ include: "workflow/rules/li_analyses.smk"
 
 
 rule all:
+    """Every table and figure of the configured study (the default target)."""
     input:
         all_outputs(),

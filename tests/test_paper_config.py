@@ -8,6 +8,8 @@ per-job resources are overridden.
 from __future__ import annotations
 
 import copy
+import re
+import subprocess
 
 import h5py
 import numpy as np
@@ -16,7 +18,7 @@ import pytest
 import torch
 import yaml
 from PIL import Image
-from workflow_runs import CORE_TARGETS, ROOT, snakemake_args, write_config
+from workflow_runs import CORE_TARGETS, ROOT, env, snakemake_args, write_config
 
 from convergent import models
 from convergent.data import image_folder
@@ -113,19 +115,27 @@ def test_caffenet_input_is_227_crops_of_256_images(tmp_path):
     assert not torch.equal(train[0][0], train[0][0])
 
 
-@pytest.mark.workflow
-def test_paper_config_runs_end_to_end_on_a_tiny_image_folder(tmp_path):
-    import subprocess
+def snakemake(configfile, workdir, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(snakemake_args(configfile, workdir, "--cores", "2", *args), cwd=ROOT,
+                          env=env(), capture_output=True, text=True, timeout=600)
 
-    from workflow_runs import env
 
-    make_image_folder(tmp_path / "imagenet")
-    configfile = write_config(tmp_path, tiny_paper_config(tmp_path / "imagenet"))
-    workdir = tmp_path / "wd"
-    args = snakemake_args(configfile, workdir, "--cores", "2", *CORE_TARGETS)
-    proc = subprocess.run(args, cwd=ROOT, env=env(), capture_output=True, text=True, timeout=600)
+@pytest.fixture(scope="module")
+def paper_run(tmp_path_factory):
+    """(config, workdir, Snakemake's output) of the core targets of the tiny paper config."""
+    root = tmp_path_factory.mktemp("paper")
+    make_image_folder(root / "imagenet")
+    config = tiny_paper_config(root / "imagenet")
+    configfile = write_config(root, config)
+    workdir = root / "wd"
+    proc = snakemake(configfile, workdir, *CORE_TARGETS)
     assert proc.returncode == 0, proc.stderr[-5000:]
-    log = proc.stdout + proc.stderr
+    return config, workdir, proc.stdout + proc.stderr
+
+
+@pytest.mark.workflow
+def test_paper_config_runs_end_to_end_on_a_tiny_image_folder(paper_run):
+    _, workdir, log = paper_run
     # the streamed path ran, the dump-based one did not
     assert "rule stream_moments:" in log and "rule stream_compare:" in log
     assert "rule dump:" not in log and "rule compare:" not in log
@@ -143,3 +153,41 @@ def test_paper_config_runs_end_to_end_on_a_tiny_image_folder(tmp_path):
         assert f.attrs["samples"] == 12 * 55 * 55
     with h5py.File(results / "moments" / "caffenet" / "i0-d0.h5") as f:
         assert f.attrs["streamed"]
+
+
+def _mi_bins(c):
+    c["analysis"]["mi_bins"] = 6
+
+
+def _dead_unit_std(c):
+    c["analysis"]["dead_unit_std"] = 1e-5
+
+
+def _blocks(c):
+    c["analysis"]["blocks"] = 4
+
+
+@pytest.mark.workflow
+@pytest.mark.parametrize(
+    "edit, stream_jobs",
+    [
+        (_mi_bins, {}),  # read by mutual information only
+        (_dead_unit_std, {"stream_compare": 1}),  # the pair files', not the moments'
+        (_blocks, {"stream_moments": 2, "stream_compare": 1}),
+    ],
+)
+def test_an_analysis_option_reruns_only_the_stream_jobs_that_read_it(
+    paper_run, tmp_path, edit, stream_jobs
+):
+    """The streamed jobs (GPU hours at paper scale) get only the analysis options they read
+    (blocks; dead_unit_std for the pair files): a dry run of the finished study after an edit."""
+    config, workdir, _ = paper_run
+    config = copy.deepcopy(config)
+    edit(config)
+    configfile = write_config(tmp_path, config)
+    proc = snakemake(configfile, workdir, *CORE_TARGETS, "--dry-run", "--quiet", "rules")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    planned = {
+        m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", proc.stdout + proc.stderr, re.M)
+    }
+    assert {k: v for k, v in planned.items() if k.startswith("stream_")} == stream_jobs

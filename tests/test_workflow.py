@@ -369,3 +369,25 @@ def test_network_jobs_ask_for_a_gpu_only_if_they_may_use_one(accelerator, gpu, t
         expected = f"gpu={gpu}" if rule != "moments" else None
         found = re.search(r"gpu=(\d+)", resources)
         assert (found and found.group(0)) == expected, (rule, resources)
+
+
+def test_a_failed_job_shows_its_log(tmp_path):
+    """Jobs write their output to results/logs/<rule>/; the log of a failed job (the step's
+    one-line error) is printed on the console all the same (the profiles' show-failed-logs)."""
+    write_config(tmp_path, TINY)
+    model = tmp_path / "results/models/alexnet_small/i0-d0"
+    model.mkdir(parents=True)
+    for name in ("model.ckpt", "metrics.csv", "summary.json"):
+        (model / name).write_text("x\n")
+    dump = tmp_path / "results/activations/alexnet_small/i0-d0.h5"
+    dump.parent.mkdir(parents=True)
+    dump.write_text("not an HDF5 file\n")  # newer than the model: only moments runs
+    target = "results/moments/alexnet_small/i0-d0.h5"
+    proc = subprocess.run(command(tmp_path, target), cwd=workflow_runs.ROOT,
+                          env=workflow_runs.env(), capture_output=True, text=True)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    log = "results/logs/moments/alexnet_small/i0-d0.log"
+    error = (tmp_path / log).read_text().strip()
+    assert error.startswith("convergent moments: error: results/activations/"), error
+    assert f"Logfile {log}:" in out and error in out

@@ -1,19 +1,24 @@
 rule dump:
-    """Probe one trained model and store every configured layer in one HDF5 file."""
+    """Probe one network, trained or untrained, and store every configured layer in one HDF5
+    file."""
     input:
         ckpt=f"{R}/models/{{arch}}/{{model}}/model.ckpt",
     output:
         f"{R}/activations/{{arch}}/{{model}}.h5",
+    log:
+        f"{R}/logs/dump/{{arch}}/{{model}}.log",
+    wildcard_constraints:
+        model=f"{TRAINED_MODEL}|{UNTRAINED_MODEL}",
     params:
-        spec=dump_spec,
-    threads: res("dump", "threads")
+        spec=spec("dump"),
+    conda:
+        TRAIN_ENV
+    threads: job_threads("dump")
     resources:
-        mem_mb=res("dump", "mem_mb"),
-        runtime=res("dump", "runtime"),
-        gpu=res("dump", "gpu"),
+        **job_resources("dump"),
     shell:
         "convergent dump --spec {params.spec:q} --checkpoint {input.ckpt} --out {output}"
-        " --threads {threads}"
+        " --threads {threads} > {log} 2>&1"
 
 
 rule moments:
@@ -22,11 +27,15 @@ rule moments:
         f"{R}/activations/{{arch}}/{{model}}.h5",
     output:
         f"{R}/moments/{{arch}}/{{model}}.h5",
+    log:
+        f"{R}/logs/moments/{{arch}}/{{model}}.log",
     params:
-        spec=moments_spec,
-    threads: res("analysis", "threads")
+        spec=spec("moments"),
+    conda:
+        ANALYSIS_ENV
+    threads: job_threads("analysis")
     resources:
-        mem_mb=res("analysis", "mem_mb"),
-        runtime=res("analysis", "runtime"),
+        **job_resources("analysis"),
     shell:
         "convergent moments --spec {params.spec:q} --activations {input} --out {output}"
+        " > {log} 2>&1"

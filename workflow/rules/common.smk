@@ -16,27 +16,53 @@ try:
 except study.ConfigError as err:
     sys.exit(f"config error: {err}")
 
-# Jobs find the `convergent` CLI without an activated environment: the interpreter running
-# Snakemake goes first on PATH (.venv/bin/snakemake works as is).
-os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+os.environ.update(
+    # Jobs find the `convergent` CLI without an activated environment: the interpreter running
+    # Snakemake goes first on PATH (.venv/bin/snakemake works as is).  With --sdm conda the
+    # job's environment is activated in front of it.
+    PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""),
+    # The checkout the conda environments install the package from (envs/*.post-deploy.sh):
+    # Snakemake creates them from copies of the env files under .snakemake/conda/, so a path
+    # relative to envs/ would not find it.
+    CONVERGENT_SOURCE=workflow.basedir,
+)
 
 R = "results"
 MODELS = study.models(config)
 PAIRS = study.pairs(config)
 LAYERS = config["layers"]
 EXAMPLE = study.example_pair(config)
+ARCHS = config["architectures"]
+SIM = config["similarity"]
+STREAM = config["probe"]["stream"]
+SPARSE_LAYERS = [layer for layer in LAYERS if layer in config["analysis"]["sparse_layers"]]
+# the null model of the similarity analyses: an untrained network, dumped like a trained one
+UNTRAINED = f"untrained-i{SIM['nulls']['untrained_init_seed']}"
+
+TRAINED_MODEL = r"i\d+-d\d+(-r\d+)?"
+UNTRAINED_MODEL = r"untrained-i\d+"
 
 wildcard_constraints:
-    arch="|".join(config["architectures"]),
-    model=r"i\d+-d\d+(-r\d+)?",
-    pair=r"i\d+-d\d+(-r\d+)?__i\d+-d\d+(-r\d+)?",
+    arch="|".join(ARCHS),
+    model=TRAINED_MODEL,
+    pair=rf"{TRAINED_MODEL}__{TRAINED_MODEL}",
     layer="|".join(LAYERS),
 
+# ------------------------------------------------------------------ software
+# Rules that run a network (torch) use the train environment, the others the analysis one (no
+# torch).  Paths are relative to the rule files (workflow/rules/).
+TRAIN_ENV = "../../envs/train.yaml"
+ANALYSIS_ENV = "../../envs/analysis.yaml"
+
+# ------------------------------------------------------------------ resources
+# Each job kind's threads, mem_mb, runtime and gpu (config.resources.<kind> overrides them;
+# docs/cluster.md); every rule names its kind once, in job_threads() and job_resources().
 RESOURCE_DEFAULTS = {
     "train": {"threads": 2, "mem_mb": 4000, "runtime": 120, "gpu": 1},
+    # probing a network: trained and untrained ones
     "dump": {"threads": 2, "mem_mb": 4000, "runtime": 30, "gpu": 1},
     "analysis": {"threads": 1, "mem_mb": 2000, "runtime": 30},
-    # tables and figures: CPU only, small
+    # tables, figures and untrained checkpoints: CPU only, small
     "figure": {"threads": 1, "mem_mb": 2000, "runtime": 15},
     # probe.stream: a pair's two networks run on the probe images in one job (GPU)
     "stream": {"threads": 2, "mem_mb": 8000, "runtime": 120, "gpu": 1},
@@ -48,34 +74,38 @@ if config["training"]["accelerator"] == "cpu":
         RESOURCE_DEFAULTS[_kind]["gpu"] = 0
 
 
-def res(kind, key):
-    """A resource of a job kind: config.resources overrides the defaults above."""
-    return config["resources"].get(kind, {}).get(key, RESOURCE_DEFAULTS[kind].get(key))
+def job(kind):
+    """Threads and resources of a job kind: config.resources.<kind> over the defaults above."""
+    return {**RESOURCE_DEFAULTS[kind], **config["resources"].get(kind, {})}
+
+
+def job_threads(kind):
+    return job(kind)["threads"]
+
+
+def job_resources(kind):
+    """mem_mb, runtime and (for kinds that have one) gpu: `resources: **job_resources(kind)`."""
+    return {k: v for k, v in job(kind).items() if k != "threads"}
+
+
+# ------------------------------------------------------------------ step specs
+# What the step of each rule reads from its --spec JSON (src/convergent/cli.py, li_steps.py,
+# figures/unit_pairs.py), and nothing more.  The spec is a rule parameter, so a config edit
+# reruns exactly the jobs whose step reads the edited option.  Per rule, spec key -> source:
+#   WHOLE             the config section of that name, whole (e.g. dataset: DataSpec reads it all)
+#   ("k1", "a.k2")    only these keys of the section of that name ("a.k2": key k2 of sub-dict a)
+#   "section.key"     one config value
+#   a function        of the job's wildcards (which model or pair the job is about)
+WHOLE = "whole section"
+PROBE_SET = ("split", "size", "seed", "batch_size")  # data.probe_batches
 
 
 def model_of(w):
     return next(m for m in MODELS if m.arch == w.arch and m.name == w.model)
 
 
-def model_dir(m):
-    return f"{R}/models/{m.arch}/{m.name}"
-
-
-def spec(**parts):
-    """A JSON spec for one CLI call; as a rule param it reruns the job when its content changes."""
-    return json.dumps(parts, sort_keys=True)
-
-
-def train_spec(w):
-    m = model_of(w)
-    return spec(arch=m.arch, name=m.name, init_seed=m.init_seed, data_seed=m.data_seed,
-                replicate=m.replicate, dataset=config["dataset"], training=config["training"])
-
-
-def dump_spec(w):
-    m = model_of(w)
-    return spec(arch=m.arch, model=m.id, replicate=m.replicate, dataset=config["dataset"],
-                probe=config["probe"], layers=LAYERS)
+def model_id(w):
+    return f"{w.arch}/{w.model}"
 
 
 def pair_ids(w):
@@ -83,21 +113,119 @@ def pair_ids(w):
     return [f"{w.arch}/{name}" for name in w.pair.split("__")]
 
 
-# Options read only by the Li et al. analyses (li_analyses.smk, which passes them itself): left
-# out of the core analysis options so that changing them does not rerun moments and compare.
-LI_ANALYSIS_PREFIXES = ("mi_", "sparse_", "cluster")
+def dumped_replicate(w):
+    return 0 if w.model.startswith("untrained-") else model_of(w).replicate
 
 
-def core_analysis():
-    return {k: v for k, v in config["analysis"].items() if not k.startswith(LI_ANALYSIS_PREFIXES)}
+def _of_model(field):
+    return lambda w: getattr(model_of(w), field)
 
 
-def moments_spec(w):
-    return spec(model=f"{w.arch}/{w.model}", layers=LAYERS, analysis=core_analysis())
+SPECS = {
+    "train": {
+        "arch": lambda w: w.arch,
+        "name": _of_model("name"),
+        "init_seed": _of_model("init_seed"),
+        "data_seed": _of_model("data_seed"),
+        "replicate": _of_model("replicate"),
+        "dataset": WHOLE,
+        "training": WHOLE,
+    },
+    "untrained": {"arch": lambda w: w.arch, "init_seed": lambda w: int(w.seed), "dataset": WHOLE},
+    "dump": {
+        "arch": lambda w: w.arch,
+        "model": model_id,
+        "replicate": dumped_replicate,
+        "dataset": WHOLE,
+        "probe": PROBE_SET + ("dtype", "compression"),
+        "layers": WHOLE,
+    },
+    "moments": {"model": model_id, "layers": WHOLE, "analysis": ("blocks", "chunk_images")},
+    "compare": {"models": pair_ids, "analysis": ("blocks", "chunk_images", "dead_unit_std")},
+    "stream_moments": {
+        "arch": lambda w: w.arch,
+        "model": model_id,
+        "dataset": WHOLE,
+        "probe": PROBE_SET,
+        "layers": WHOLE,
+        "analysis": ("blocks",),
+    },
+    "stream_compare": {
+        "arch": lambda w: w.arch,
+        "models": pair_ids,
+        "dataset": WHOLE,
+        "probe": PROBE_SET,
+        "layers": WHOLE,
+        "analysis": ("blocks", "dead_unit_std"),
+    },
+    "similarity": {
+        "models": lambda w: [f"{w.arch_a}/{w.model_a}", f"{w.arch_b}/{w.model_b}"],
+        "layers": WHOLE,
+        "analysis": ("blocks", "chunk_images", "dead_unit_std"),
+        # not read: enabled, cross_architecture and the untrained null (they choose the jobs)
+        "similarity": (
+            "conv_convention", "image_features", "subsample", "rbf_fraction", "svcca_keep",
+            "rdm_metric", "kendall", "bootstrap", "ci", "seed", "layer_by_layer",
+            "nulls.shuffled",
+        ),
+    },
+    "mutual_information": {
+        "models": pair_ids,
+        "analysis": (
+            "blocks", "chunk_images", "mi_bins", "mi_zero", "mi_quantile_samples",
+            "mi_correction", "mi_top_k",
+        ),
+    },
+    "sparse_prediction": {"analysis": ("dead_unit_std", "sparse_penalties", "sparse_folds")},
+    "clustering": {"analysis": ("dead_unit_std", "clusters", "cluster_affinity")},
+    "top_units": {
+        "model": model_id,
+        "layers": WHOLE,
+        "chunk_images": "analysis.chunk_images",
+        "patches": "figures.unit_patches",
+    },
+    "figure_unit_pairs": {
+        "arch": lambda w: EXAMPLE.arch,
+        "dataset": WHOLE,
+        "probe": ("split",),
+        "k": "figures.unit_k",
+    },
+}
 
 
-def compare_spec(w):
-    return spec(models=pair_ids(w), layers=LAYERS, analysis=core_analysis())
+def _keys(section, keys):
+    """These keys of a config section; "a.b" keeps key b of its sub-dict a."""
+    out = {}
+    for key in keys:
+        head, _, rest = key.partition(".")
+        if rest:
+            out.setdefault(head, {}).update(_keys(section[head], [rest]))
+        else:
+            out[key] = section[key]
+    return out
+
+
+def _spec_value(key, source, w):
+    if callable(source):
+        return source(w)
+    if source == WHOLE:
+        return config[key]
+    if isinstance(source, tuple):
+        return _keys(config[key], source)
+    section, name = source.split(".")
+    return config[section][name]
+
+
+def spec(rule):
+    """The --spec JSON of the step of ``rule`` (SPECS above), a parameter of that rule."""
+    return lambda w: json.dumps(
+        {key: _spec_value(key, source, w) for key, source in SPECS[rule].items()}, sort_keys=True
+    )
+
+
+# ------------------------------------------------------------------ files
+def model_dir(m):
+    return f"{R}/models/{m.arch}/{m.name}"
 
 
 def pair_file(p, layer):
@@ -114,10 +242,74 @@ def pair_moments(w):
     return f"{R}/moments/{w.arch}/{a}.h5", f"{R}/moments/{w.arch}/{b}.h5"
 
 
+def pair_checkpoints(w):
+    a, b = w.pair.split("__")
+    return [f"{R}/models/{w.arch}/{m}/model.ckpt" for m in (a, b)]
+
+
+def per_pair(kind, layers=LAYERS):
+    return [f"{R}/{kind}/{p.arch}/{p.name}/{layer}.h5" for p in PAIRS for layer in layers]
+
+
+def example_models(kind):
+    """Files of the example pair's two models: units or checkpoints."""
+    path = {
+        "units": f"{R}/units/{{arch}}/{{model}}.h5",
+        "ckpt": f"{R}/models/{{arch}}/{{model}}/model.ckpt",
+    }[kind]
+    return [path.format(arch=EXAMPLE.arch, model=m.name) for m in (EXAMPLE.a, EXAMPLE.b)]
+
+
+def sim_file(arch_a, model_a, arch_b, model_b):
+    return f"{R}/similarity/{arch_a}/{model_a}/{arch_b}/{model_b}.csv"
+
+
+def similarity_files():
+    """Within-architecture pairs, model vs untrained network, and cross-architecture pairs
+    (model k of one architecture vs model j > k of another, as for within pairs)."""
+    files = [sim_file(p.arch, p.a.name, p.arch, p.b.name) for p in PAIRS]
+    if SIM["nulls"]["untrained"]:
+        files += [sim_file(m.arch, m.name, m.arch, UNTRAINED) for m in MODELS]
+    if SIM["cross_architecture"]:
+        by_arch = {arch: [m for m in MODELS if m.arch == arch] for arch in ARCHS}
+        for i, arch_a in enumerate(ARCHS):
+            for arch_b in ARCHS[i + 1:]:
+                for k, a in enumerate(by_arch[arch_a]):
+                    for b in by_arch[arch_b][k + 1:]:
+                        files.append(sim_file(arch_a, a.name, arch_b, b.name))
+    return files
+
+
+def figure_outputs(name, caption=None):
+    """PDF + PNG of one figure; the PNG goes into the HTML report with its caption."""
+    return {
+        "pdf": f"{R}/figures/{name}.pdf",
+        "png": report(f"{R}/figures/{name}.png", category="Figures",
+                      caption=f"../report/{caption or name}.rst"),
+    }
+
+
+# ------------------------------------------------------------------ targets
 FIGURES = ["matched_correlation_sorted", "convergence_by_layer", "training_curves"] + [
     f"correlation_matrices_{layer}" for layer in LAYERS
 ]
 TABLES = ["matching_per_pair", "matching_summary", "accuracy"]
+# similarity measures (similarity.smk)
+SIM_FIGURES = ["by_layer", "heatmaps", "layer_identification", "sources", "architectures"]
+if SIM["enabled"]:
+    TABLES += ["similarity_summary", "layer_identification"]
+    FIGURES += ["similarity_by_layer", "similarity_heatmaps", "similarity_layer_identification",
+                "similarity_sources"]
+    if len(ARCHS) > 1 and SIM["cross_architecture"]:
+        FIGURES += ["similarity_architectures"]
+# the rest of Li et al. (li_analyses.smk)
+TABLES += ["mutual_information_per_pair", "mutual_information_summary", "clustering_composition"]
+FIGURES += ["mean_activations", "mutual_information"] + [
+    f"{family}_{layer}" for family in ("unit_pairs", "clustering") for layer in LAYERS
+]
+if SPARSE_LAYERS:  # none of the configured layers may be one of analysis.sparse_layers
+    TABLES += ["sparse_prediction_per_pair", "sparse_prediction", "sparse_prediction_predictors"]
+    FIGURES += ["sparse_prediction_loss"]
 
 
 def all_outputs():

@@ -5,13 +5,16 @@ rule compare:
         moments=pair_moments,
     output:
         f"{R}/pairs/{{arch}}/{{pair}}/{{layer}}.h5",
+    log:
+        f"{R}/logs/compare/{{arch}}/{{pair}}/{{layer}}.log",
     params:
-        spec=compare_spec,
-    threads: res("analysis", "threads")
+        spec=spec("compare"),
+    conda:
+        ANALYSIS_ENV
+    threads: job_threads("analysis")
     resources:
-        mem_mb=res("analysis", "mem_mb"),
-        runtime=res("analysis", "runtime"),
+        **job_resources("analysis"),
     shell:
         "convergent compare --spec {params.spec:q} --a {input.acts[0]} --b {input.acts[1]}"
         " --moments-a {input.moments[0]} --moments-b {input.moments[1]}"
-        " --layer {wildcards.layer} --out {output}"
+        " --layer {wildcards.layer} --out {output} > {log} 2>&1"

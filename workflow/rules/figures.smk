@@ -1,71 +1,80 @@
-def figure_outputs(name, caption=None):
-    """PDF + PNG of one figure; the PNG goes into the HTML report with its caption."""
-    return {
-        "pdf": f"{R}/figures/{name}.pdf",
-        "png": report(f"{R}/figures/{name}.png", category="Figures",
-                      caption=f"../report/{caption or name}.rst"),
-    }
-
-
 rule figure_correlation_matrices:
+    """Li et al. Fig. 1: the example pair's correlation matrices of one layer (within A, within B,
+    between before and after one-to-one matching)."""
     input:
         pair=lambda w: pair_file(EXAMPLE, w.layer),
         moments_a=f"{R}/moments/{EXAMPLE.arch}/{EXAMPLE.a.name}.h5",
         moments_b=f"{R}/moments/{EXAMPLE.arch}/{EXAMPLE.b.name}.h5",
     output:
         **figure_outputs("correlation_matrices_{layer}", "correlation_matrices"),
+    log:
+        f"{R}/logs/figure_correlation_matrices/{{layer}}.log",
     params:
         dead=config["analysis"]["dead_unit_std"],
-    threads: res("figure", "threads")
+    conda:
+        ANALYSIS_ENV
+    threads: job_threads("figure")
     resources:
-        mem_mb=res("figure", "mem_mb"),
-        runtime=res("figure", "runtime"),
+        **job_resources("figure"),
     shell:
         "convergent figure correlation-matrices --pair {input.pair} --moments-a {input.moments_a}"
-        " --moments-b {input.moments_b} --dead-std {params.dead} --out {output.pdf}"
+        " --moments-b {input.moments_b} --dead-std {params.dead} --out {output.pdf} > {log} 2>&1"
 
 
 rule figure_matched_sorted:
+    """Li et al. Fig. 3: each unit's matched correlation, sorted, per layer: semi-matching vs
+    one-to-one."""
     input:
         [pair_file(p, layer) for p in PAIRS for layer in LAYERS],
     output:
         **figure_outputs("matched_correlation_sorted"),
+    log:
+        f"{R}/logs/figure_matched_sorted.log",
     params:
         example=f"{EXAMPLE.a.id} {EXAMPLE.b.id}",
-    threads: res("figure", "threads")
+    conda:
+        ANALYSIS_ENV
+    threads: job_threads("figure")
     resources:
-        mem_mb=res("figure", "mem_mb"),
-        runtime=res("figure", "runtime"),
+        **job_resources("figure"),
     shell:
         "convergent figure matched-sorted --pairs {input} --example {params.example}"
-        " --out {output.pdf}"
+        " --out {output.pdf} > {log} 2>&1"
 
 
 rule figure_convergence:
+    """Mean matched correlation per layer over the pairs (and each pair), beside Li et al.'s."""
     input:
         per_pair=f"{R}/tables/matching_per_pair.csv",
         summary=f"{R}/tables/matching_summary.csv",
     output:
         **figure_outputs("convergence_by_layer"),
-    threads: res("figure", "threads")
+    log:
+        f"{R}/logs/figure_convergence.log",
+    conda:
+        ANALYSIS_ENV
+    threads: job_threads("figure")
     resources:
-        mem_mb=res("figure", "mem_mb"),
-        runtime=res("figure", "runtime"),
+        **job_resources("figure"),
     shell:
         "convergent figure convergence --per-pair {input.per_pair} --summary {input.summary}"
-        " --out {output.pdf}"
+        " --out {output.pdf} > {log} 2>&1"
 
 
 rule figure_training:
+    """Training loss and test accuracy per epoch of every model, final accuracies and spread."""
     input:
         metrics=[f"{model_dir(m)}/metrics.csv" for m in MODELS],
         accuracy=f"{R}/tables/accuracy.csv",
     output:
         **figure_outputs("training_curves"),
-    threads: res("figure", "threads")
+    log:
+        f"{R}/logs/figure_training.log",
+    conda:
+        ANALYSIS_ENV
+    threads: job_threads("figure")
     resources:
-        mem_mb=res("figure", "mem_mb"),
-        runtime=res("figure", "runtime"),
+        **job_resources("figure"),
     shell:
         "convergent figure training --metrics {input.metrics} --accuracy {input.accuracy}"
-        " --out {output.pdf}"
+        " --out {output.pdf} > {log} 2>&1"

@@ -6,34 +6,7 @@
 # per-model top-unit search read the activation dumps.
 
 PAIR_LAYER = "{arch}/{pair}/{layer}.h5"
-
-
-def li_spec(prefix, reads_activations=False):
-    """A rule's spec: the streaming layout and dead-unit threshold plus its own options (those
-    whose name starts with ``prefix``), so that changing one analysis reruns only its jobs; the
-    model ids its activation files must hold if it reads them."""
-    core = ("blocks", "chunk_images", "dead_unit_std")
-    options = {k: v for k, v in config["analysis"].items()
-               if (k in core or k.startswith(prefix)) and k != "sparse_layers"}
-    if reads_activations:
-        return lambda w: spec(models=pair_ids(w), layers=LAYERS, analysis=options)
-    return lambda w: spec(layers=LAYERS, analysis=options)
-
-
-def example_models(kind):
-    """Files of the example pair's two models: activations, moments, units or checkpoints."""
-    path = {
-        "units": f"{R}/units/{{arch}}/{{model}}.h5",
-        "ckpt": f"{R}/models/{{arch}}/{{model}}/model.ckpt",
-    }[kind]
-    return [path.format(arch=EXAMPLE.arch, model=m.name) for m in (EXAMPLE.a, EXAMPLE.b)]
-
-
-SPARSE_LAYERS = [layer for layer in LAYERS if layer in config["analysis"]["sparse_layers"]]
-
-
-def per_pair(kind, layers=LAYERS):
-    return [f"{R}/{kind}/{p.arch}/{p.name}/{layer}.h5" for p in PAIRS for layer in layers]
+PAIR_LAYER_LOG = "{arch}/{pair}/{layer}.log"
 
 
 rule mutual_information:
@@ -43,15 +16,19 @@ rule mutual_information:
         pair=f"{R}/pairs/{PAIR_LAYER}",
     output:
         f"{R}/mi/{PAIR_LAYER}",
+    log:
+        f"{R}/logs/mutual_information/{PAIR_LAYER_LOG}",
     params:
-        spec=li_spec("mi_", reads_activations=True),
-    threads: res("analysis", "threads")
+        spec=spec("mutual_information"),
+    conda:
+        ANALYSIS_ENV
+    threads: job_threads("analysis")
     resources:
-        mem_mb=res("analysis", "mem_mb"),
-        runtime=res("analysis", "runtime"),
+        **job_resources("analysis"),
     shell:
         "convergent mutual-information --spec {params.spec:q} --a {input.acts[0]}"
         " --b {input.acts[1]} --pair {input.pair} --layer {wildcards.layer} --out {output}"
+        " > {log} 2>&1"
 
 
 rule sparse_prediction:
@@ -61,16 +38,19 @@ rule sparse_prediction:
         moments=pair_moments,
     output:
         f"{R}/sparse/{PAIR_LAYER}",
+    log:
+        f"{R}/logs/sparse_prediction/{PAIR_LAYER_LOG}",
     params:
-        spec=li_spec("sparse_"),
-    threads: res("analysis", "threads")
+        spec=spec("sparse_prediction"),
+    conda:
+        ANALYSIS_ENV
+    threads: job_threads("analysis")
     resources:
-        mem_mb=res("analysis", "mem_mb"),
-        runtime=res("analysis", "runtime"),
+        **job_resources("analysis"),
     shell:
         "convergent sparse-prediction --spec {params.spec:q} --pair {input.pair}"
         " --moments-a {input.moments[0]} --moments-b {input.moments[1]}"
-        " --layer {wildcards.layer} --out {output}"
+        " --layer {wildcards.layer} --out {output} > {log} 2>&1"
 
 
 rule clustering:
@@ -80,16 +60,19 @@ rule clustering:
         moments=pair_moments,
     output:
         f"{R}/clusters/{PAIR_LAYER}",
+    log:
+        f"{R}/logs/clustering/{PAIR_LAYER_LOG}",
     params:
-        spec=li_spec("cluster"),
-    threads: res("analysis", "threads")
+        spec=spec("clustering"),
+    conda:
+        ANALYSIS_ENV
+    threads: job_threads("analysis")
     resources:
-        mem_mb=res("analysis", "mem_mb"),
-        runtime=res("analysis", "runtime"),
+        **job_resources("analysis"),
     shell:
         "convergent clustering --spec {params.spec:q} --pair {input.pair}"
         " --moments-a {input.moments[0]} --moments-b {input.moments[1]}"
-        " --layer {wildcards.layer} --out {output}"
+        " --layer {wildcards.layer} --out {output} > {log} 2>&1"
 
 
 rule top_units:
@@ -98,16 +81,18 @@ rule top_units:
         f"{R}/activations/{{arch}}/{{model}}.h5",
     output:
         f"{R}/units/{{arch}}/{{model}}.h5",
+    log:
+        f"{R}/logs/top_units/{{arch}}/{{model}}.log",
     params:
-        spec=lambda w: spec(model=f"{w.arch}/{w.model}", layers=LAYERS,
-                            chunk_images=config["analysis"]["chunk_images"],
-                            patches=config["figures"]["unit_patches"]),
-    threads: res("analysis", "threads")
+        spec=spec("top_units"),
+    conda:
+        ANALYSIS_ENV
+    threads: job_threads("analysis")
     resources:
-        mem_mb=res("analysis", "mem_mb"),
-        runtime=res("analysis", "runtime"),
+        **job_resources("analysis"),
     shell:
         "convergent top-units --spec {params.spec:q} --activations {input} --out {output}"
+        " > {log} 2>&1"
 
 
 rule mi_tables:
@@ -119,15 +104,18 @@ rule mi_tables:
                         caption="../report/mutual_information_per_pair.rst"),
         summary=report(f"{R}/tables/mutual_information_summary.csv", category="Tables",
                        caption="../report/mutual_information_summary.rst"),
+    log:
+        f"{R}/logs/mi_tables.log",
     params:
         layers=LAYERS,
-    threads: res("figure", "threads")
+    conda:
+        ANALYSIS_ENV
+    threads: job_threads("figure")
     resources:
-        mem_mb=res("figure", "mem_mb"),
-        runtime=res("figure", "runtime"),
+        **job_resources("figure"),
     shell:
         "convergent mi-tables --inputs {input} --layers {params.layers}"
-        " --per-pair {output.per_pair} --summary {output.summary}"
+        " --per-pair {output.per_pair} --summary {output.summary} > {log} 2>&1"
 
 
 rule sparse_tables:
@@ -141,15 +129,19 @@ rule sparse_tables:
                     caption="../report/sparse_prediction.rst"),
         predictors=report(f"{R}/tables/sparse_prediction_predictors.csv", category="Tables",
                           caption="../report/sparse_prediction_predictors.rst"),
+    log:
+        f"{R}/logs/sparse_tables.log",
     params:
         layers=SPARSE_LAYERS,
-    threads: res("figure", "threads")
+    conda:
+        ANALYSIS_ENV
+    threads: job_threads("figure")
     resources:
-        mem_mb=res("figure", "mem_mb"),
-        runtime=res("figure", "runtime"),
+        **job_resources("figure"),
     shell:
         "convergent sparse-tables --inputs {input} --layers {params.layers}"
         " --per-pair {output.per_pair} --loss {output.loss} --predictors {output.predictors}"
+        " > {log} 2>&1"
 
 
 rule clustering_table:
@@ -159,14 +151,18 @@ rule clustering_table:
     output:
         report(f"{R}/tables/clustering_composition.csv", category="Tables",
                caption="../report/clustering_composition.rst"),
+    log:
+        f"{R}/logs/clustering_table.log",
     params:
         layers=LAYERS,
-    threads: res("figure", "threads")
+    conda:
+        ANALYSIS_ENV
+    threads: job_threads("figure")
     resources:
-        mem_mb=res("figure", "mem_mb"),
-        runtime=res("figure", "runtime"),
+        **job_resources("figure"),
     shell:
         "convergent clustering-table --inputs {input} --layers {params.layers} --out {output}"
+        " > {log} 2>&1"
 
 
 rule figure_unit_pairs:
@@ -177,16 +173,18 @@ rule figure_unit_pairs:
         ckpt=example_models("ckpt"),
     output:
         **figure_outputs("unit_pairs_{layer}", "unit_pairs"),
+    log:
+        f"{R}/logs/figure_unit_pairs/{{layer}}.log",
     params:
-        spec=lambda w: spec(arch=EXAMPLE.arch, dataset=config["dataset"], probe=config["probe"],
-                            k=config["figures"]["unit_k"]),
-    threads: res("figure", "threads")
+        spec=spec("figure_unit_pairs"),
+    conda:
+        TRAIN_ENV
+    threads: job_threads("figure")
     resources:
-        mem_mb=res("figure", "mem_mb"),
-        runtime=res("figure", "runtime"),
+        **job_resources("figure"),
     shell:
         "convergent figure unit-pairs --spec {params.spec:q} --pair {input.pair}"
-        " --units {input.units} --checkpoints {input.ckpt} --out {output.pdf}"
+        " --units {input.units} --checkpoints {input.ckpt} --out {output.pdf} > {log} 2>&1"
 
 
 rule figure_mean_activations:
@@ -195,15 +193,18 @@ rule figure_mean_activations:
         [f"{R}/moments/{m.arch}/{m.name}.h5" for m in MODELS],
     output:
         **figure_outputs("mean_activations"),
+    log:
+        f"{R}/logs/figure_mean_activations.log",
     params:
         layers=LAYERS,
-    threads: res("figure", "threads")
+    conda:
+        ANALYSIS_ENV
+    threads: job_threads("figure")
     resources:
-        mem_mb=res("figure", "mem_mb"),
-        runtime=res("figure", "runtime"),
+        **job_resources("figure"),
     shell:
         "convergent figure mean-activations --moments {input} --layers {params.layers}"
-        " --out {output.pdf}"
+        " --out {output.pdf} > {log} 2>&1"
 
 
 rule figure_sparse_prediction:
@@ -212,12 +213,15 @@ rule figure_sparse_prediction:
         f"{R}/tables/sparse_prediction_per_pair.csv",
     output:
         **figure_outputs("sparse_prediction_loss"),
-    threads: res("figure", "threads")
+    log:
+        f"{R}/logs/figure_sparse_prediction.log",
+    conda:
+        ANALYSIS_ENV
+    threads: job_threads("figure")
     resources:
-        mem_mb=res("figure", "mem_mb"),
-        runtime=res("figure", "runtime"),
+        **job_resources("figure"),
     shell:
-        "convergent figure sparse-prediction --per-pair {input} --out {output.pdf}"
+        "convergent figure sparse-prediction --per-pair {input} --out {output.pdf} > {log} 2>&1"
 
 
 rule figure_clustering:
@@ -226,12 +230,15 @@ rule figure_clustering:
         lambda w: f"{R}/clusters/{EXAMPLE.arch}/{EXAMPLE.name}/{w.layer}.h5",
     output:
         **figure_outputs("clustering_{layer}", "clustering"),
-    threads: res("figure", "threads")
+    log:
+        f"{R}/logs/figure_clustering/{{layer}}.log",
+    conda:
+        ANALYSIS_ENV
+    threads: job_threads("figure")
     resources:
-        mem_mb=res("figure", "mem_mb"),
-        runtime=res("figure", "runtime"),
+        **job_resources("figure"),
     shell:
-        "convergent figure clustering --clusters {input} --out {output.pdf}"
+        "convergent figure clustering --clusters {input} --out {output.pdf} > {log} 2>&1"
 
 
 rule figure_mutual_information:
@@ -241,19 +248,13 @@ rule figure_mutual_information:
         pairs=[pair_file(EXAMPLE, layer) for layer in LAYERS],
     output:
         **figure_outputs("mutual_information"),
-    threads: res("figure", "threads")
+    log:
+        f"{R}/logs/figure_mutual_information.log",
+    conda:
+        ANALYSIS_ENV
+    threads: job_threads("figure")
     resources:
-        mem_mb=res("figure", "mem_mb"),
-        runtime=res("figure", "runtime"),
+        **job_resources("figure"),
     shell:
         "convergent figure mutual-information --mi {input.mi} --pairs {input.pairs}"
-        " --out {output.pdf}"
-
-
-TABLES += ["mutual_information_per_pair", "mutual_information_summary", "clustering_composition"]
-FIGURES += ["mean_activations", "mutual_information"] + [
-    f"{family}_{layer}" for family in ("unit_pairs", "clustering") for layer in LAYERS
-]
-if SPARSE_LAYERS:  # none of the configured layers may be one of analysis.sparse_layers
-    TABLES += ["sparse_prediction_per_pair", "sparse_prediction", "sparse_prediction_predictors"]
-    FIGURES += ["sparse_prediction_loss"]
+        " --out {output.pdf} > {log} 2>&1"

@@ -4,26 +4,6 @@
 #   stream_moments: one model, one pass over the probe -> results/moments/{arch}/{model}.h5
 #   stream_compare: a pair's two networks on the same batches -> results/pairs/.../{layer}.h5
 #                   for every layer at once (cross terms need both nets' activations of a batch)
-STREAM = config["probe"]["stream"]
-
-
-def stream_spec(w):
-    m = model_of(w)
-    return spec(arch=m.arch, model=m.id, dataset=config["dataset"], probe=config["probe"],
-                layers=LAYERS, analysis=config["analysis"])
-
-
-def stream_pair_spec(w):
-    a, b = (next(m for m in MODELS if m.arch == w.arch and m.name == name)
-            for name in w.pair.split("__"))
-    return spec(arch=w.arch, models=[a.id, b.id], dataset=config["dataset"],
-                probe=config["probe"], layers=LAYERS, analysis=config["analysis"])
-
-
-def pair_checkpoints(w):
-    a, b = w.pair.split("__")
-    return [f"{R}/models/{w.arch}/{m}/model.ckpt" for m in (a, b)]
-
 
 if STREAM:
 
@@ -36,16 +16,18 @@ if STREAM:
             ckpt=f"{R}/models/{{arch}}/{{model}}/model.ckpt",
         output:
             f"{R}/moments/{{arch}}/{{model}}.h5",
+        log:
+            f"{R}/logs/stream_moments/{{arch}}/{{model}}.log",
         params:
-            spec=stream_spec,
-        threads: res("stream", "threads")
+            spec=spec("stream_moments"),
+        conda:
+            TRAIN_ENV
+        threads: job_threads("stream")
         resources:
-            mem_mb=res("stream", "mem_mb"),
-            runtime=res("stream", "runtime"),
-            gpu=res("stream", "gpu"),
+            **job_resources("stream"),
         shell:
             "convergent stream-moments --spec {params.spec:q} --checkpoint {input.ckpt}"
-            " --out {output} --threads {threads}"
+            " --out {output} --threads {threads} > {log} 2>&1"
 
     rule stream_compare:
         """All layers' pair files of one pair: both networks run on each probe batch."""
@@ -54,15 +36,18 @@ if STREAM:
             moments=pair_moments,
         output:
             [f"{R}/pairs/{{arch}}/{{pair}}/{layer}.h5" for layer in LAYERS],
+        log:
+            f"{R}/logs/stream_compare/{{arch}}/{{pair}}.log",
         params:
-            spec=stream_pair_spec,
+            spec=spec("stream_compare"),
             outdir=lambda w: f"{R}/pairs/{w.arch}/{w.pair}",
-        threads: res("stream", "threads")
+        conda:
+            TRAIN_ENV
+        threads: job_threads("stream")
         resources:
-            mem_mb=res("stream", "mem_mb"),
-            runtime=res("stream", "runtime"),
-            gpu=res("stream", "gpu"),
+            **job_resources("stream"),
         shell:
             "convergent stream-compare --spec {params.spec:q} --checkpoint-a {input.ckpts[0]}"
             " --checkpoint-b {input.ckpts[1]} --moments-a {input.moments[0]}"
             " --moments-b {input.moments[1]} --out-dir {params.outdir} --threads {threads}"
+            " > {log} 2>&1"

@@ -8,15 +8,18 @@ rule matching_tables:
                         caption="../report/matching_per_pair.rst"),
         summary=report(f"{R}/tables/matching_summary.csv", category="Tables",
                        caption="../report/matching_summary.rst"),
+    log:
+        f"{R}/logs/matching_tables.log",
     params:
         layers=LAYERS,
-    threads: res("figure", "threads")
+    conda:
+        ANALYSIS_ENV
+    threads: job_threads("figure")
     resources:
-        mem_mb=res("figure", "mem_mb"),
-        runtime=res("figure", "runtime"),
+        **job_resources("figure"),
     shell:
         "convergent matching-tables --pairs {input} --layers {params.layers}"
-        " --per-pair {output.per_pair} --summary {output.summary}"
+        " --per-pair {output.per_pair} --summary {output.summary} > {log} 2>&1"
 
 
 rule accuracy_table:
@@ -25,9 +28,12 @@ rule accuracy_table:
         [f"{model_dir(m)}/summary.json" for m in MODELS],
     output:
         report(f"{R}/tables/accuracy.csv", category="Tables", caption="../report/accuracy.rst"),
-    threads: res("figure", "threads")
+    log:
+        f"{R}/logs/accuracy_table.log",
+    conda:
+        ANALYSIS_ENV
+    threads: job_threads("figure")
     resources:
-        mem_mb=res("figure", "mem_mb"),
-        runtime=res("figure", "runtime"),
+        **job_resources("figure"),
     shell:
-        "convergent accuracy-table --models {input} --out {output}"
+        "convergent accuracy-table --models {input} --out {output} > {log} 2>&1"

@@ -4,13 +4,16 @@ rule train:
         ckpt=f"{R}/models/{{arch}}/{{model}}/model.ckpt",
         metrics=f"{R}/models/{{arch}}/{{model}}/metrics.csv",
         summary=f"{R}/models/{{arch}}/{{model}}/summary.json",
+    log:
+        f"{R}/logs/train/{{arch}}/{{model}}.log",
     params:
-        spec=train_spec,
+        spec=spec("train"),
         outdir=lambda w: f"{R}/models/{w.arch}/{w.model}",
-    threads: res("train", "threads")
+    conda:
+        TRAIN_ENV
+    threads: job_threads("train")
     resources:
-        mem_mb=res("train", "mem_mb"),
-        runtime=res("train", "runtime"),
-        gpu=res("train", "gpu"),
+        **job_resources("train"),
     shell:
         "convergent train --spec {params.spec:q} --outdir {params.outdir} --threads {threads}"
+        " > {log} 2>&1"
