@@ -28,3 +28,15 @@ rule all:
     """Every table and figure of the configured study (the default target)."""
     input:
         all_outputs(),
+
+
+rule li2016:
+    """Every figure and table equivalent of Li et al. 2016 (docs/li2016_map.md)."""
+    input:
+        outputs(LI2016),
+
+
+rule kornblith2019:
+    """Kornblith et al. 2019's layer-identification test, beside their Table 2."""
+    input:
+        outputs(KORNBLITH2019),

@@ -74,12 +74,12 @@ def snakemake(workdir: Path, *args: str) -> str:
 
 
 def planned(workdir: Path, *targets: str) -> dict[str, int]:
-    """Jobs a dry run would execute, per rule (``all`` left out)."""
+    """Jobs a dry run would execute, per rule (the named targets left out)."""
     out = snakemake(workdir, *(targets or TARGETS), "--dry-run", "--quiet", "rules")
     return {
         m[1]: int(m[2])
         for m in re.finditer(r"^(\w+)\s+(\d+)$", out, re.M)
-        if m[1] not in ("total", "all")
+        if m[1] not in ("total", "all", "li2016", "kornblith2019")
     }
 
 
@@ -391,3 +391,18 @@ def test_a_failed_job_shows_its_log(tmp_path):
     error = (tmp_path / log).read_text().strip()
     assert error.startswith("convergent moments: error: results/activations/"), error
     assert f"Logfile {log}:" in out and error in out
+
+
+def test_named_targets_build_one_paper_each(base, tmp_path):
+    """li2016: Li et al.'s analyses and no similarity measure; kornblith2019: the similarity
+    measures and none of Li et al.'s extra analyses; after the base run (which made every table
+    but not every figure) only figures are left to draw."""
+    write_config(tmp_path, TINY)
+    li = planned(tmp_path, "li2016")
+    assert {"mutual_information", "sparse_prediction", "clustering", "figure_unit_pairs"} <= set(li)
+    assert "similarity" not in li and "figure_training" not in li
+    kornblith = planned(tmp_path, "kornblith2019")
+    assert kornblith["similarity"] == 1 and "mutual_information" not in kornblith
+    for target in ("li2016", "kornblith2019"):
+        left = planned(base, target)
+        assert left and all(rule.startswith("figure_") for rule in left), (target, left)

@@ -11,10 +11,12 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import logging
 import os
 import shutil
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -110,7 +112,7 @@ class EpochCheckpoint(pl.Callback):
 
     def on_train_epoch_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
         with atomic_path(self.path) as tmp:
-            trainer.save_checkpoint(tmp)
+            trainer.save_checkpoint(tmp, weights_only=False)  # the full state: resumable
 
 
 def spec_sha256(spec: dict[str, Any]) -> str:
@@ -140,6 +142,26 @@ def resume_point(resume_dir: Path, digest: str) -> Path | None:
     return None
 
 
+#: Lightning's notices that say nothing about this run: its advertising tips, a deprecation
+#: inside Lightning itself, and the SLURM hint (our jobs are single-process, srun or not)
+HARMLESS_WARNINGS = (
+    r"`isinstance\(treespec, LeafSpec\)` is deprecated",
+    r"The `srun` command is available on your system but is not used",
+)
+
+
+class _NoTips(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("💡 Tip")
+
+
+def quiet_lightning() -> None:
+    """Silence the known-harmless notices at their source, so the job logs show the run."""
+    for message in HARMLESS_WARNINGS:
+        warnings.filterwarnings("ignore", message=message)
+    logging.getLogger("pytorch_lightning.utilities.rank_zero").addFilter(_NoTips())
+
+
 def use_gpu(accelerator: str) -> bool:
     return accelerator != "cpu" and torch.cuda.is_available()
 
@@ -154,6 +176,7 @@ def fit(
     ``outdir/resume/`` (the last epoch checkpoint and Lightning's epoch logs) lives only while
     training is unfinished: it is keyed to the spec's hash and removed once the outputs exist.
     """
+    quiet_lightning()
     outdir = Path(outdir)
     t, data = spec["training"], DataSpec.from_config(spec["dataset"])
     gpu = use_gpu(t["accelerator"])
@@ -187,6 +210,7 @@ def fit(
         ],
         enable_model_summary=False,
         num_sanity_val_steps=0,
+        log_every_n_steps=1,  # metrics are logged per epoch; no step interval to warn about
     )
     datamodule = make_datamodule(data, spec["arch"], t, spec["data_seed"])
     start = time.perf_counter()

@@ -290,29 +290,39 @@ def figure_outputs(name, caption=None):
 
 
 # ------------------------------------------------------------------ targets
-FIGURES = ["matched_correlation_sorted", "convergence_by_layer", "training_curves"] + [
-    f"correlation_matrices_{layer}" for layer in LAYERS
-]
-TABLES = ["matching_per_pair", "matching_summary", "accuracy"]
-# similarity measures (similarity.smk)
-SIM_FIGURES = ["by_layer", "heatmaps", "layer_identification", "sources", "architectures"]
-if SIM["enabled"]:
-    TABLES += ["similarity_summary", "layer_identification"]
-    FIGURES += ["similarity_by_layer", "similarity_heatmaps", "similarity_layer_identification",
-                "similarity_sources"]
-    if len(ARCHS) > 1 and SIM["cross_architecture"]:
-        FIGURES += ["similarity_architectures"]
-# the rest of Li et al. (li_analyses.smk)
-TABLES += ["mutual_information_per_pair", "mutual_information_summary", "clustering_composition"]
-FIGURES += ["mean_activations", "mutual_information"] + [
-    f"{family}_{layer}" for family in ("unit_pairs", "clustering") for layer in LAYERS
-]
+# Named targets (rules in the Snakefile): li2016 = every Li et al. figure and table equivalent
+# (docs/li2016_map.md), kornblith2019 = the layer-identification test; all = everything.
+LI2016 = {
+    "tables": ["matching_per_pair", "matching_summary", "mutual_information_per_pair",
+               "mutual_information_summary", "clustering_composition"],
+    "figures": ["matched_correlation_sorted", "convergence_by_layer", "mean_activations",
+                "mutual_information"] + [
+        f"{family}_{layer}" for family in ("correlation_matrices", "unit_pairs", "clustering")
+        for layer in LAYERS
+    ],
+}
 if SPARSE_LAYERS:  # none of the configured layers may be one of analysis.sparse_layers
-    TABLES += ["sparse_prediction_per_pair", "sparse_prediction", "sparse_prediction_predictors"]
-    FIGURES += ["sparse_prediction_loss"]
+    LI2016["tables"] += ["sparse_prediction_per_pair", "sparse_prediction",
+                         "sparse_prediction_predictors"]
+    LI2016["figures"] += ["sparse_prediction_loss"]
+KORNBLITH2019 = {"tables": ["layer_identification"],
+                 "figures": ["similarity_layer_identification"]}
+SIM_FIGURES = ["by_layer", "heatmaps", "layer_identification", "sources", "architectures"]
+SIMILARITY = {"tables": ["similarity_summary", "layer_identification"],
+              "figures": [f"similarity_{name}" for name in SIM_FIGURES
+                          if name != "architectures" or (len(ARCHS) > 1
+                                                         and SIM["cross_architecture"])]}
+STUDY = {"tables": ["accuracy"], "figures": ["training_curves"]}
+
+
+def outputs(*groups):
+    """The files of named groups of tables and figures (both formats of every figure)."""
+    tables = list(dict.fromkeys(t for g in groups for t in g["tables"]))
+    figures = list(dict.fromkeys(f for g in groups for f in g["figures"]))
+    return [f"{R}/tables/{t}.csv" for t in tables] + [
+        f"{R}/figures/{f}.{ext}" for f in figures for ext in ("pdf", "png")
+    ]
 
 
 def all_outputs():
-    return [f"{R}/tables/{t}.csv" for t in TABLES] + [
-        f"{R}/figures/{f}.{ext}" for f in FIGURES for ext in ("pdf", "png")
-    ]
+    return outputs(STUDY, LI2016, *([SIMILARITY] if SIM["enabled"] else []))
