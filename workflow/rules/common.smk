@@ -89,7 +89,7 @@ def job_resources(kind):
 
 
 # ------------------------------------------------------------------ step specs
-# What the step of each rule reads from its --spec JSON (src/convergent/cli.py, li_steps.py,
+# What the step of each rule reads from its --spec JSON (src/convergent/steps/*.py,
 # figures/unit_pairs.py), and nothing more.  The spec is a rule parameter, so a config edit
 # reruns exactly the jobs whose step reads the edited option.  Per rule, spec key -> source:
 #   WHOLE             the config section of that name, whole (e.g. dataset: DataSpec reads it all)
