@@ -7,12 +7,13 @@ from __future__ import annotations
 import argparse
 
 from convergent.io import InputError
-from convergent.steps import Step, add_spec
+from convergent.steps import Step, add_spec, claim_gpu
 from convergent.steps.compare import write_pair
 
 
 def _networks(args: argparse.Namespace, checkpoints: list[str]) -> tuple:
     """The networks on the job's device, their read-outs, the probe and its batches."""
+    claim_gpu()  # before CUDA starts: concurrent stream jobs get a GPU each
     import torch
 
     from convergent import models

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from convergent.steps import Step, add_spec
+from convergent.steps import Step, add_spec, claim_gpu
 
 
 def train(args: argparse.Namespace) -> None:
+    if args.spec["training"]["accelerator"] != "cpu":
+        claim_gpu()  # before CUDA starts: concurrent trainings get a GPU each
     from convergent.training import fit
 
     summary = fit(args.spec, args.outdir, threads=args.threads)
