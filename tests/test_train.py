@@ -130,11 +130,37 @@ def metrics_rows(outdir) -> list[str]:
     return (outdir / "metrics.csv").read_text().split()[1:]
 
 
-def test_killed_run_resumes_to_the_same_weights(reference, tmp_path):
+def test_killed_run_resumes_to_the_same_weights_and_metrics(reference, tmp_path):
     kill_in_second_epoch(spec(), tmp_path)
     subprocess.run(train_cmd(spec(), tmp_path), check=True, capture_output=True)
     assert same(weights(reference), weights(tmp_path))
+    assert metrics_rows(tmp_path) == metrics_rows(reference)
     assert [r.split(",")[0] for r in metrics_rows(tmp_path)] == ["0", "1", "2"]
+
+
+#: train, but die like SIGKILL (no clean-up, no flush) right after the first epoch checkpoint
+DIE_AFTER_FIRST_CHECKPOINT = """
+import json, os, sys
+from convergent import training
+save = training.EpochCheckpoint.on_train_epoch_end
+def die(self, trainer, module):
+    save(self, trainer, module)
+    os._exit(9)
+training.EpochCheckpoint.on_train_epoch_end = die
+training.fit(json.loads(sys.argv[1]), sys.argv[2], threads=1)
+"""
+
+
+def test_a_kill_right_after_a_checkpoint_loses_no_metrics(reference, tmp_path):
+    """The worst moment to die: the epoch checkpoint is written, nothing else yet."""
+    proc = subprocess.run(
+        [sys.executable, "-c", DIE_AFTER_FIRST_CHECKPOINT, json.dumps(spec()), str(tmp_path)],
+        capture_output=True,
+    )
+    assert proc.returncode == 9 and (tmp_path / "resume" / "last.ckpt").exists()
+    subprocess.run(train_cmd(spec(), tmp_path), check=True, capture_output=True)
+    assert metrics_rows(tmp_path) == metrics_rows(reference)
+    assert same(weights(reference), weights(tmp_path))
 
 
 @pytest.fixture(scope="module")

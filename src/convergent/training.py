@@ -97,13 +97,27 @@ class Classifier(pl.LightningModule):
         return {"optimizer": opt}
 
 
+#: the per-epoch metrics of metrics.csv (logged by Classifier)
+METRICS = ("train_loss", "train_acc", "test_loss", "test_acc")
+
+
 class EpochCheckpoint(pl.Callback):
     """Save the full training state after every epoch, atomically (a kill never leaves a
     half-written checkpoint; Lightning's ModelCheckpoint writes in place), stamped with the hash
-    of the training spec that made it, so that a run is only ever resumed by the same spec."""
+    of the training spec that made it, so that a run is only ever resumed by the same spec.
+
+    The epochs' metrics travel inside the checkpoint (the callback's state), so the history of
+    a resumed run is exactly that of the checkpoint it resumed, whenever the kill came."""
 
     def __init__(self, path: Path, spec_sha256: str) -> None:
         self.path, self.spec_sha256 = path, spec_sha256
+        self.history: list[dict[str, float]] = []
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"history": self.history}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.history = list(state_dict["history"])
 
     def on_save_checkpoint(
         self, trainer: pl.Trainer, module: pl.LightningModule, checkpoint: dict[str, Any]
@@ -111,6 +125,11 @@ class EpochCheckpoint(pl.Callback):
         checkpoint[SPEC_KEY] = self.spec_sha256
 
     def on_train_epoch_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        # validation has run: the epoch's training and test metrics are all in callback_metrics
+        metrics = trainer.callback_metrics
+        self.history.append(
+            {"epoch": trainer.current_epoch, **{k: float(metrics[k]) for k in METRICS}}
+        )
         with atomic_path(self.path) as tmp:
             trainer.save_checkpoint(tmp, weights_only=False)  # the full state: resumable
 
@@ -173,7 +192,7 @@ def fit(
 
     Writes ``model.ckpt`` (final weights), ``metrics.csv`` (one row per epoch) and
     ``summary.json`` (test accuracy, timing, provenance) into ``outdir``, each atomically.
-    ``outdir/resume/`` (the last epoch checkpoint and Lightning's epoch logs) lives only while
+    ``outdir/resume/`` (the last epoch checkpoint, with the epochs' metrics) lives only while
     training is unfinished: it is keyed to the spec's hash and removed once the outputs exist.
     """
     quiet_lightning()
@@ -194,6 +213,7 @@ def fit(
     resume_dir = outdir / RESUME_DIR
     digest = spec_sha256(spec)
     start_from = resume_point(resume_dir, digest)
+    epochs = EpochCheckpoint(resume_dir / "last.ckpt", digest)
     trainer = pl.Trainer(
         max_epochs=t["epochs"],
         accelerator="gpu" if gpu else "cpu",
@@ -201,10 +221,10 @@ def fit(
         precision="bf16-mixed" if gpu else "32-true",
         deterministic=not gpu,  # some CUDA backward kernels have no deterministic version
         default_root_dir=resume_dir,
-        logger=pl.loggers.CSVLogger(resume_dir, name="logs"),
+        logger=False,  # metrics.csv comes from EpochCheckpoint's history (resume-safe)
         enable_checkpointing=False,  # EpochCheckpoint is the only checkpoint (atomic, keyed)
         callbacks=[
-            EpochCheckpoint(resume_dir / "last.ckpt", digest),
+            epochs,
             # a log file (Slurm, CI) gets a line now and then, a terminal a live bar
             pl.callbacks.TQDMProgressBar(refresh_rate=1 if sys.stderr.isatty() else 50),
         ],
@@ -221,7 +241,7 @@ def fit(
 
     with atomic_path(outdir / "model.ckpt") as tmp:
         trainer.save_checkpoint(tmp, weights_only=True)
-    history = merge_epoch_logs(resume_dir / "logs")
+    history = epochs.history
     write_rows(outdir / "metrics.csv", history)
     final = history[-1]
     summary = {
@@ -243,25 +263,8 @@ def fit(
     return summary
 
 
-def merge_epoch_logs(log_root: Path) -> list[dict[str, str]]:
-    """One row per epoch from every CSVLogger version of one spec's run (a resumed run logs
-    into a new version)."""
-    rows: dict[int, dict[str, str]] = {}
-    versions = sorted(log_root.glob("version_*/metrics.csv"), key=lambda p: int(p.parent.name[8:]))
-    for path in versions:
-        with open(path, newline="") as f:
-            for row in csv.DictReader(f):
-                if row.get("epoch") in (None, ""):
-                    continue
-                merged = rows.setdefault(int(row["epoch"]), {"epoch": row["epoch"]})
-                merged.update({k: v for k, v in row.items() if v not in ("", None) and k != "step"})
-    if not rows:
-        raise RuntimeError(f"{log_root}: no epoch metrics were logged")
-    return [rows[e] for e in sorted(rows)]
-
-
-def write_rows(path: Path, rows: list[dict[str, str]]) -> None:
-    fields = ["epoch", "train_loss", "train_acc", "test_loss", "test_acc"]
+def write_rows(path: Path, rows: list[dict[str, float]]) -> None:
+    fields = ["epoch", *METRICS]
     with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
         writer.writeheader()
