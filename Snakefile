@@ -22,6 +22,7 @@ include: "workflow/rules/tables.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/similarity.smk"
 include: "workflow/rules/li_analyses.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:
@@ -40,3 +41,9 @@ rule kornblith2019:
     """Kornblith et al. 2019's layer-identification test, beside their Table 2."""
     input:
         outputs(KORNBLITH2019),
+
+
+rule findings:
+    """The study's answers with intervals beside the published values (results/findings.md)."""
+    input:
+        outputs(FINDINGS),

@@ -1,10 +1,11 @@
-"""`snakemake --report` on a finished tiny study: one self-contained HTML file with every figure,
-table, caption and the config."""
+"""`snakemake --report` on a finished tiny study: one self-contained HTML file that opens on the
+findings, with every figure and table (as a table) under its question, captions and the config."""
 
 from __future__ import annotations
 
 import base64
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -14,16 +15,30 @@ from workflow_runs import CORE_TARGETS, ROOT, env, run_local, snakemake_args
 pytestmark = pytest.mark.workflow
 
 
+#: what the report is built from: the core pipeline, the findings and the tables' HTML pages
+REPORT_TARGETS = [*CORE_TARGETS, "findings", *(
+    t.replace(".csv", ".html") for t in CORE_TARGETS if t.endswith(".csv"))]
+
+
 @pytest.fixture(scope="module")
 def report(tmp_path_factory) -> str:
-    workdir = run_local(tmp_path_factory.mktemp("report"))
-    # outside results/: the local run is shared with the Slurm test, which compares its results
-    html = tmp_path_factory.mktemp("html") / "report.html"
-    args = snakemake_args(workdir.parent / "config.yaml", workdir, "--report", str(html),
-                          *CORE_TARGETS)
-    proc = subprocess.run(args, cwd=ROOT, env=env(), capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    local = run_local(tmp_path_factory.mktemp("report"))
+    # a copy: the local run is shared with the Slurm test, which compares its results folder
+    workdir = tmp_path_factory.mktemp("findings") / "local"
+    shutil.copytree(local, workdir, symlinks=True)
+    config = local.parent / "config.yaml"
+    html = workdir.parent / "report.html"
+    for extra in (["--cores", "2", *REPORT_TARGETS], ["--report", str(html), *REPORT_TARGETS]):
+        proc = subprocess.run(snakemake_args(config, workdir, *extra), cwd=ROOT, env=env(),
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-3000:]
     return html.read_text()
+
+
+def embedded_pages(report: str) -> list[str]:
+    """The HTML pages (tables) embedded in the report as data URIs."""
+    return [base64.b64decode(page).decode()
+            for page in re.findall(r"data:text/html;[^,\"]*base64,([A-Za-z0-9+/=]+)", report)]
 
 
 def _caption_start(name: str) -> str:
@@ -33,8 +48,9 @@ def _caption_start(name: str) -> str:
 
 
 def test_report_holds_every_figure_and_table_with_its_caption(report):
-    for target in CORE_TARGETS:
-        assert Path(target).name in report, target
+    for target in REPORT_TARGETS:
+        if target.endswith((".png", ".html")):
+            assert Path(target).name in report, target
     for caption in ("accuracy", "matching_summary", "training_curves", "convergence_by_layer"):
         assert _caption_start(caption) in report, caption
 
@@ -48,7 +64,21 @@ def test_report_is_self_contained_and_embeds_the_images(report):
     assert all(base64.b64decode(img[:16])[:8] == b"\x89PNG\r\n\x1a\n" for img in images)
 
 
-def test_report_shows_the_study_and_its_config(report):
+def test_report_opens_on_the_findings_and_folds_the_config(report):
     assert "Convergent learning study" in report
-    # The validated config (defaults filled in) is rendered into the description.
-    assert "train_subset" in report and "chunk_images" in report and "dead_unit_std" in report
+    landing = report.index("Convergent learning study")
+    findings = report.index('<table class="findings">', landing)
+    assert "units are matched one to one at r =" in report[findings:]
+    assert "test top-1" in report[findings:]
+    # the validated config (defaults filled in) is there, folded away after the findings
+    details = report.index("<details>", landing)
+    assert findings < details < report.index("chunk_images", details)
+    assert "train_subset" in report[details:] and "dead_unit_std" in report[details:]
+
+
+def test_report_shows_tables_as_tables_under_their_question(report):
+    pages = embedded_pages(report)
+    accuracy = [p for p in pages if "<title>accuracy</title>" in p]
+    assert accuracy and '<table class="csv">' in accuracy[0] and "test_acc_pct" in accuracy[0]
+    for question in ("Do the seeds perform alike?", "Do single units match?"):
+        assert question in report, question

@@ -280,20 +280,70 @@ def similarity_files():
     return files
 
 
+# ------------------------------------------------------------------ report
+# The report's categories are the study's questions; every figure and table family answers one
+# (its caption: workflow/report/<family>.rst).  Labels name the layer and pair a figure shows,
+# so that a reader can filter the families drawn once per layer.
+QUESTIONS = {
+    "1. Findings": ["findings", "study_overview"],
+    "2. Do the seeds perform alike?": ["accuracy", "training_curves"],
+    "3. Do single units match? (Li et al.)": [
+        "convergence_by_layer", "correlation_matrices", "matched_correlation_sorted",
+        "unit_pairs", "mean_activations", "matching_summary", "matching_per_pair",
+        "mean_activation_agreement", "mutual_information", "mutual_information_summary",
+        "mutual_information_per_pair"],
+    "4. Do groups of units span the same space? (Li et al.)": [
+        "sparse_prediction_loss", "sparse_prediction", "sparse_prediction_predictors",
+        "sparse_prediction_per_pair", "clustering", "clustering_composition"],
+    "5. Do whole layers represent alike?": [
+        "similarity_by_layer", "similarity_summary", "similarity_heatmaps", "similarity_sources",
+        "similarity_architectures"],
+    "6. Which layer corresponds to which? (Kornblith et al.)": [
+        "similarity_layer_identification", "layer_identification"],
+}
+QUESTION_OF = {family: q for q, families in QUESTIONS.items() for family in families}
+EXAMPLE_LABEL = f"{EXAMPLE.a.name} vs {EXAMPLE.b.name}"
+#: families drawn for the example pair only (the others summarise every pair)
+EXAMPLE_FAMILIES = ("correlation_matrices", "unit_pairs", "clustering")
+
+
+def report_item(path, family, kind, layer="all", caption=None):
+    """``path`` marked for the report under its family's question, with the family's caption
+    (``family`` may be a wildcard pattern such as "{table}")."""
+    def family_of(w):
+        return family.format(**dict(w.items()))
+
+    return report(
+        path,
+        caption=caption or f"../report/{family}.rst",
+        category=lambda w: QUESTION_OF[family_of(w)],
+        subcategory=kind,
+        labels=lambda w: {
+            kind[:-1].lower(): family_of(w).replace("_", " "),
+            "layer": layer,
+            "pair": EXAMPLE_LABEL if family_of(w) in EXAMPLE_FAMILIES else "all pairs",
+        },
+    )
+
+
 def figure_outputs(name, caption=None):
-    """PDF + PNG of one figure; the PNG goes into the HTML report with its caption."""
+    """PDF + PNG of one figure; the PNG goes into the report (``caption``: the family of a
+    figure drawn once per layer, ``name`` then holds ``{layer}``)."""
+    family = caption or name
     return {
         "pdf": f"{R}/figures/{name}.pdf",
-        "png": report(f"{R}/figures/{name}.png", category="Figures",
-                      caption=f"../report/{caption or name}.rst"),
+        "png": report_item(f"{R}/figures/{name}.png", family, "Figures",
+                           "{layer}" if caption else "all"),
     }
 
 
 # ------------------------------------------------------------------ targets
 # Named targets (rules in the Snakefile): li2016 = every Li et al. figure and table equivalent
-# (docs/li2016_map.md), kornblith2019 = the layer-identification test; all = everything.
+# (docs/li2016_map.md), kornblith2019 = the layer-identification test, findings = the study's
+# answers; all = everything.
 LI2016 = {
-    "tables": ["matching_per_pair", "matching_summary", "mutual_information_per_pair",
+    "tables": ["matching_per_pair", "matching_summary", "mean_activation_agreement",
+               "mutual_information_per_pair",
                "mutual_information_summary", "clustering_composition"],
     "figures": ["matched_correlation_sorted", "convergence_by_layer", "mean_activations",
                 "mutual_information"] + [
@@ -315,14 +365,21 @@ SIMILARITY = {"tables": ["similarity_summary", "layer_identification"],
 STUDY = {"tables": ["accuracy"], "figures": ["training_curves"]}
 
 
+FINDINGS = {"files": ["findings.md", "findings.html", "tables/findings.csv"]}
+
+
 def outputs(*groups):
-    """The files of named groups of tables and figures (both formats of every figure)."""
-    tables = list(dict.fromkeys(t for g in groups for t in g["tables"]))
-    figures = list(dict.fromkeys(f for g in groups for f in g["figures"]))
-    return [f"{R}/tables/{t}.csv" for t in tables] + [
-        f"{R}/figures/{f}.{ext}" for f in figures for ext in ("pdf", "png")
-    ]
+    """The files of named groups: tables (the CSV and its HTML page for the report), figures
+    (both formats) and other files."""
+    def of(kind):
+        return list(dict.fromkeys(x for g in groups for x in g.get(kind, [])))
+
+    return (
+        [f"{R}/tables/{t}.{ext}" for t in of("tables") for ext in ("csv", "html")]
+        + [f"{R}/figures/{f}.{ext}" for f in of("figures") for ext in ("pdf", "png")]
+        + [f"{R}/{f}" for f in of("files")]
+    )
 
 
 def all_outputs():
-    return outputs(STUDY, LI2016, *([SIMILARITY] if SIM["enabled"] else []))
+    return outputs(STUDY, FINDINGS, LI2016, *([SIMILARITY] if SIM["enabled"] else []))

@@ -100,10 +100,8 @@ rule mi_tables:
     input:
         per_pair("mi"),
     output:
-        per_pair=report(f"{R}/tables/mutual_information_per_pair.csv", category="Tables",
-                        caption="../report/mutual_information_per_pair.rst"),
-        summary=report(f"{R}/tables/mutual_information_summary.csv", category="Tables",
-                       caption="../report/mutual_information_summary.rst"),
+        per_pair=f"{R}/tables/mutual_information_per_pair.csv",
+        summary=f"{R}/tables/mutual_information_summary.csv",
     log:
         f"{R}/logs/mi_tables.log",
     params:
@@ -123,12 +121,9 @@ rule sparse_tables:
     input:
         per_pair("sparse", SPARSE_LAYERS),
     output:
-        per_pair=report(f"{R}/tables/sparse_prediction_per_pair.csv", category="Tables",
-                        caption="../report/sparse_prediction_per_pair.rst"),
-        loss=report(f"{R}/tables/sparse_prediction.csv", category="Tables",
-                    caption="../report/sparse_prediction.rst"),
-        predictors=report(f"{R}/tables/sparse_prediction_predictors.csv", category="Tables",
-                          caption="../report/sparse_prediction_predictors.rst"),
+        per_pair=f"{R}/tables/sparse_prediction_per_pair.csv",
+        loss=f"{R}/tables/sparse_prediction.csv",
+        predictors=f"{R}/tables/sparse_prediction_predictors.csv",
     log:
         f"{R}/logs/sparse_tables.log",
     params:
@@ -149,8 +144,7 @@ rule clustering_table:
     input:
         per_pair("clusters"),
     output:
-        report(f"{R}/tables/clustering_composition.csv", category="Tables",
-               caption="../report/clustering_composition.rst"),
+        f"{R}/tables/clustering_composition.csv",
     log:
         f"{R}/logs/clustering_table.log",
     params:

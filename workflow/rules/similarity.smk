@@ -60,10 +60,8 @@ rule similarity_tables:
         similarity_files(),
     output:
         per_pair=f"{R}/tables/similarity_per_pair.csv",
-        summary=report(f"{R}/tables/similarity_summary.csv", category="Tables",
-                       caption="../report/similarity_summary.rst"),
-        ident=report(f"{R}/tables/layer_identification.csv", category="Tables",
-                     caption="../report/layer_identification.rst"),
+        summary=f"{R}/tables/similarity_summary.csv",
+        ident=f"{R}/tables/layer_identification.csv",
     log:
         f"{R}/logs/similarity_tables.log",
     conda:

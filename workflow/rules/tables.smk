@@ -4,10 +4,8 @@ rule matching_tables:
     input:
         [pair_file(p, layer) for p in PAIRS for layer in LAYERS],
     output:
-        per_pair=report(f"{R}/tables/matching_per_pair.csv", category="Tables",
-                        caption="../report/matching_per_pair.rst"),
-        summary=report(f"{R}/tables/matching_summary.csv", category="Tables",
-                       caption="../report/matching_summary.rst"),
+        per_pair=f"{R}/tables/matching_per_pair.csv",
+        summary=f"{R}/tables/matching_summary.csv",
     log:
         f"{R}/logs/matching_tables.log",
     params:
@@ -22,12 +20,34 @@ rule matching_tables:
         " --per-pair {output.per_pair} --summary {output.summary} > {log} 2>&1"
 
 
+rule mean_activation_table:
+    """Li et al. Fig. 4's question as a table: do one-to-one matched units agree on their mean
+    activation (rank correlation; overlap of the most and least active tenth)?"""
+    input:
+        pairs=[pair_file(p, layer) for p in PAIRS for layer in LAYERS],
+        moments=[f"{R}/moments/{m.arch}/{m.name}.h5" for m in MODELS],
+    output:
+        f"{R}/tables/mean_activation_agreement.csv",
+    log:
+        f"{R}/logs/mean_activation_table.log",
+    params:
+        layers=LAYERS,
+    conda:
+        ANALYSIS_ENV
+    threads: job_threads("figure")
+    resources:
+        **job_resources("figure"),
+    shell:
+        "convergent mean-activation-table --pairs {input.pairs} --moments {input.moments}"
+        " --layers {params.layers} --out {output} > {log} 2>&1"
+
+
 rule accuracy_table:
     """Test accuracy of every model and the spread across seeds per architecture."""
     input:
         [f"{model_dir(m)}/summary.json" for m in MODELS],
     output:
-        report(f"{R}/tables/accuracy.csv", category="Tables", caption="../report/accuracy.rst"),
+        f"{R}/tables/accuracy.csv",
     log:
         f"{R}/logs/accuracy_table.log",
     conda:

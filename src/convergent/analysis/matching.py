@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
+from scipy.stats import spearmanr
 
 
 @dataclass(frozen=True)
@@ -69,3 +70,29 @@ def aligned_columns(c: np.ndarray, partner: np.ndarray) -> np.ndarray:
     """``c`` with columns reordered so that row i's partner sits on the diagonal."""
     rest = np.setdiff1d(np.arange(c.shape[1]), partner[partner >= 0])
     return c[:, np.concatenate([partner[partner >= 0], rest])]
+
+
+def rank_agreement(
+    values_a: np.ndarray, values_b: np.ndarray, partner: np.ndarray, fraction: float = 0.1
+) -> dict[str, float]:
+    """Do matched units agree on a per-unit quantity (e.g. mean activation)?
+
+    ``partner`` maps A's units to B's (-1: none).  Returns the Spearman correlation of the
+    quantity over matched pairs, and the overlap of the top and bottom ``fraction`` of units:
+    the share of A's most (least) active units whose partners are among B's most (least)
+    active (``chance_overlap``: what random partners would give)."""
+    ok = partner >= 0
+    a, b = values_a[ok], values_b[partner[ok]]
+    k = max(1, int(round(fraction * min(len(values_a), len(values_b)))))
+    top_b, bottom_b = np.argsort(values_b)[::-1][:k], np.argsort(values_b)[:k]
+    top_a, bottom_a = np.argsort(values_a)[::-1][:k], np.argsort(values_a)[:k]
+
+    def overlap(units_a: np.ndarray, units_b: np.ndarray) -> float:
+        return float(np.mean(np.isin(partner[units_a], units_b)))
+
+    return {
+        "spearman": float(spearmanr(a, b)[0]) if len(a) > 2 else np.nan,
+        "top_overlap": overlap(top_a, top_b),
+        "bottom_overlap": overlap(bottom_a, bottom_b),
+        "chance_overlap": k / len(values_b),
+    }

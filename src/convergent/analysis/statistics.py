@@ -5,6 +5,11 @@ Block bootstrap: the probe set is split into B blocks whose moments are stored s
 resample of a scatter-route measure costs one small matrix computation and no pass over the
 activations.  Subsample (Gram/RDM) measures resample images directly.  Confidence intervals are
 percentile intervals of the resampled values.
+
+Across pairs (``pairs_and_blocks``): the study's summaries resample pairs of networks and, within
+each drawn pair, its probe-block bootstrap distribution (kept as its estimate and the standard
+deviation implied by its interval), so an interval says how much the answer moves with other
+seeds and other probe images.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+from scipy import stats
 
 
 def resample_indices(n: int, resamples: int, seed: int) -> np.ndarray:
@@ -56,3 +62,52 @@ def shuffled_pairing(n: int, seed: int) -> np.ndarray:
         perm = rng.permutation(n)
         if n < 2 or not np.any(perm == np.arange(n)):
             return perm
+
+
+def interval_sd(low: np.ndarray, high: np.ndarray, level: float = 0.95) -> np.ndarray:
+    """The normal standard deviation whose central ``level`` interval is as wide as
+    [low, high]; 0 where there is no interval (NaN bounds)."""
+    z = stats.norm.ppf((1 + level) / 2)
+    sd = (np.asarray(high, float) - np.asarray(low, float)) / (2 * z)
+    return np.where(np.isfinite(sd), np.maximum(sd, 0.0), 0.0)
+
+
+def pairs_and_blocks(
+    values: np.ndarray, sd: np.ndarray, resamples: int, seed: int
+) -> np.ndarray:
+    """(resamples × layers) bootstrap draws of the mean over pairs of ``values`` (pairs ×
+    layers): each draw resamples the pairs with replacement and replaces each drawn pair's value
+    by a draw from its own probe-block distribution, N(value, sd²).  A pair keeps its draw
+    across layers (the same resampled pairs enter every layer), so slopes over depth see the
+    pairs' correlation between layers; NaN values are left out of their layer's mean."""
+    values, sd = np.atleast_2d(values), np.atleast_2d(sd)
+    rng = np.random.default_rng(seed)
+    n = len(values)
+    draws = np.empty((resamples, values.shape[1]))
+    for r in range(resamples):
+        pick = rng.integers(0, n, n)
+        noisy = values[pick] + sd[pick] * rng.standard_normal(values[pick].shape)
+        draws[r] = np.nanmean(noisy, axis=0)
+    return draws
+
+
+def slope(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Least-squares slope of ``y`` on ``x`` along the last axis (rows of ``y`` are draws);
+    points with NaN ``y`` are left out of their row's fit."""
+    y = np.atleast_2d(np.asarray(y, float))
+    x = np.broadcast_to(np.asarray(x, float), y.shape)
+    ok = np.isfinite(y)
+    xm = np.where(ok, x, np.nan)
+    dx = xm - np.nanmean(xm, axis=1, keepdims=True)
+    dy = y - np.nanmean(np.where(ok, y, np.nan), axis=1, keepdims=True)
+    return np.nansum(dx * dy, axis=1) / np.nansum(dx * dx, axis=1)
+
+
+def t_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    """Student-t interval of the mean of independent ``values`` (e.g. one accuracy per seed)."""
+    v = np.asarray(values, float)
+    v = v[np.isfinite(v)]
+    if v.size < 2:
+        return np.nan, np.nan
+    half = stats.t.ppf((1 + level) / 2, v.size - 1) * v.std(ddof=1) / np.sqrt(v.size)
+    return float(v.mean() - half), float(v.mean() + half)

@@ -36,13 +36,15 @@ def modules() -> list:
         compare,
         figures,
         li_analyses,
+        report,
         similarity,
         stream,
         tables,
         train,
     )
 
-    return [train, activations, compare, stream, tables, li_analyses, similarity, figures]
+    return [train, activations, compare, stream, tables, li_analyses, similarity, figures,
+            report]
 
 
 #: where the GPU jobs of one machine take their slots (one lock file per device); default: a

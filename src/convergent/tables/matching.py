@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 
 from convergent import paper
-from convergent.io.layouts import PairFile
+from convergent.analysis.matching import rank_agreement
+from convergent.io.layouts import MomentsFile, PairFile
 from convergent.tables import by_layer
 
 
@@ -58,3 +59,27 @@ def matching_summary(per_pair: pd.DataFrame, layers: Sequence[str]) -> pd.DataFr
     out["paper_semi"] = out["layer"].map(paper.LI2016_SEMI_MATCHING)
     out["paper_one_to_one"] = out["layer"].map(paper.LI2016_ONE_TO_ONE)
     return by_layer(out, layers)
+
+
+def mean_activation_rows(
+    pair_files: Sequence[str | os.PathLike], moments_files: Sequence[str | os.PathLike]
+) -> pd.DataFrame:
+    """One row per (pair, layer): do one-to-one matched units agree on how active they are
+    (Li et al. Fig. 4's question: are the most and least active units the same across nets)?
+    Mean activation over the probe set (images × positions), from the moments files."""
+    means = {}
+    for path in moments_files:
+        f = MomentsFile(path)
+        means[f.attrs["model"]] = f
+    rows = []
+    for path in pair_files:
+        pair = PairFile(path)
+        a = pair.attrs
+        layer = a["layer"]
+        agreement = rank_agreement(
+            means[a["model_a"]].layer(layer).mean(), means[a["model_b"]].layer(layer).mean(),
+            pair.matchings().one2one.partner,
+        )
+        rows.append({"architecture": a["architecture"], "model_a": a["model_a"],
+                     "model_b": a["model_b"], "layer": layer, **agreement})
+    return pd.DataFrame(rows)

@@ -1,0 +1,68 @@
+"""Steps of workflow/rules/report.smk: the study's findings (CSV, Markdown, HTML) and the HTML
+rendering of every table for the report."""
+
+from __future__ import annotations
+
+import argparse
+
+from convergent.steps import Step
+
+
+def findings(args: argparse.Namespace) -> None:
+    import pandas as pd
+
+    from convergent import io
+    from convergent.tables import write_csv
+    from convergent.tables.findings import Resampling, findings
+    from convergent.tables.render import findings_html, findings_markdown
+    from convergent.tables.similarity import read_rows
+
+    def optional(path):
+        return pd.read_csv(path) if path else None
+
+    table = findings(
+        pd.read_csv(args.accuracy),
+        pd.read_csv(args.matching),
+        args.layers,
+        similarity=read_rows([args.similarity]) if args.similarity else None,
+        sparse=optional(args.sparse),
+        mean_activation=optional(args.mean_activation),
+        resampling=Resampling(args.resamples, args.seed, args.level),
+    )
+    write_csv(table, args.csv)
+    for path, render in ((args.markdown, findings_markdown), (args.html, findings_html)):
+        with io.atomic_path(path) as tmp:
+            tmp.write_text(render(table, args.header) + "\n")
+    print(findings_markdown(table, args.header))
+
+
+def table_html(args: argparse.Namespace) -> None:
+    import pandas as pd
+
+    from convergent import io
+    from convergent.tables.render import csv_html
+
+    with io.atomic_path(args.out) as tmp:
+        tmp.write_text(csv_html(pd.read_csv(args.csv), args.title))
+
+
+def register(step: Step) -> None:
+    s = step("findings", findings, "the study's findings: numbers, intervals, published values")
+    s.add_argument("--accuracy", required=True, help="accuracy.csv")
+    s.add_argument("--matching", required=True, help="matching_per_pair.csv")
+    s.add_argument("--similarity", help="similarity_per_pair.csv (when similarity is enabled)")
+    s.add_argument("--sparse", help="sparse_prediction_per_pair.csv (when configured)")
+    s.add_argument("--mean-activation", help="mean_activation_agreement.csv")
+    s.add_argument("--layers", nargs="+", required=True, help="layer order, input to output")
+    s.add_argument("--header", required=True, help="the line saying which study this is")
+    s.add_argument("--resamples", type=int, required=True, help="bootstrap resamples")
+    s.add_argument("--seed", type=int, required=True, help="bootstrap seed")
+    s.add_argument("--level", type=float, required=True, help="interval level, e.g. 0.95")
+    s.add_argument("--csv", required=True, help="findings.csv written")
+    s.add_argument("--markdown", required=True, help="findings.md written")
+    s.add_argument("--html", required=True, help="findings as HTML tables (the report)")
+
+    s = step("table-html", table_html, "one CSV table as an HTML page (for the report)")
+    s.add_argument("--csv", required=True, help="the table")
+    s.add_argument("--title", required=True, help="the page's title")
+    s.add_argument("--out", required=True, help="HTML written")

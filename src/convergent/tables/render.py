@@ -1,0 +1,122 @@
+"""Tables for readers: the findings as Markdown (``findings.md``, copied into the README) and as
+HTML tables (the report's landing page), and any CSV table as an HTML page (the report shows
+HTML in place, where it would only offer a CSV for download)."""
+
+from __future__ import annotations
+
+import html
+import math
+
+import pandas as pd
+
+from convergent.tables.findings import CONVERGENCE, SECTIONS
+
+#: first line of findings.md; the README's copy is recognised by it (scripts/readme_findings.py)
+MARKER = "<!-- findings: written by `convergent findings`; regenerate, do not edit -->"
+
+_STYLE = """<style>
+body { font-family: system-ui, sans-serif; font-size: 14px; margin: 1em; }
+table.findings, table.csv { border-collapse: collapse; margin: 0.5em 0 1.5em; }
+table.findings th, table.findings td, table.csv th, table.csv td {
+  border: 1px solid #ccc; padding: 3px 8px; vertical-align: top; }
+table.findings th, table.csv th { background: #f0f0f0; text-align: left; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+</style>"""
+
+
+def _number(v: float, digits: int = 3) -> str:
+    return "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
+
+
+def _groups(df: pd.DataFrame):
+    """(section title, architecture or None, rows) in the sections' order."""
+    several = df["architecture"].nunique() > 1
+    for key, title in SECTIONS.items():
+        part = df[df["section"] == key]
+        if part.empty:
+            continue
+        for arch, rows in part.groupby("architecture", sort=False):
+            yield title, (arch if several else None), rows
+
+
+def _cell(r: pd.Series) -> str:
+    return f"{r['value']:.2f} [{r['ci_low']:.2f}, {r['ci_high']:.2f}]"
+
+
+def _convergence_tables(rows: pd.DataFrame) -> list[str]:
+    """Markdown: layers × measures, "mean [interval]" with the published values; then the
+    same layout for the floors ("untrained / shuffled")."""
+    layers = rows[rows["layer"] != "slope"]
+    measures = list(dict.fromkeys(layers["measure"]))
+    head = "| layer | " + " | ".join(CONVERGENCE[m] for m in measures)
+    rule = "|---" * (len(measures) + 1)
+    values, floors = [head + " | Li et al. (semi / one-to-one) |", rule + "|---|"], [
+        head.replace("| layer |", "| floors: untrained network / shuffled images |") + " |",
+        rule + "|"]
+    for layer, g in layers.groupby("layer", sort=False):
+        by = g.set_index("measure").reindex(measures)
+        published = " / ".join(_number(v, 2) for v in by["published"] if not math.isnan(v))
+        values.append(f"| {layer} | " + " | ".join(
+            _cell(r) if not math.isnan(r["value"]) else "" for _, r in by.iterrows()
+        ) + f" | {published or '–'} |")
+        floors.append(f"| {layer} | " + " | ".join(
+            f"{_number(r['untrained'], 2) or '–'} / {_number(r['shuffled'], 2) or '–'}"
+            for _, r in by.iterrows()
+        ) + " |")
+    return values + [""] + floors + [""]
+
+
+def findings_markdown(df: pd.DataFrame, header: str) -> str:
+    """Each section's headline sentences; convergence also as a layers × measures table."""
+    out = [MARKER, "## Findings", "", header, ""]
+    last_title = None
+    for title, arch, rows in _groups(df):
+        if title != last_title:
+            out += [f"### {title}", ""]
+            last_title = title
+        if arch:
+            out += [f"**{arch}**", ""]
+        out += [f"- {t}" for t in rows.loc[rows["headline"].astype(bool), "text"]] + [""]
+        if rows["section"].iloc[0] == "convergence":
+            out += _convergence_tables(rows)
+    return "\n".join(out)
+
+
+def findings_html(df: pd.DataFrame, header: str) -> str:
+    """One table per section (and architecture): the sentence, the number, its interval, the
+    floors and the published value."""
+    parts = [_STYLE, f"<p>{html.escape(header)}</p>"]
+    for title, arch, rows in _groups(df):
+        parts.append(f"<h3>{html.escape(title + (f' — {arch}' if arch else ''))}</h3>")
+        parts.append('<table class="findings"><tr><th>finding</th><th>value</th>'
+                     "<th>95 % interval</th><th>untrained</th><th>shuffled / chance</th>"
+                     "<th>published</th></tr>")
+        for _, r in rows.iterrows():
+            interval = (f"[{_number(r['ci_low'])}, {_number(r['ci_high'])}] ({r['interval']})"
+                        if not math.isnan(r["ci_low"]) else "")
+            cells = [_number(r["value"]), interval, _number(r["untrained"]),
+                     _number(r["shuffled"]), _number(r["published"])]
+            parts.append(f"<tr><td>{html.escape(r['text'])}</td>"
+                         + "".join(f'<td class="num">{html.escape(c)}</td>' for c in cells)
+                         + "</tr>")
+        parts.append("</table>")
+    return "\n".join(parts)
+
+
+def csv_html(df: pd.DataFrame, title: str) -> str:
+    """A standalone HTML page showing a CSV table (numbers to 4 significant digits)."""
+    def cell(v) -> str:
+        if isinstance(v, float):
+            return f'<td class="num">{"" if math.isnan(v) else f"{v:.4g}"}</td>'
+        if isinstance(v, int) and not isinstance(v, bool):
+            return f'<td class="num">{v}</td>'
+        return f"<td>{html.escape(str(v))}</td>"
+
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
+    body = "\n".join(
+        "<tr>" + "".join(cell(v) for v in row) + "</tr>"
+        for row in df.itertuples(index=False)
+    )
+    return (f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{html.escape(title)}"
+            f"</title>{_STYLE}</head><body><h3>{html.escape(title)}</h3>"
+            f'<table class="csv"><tr>{head}</tr>\n{body}</table></body></html>\n')

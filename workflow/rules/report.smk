@@ -1,0 +1,73 @@
+# The study's findings (results/findings.md, .html, tables/findings.csv) and the HTML page of
+# every table, which the report shows in place (it only offers a CSV for download).
+import hashlib
+
+# Which study the findings come from: the validated config's hash, and what was compared.
+CONFIG_HASH = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:12]
+FINDINGS_HEADER = (
+    f"Study {CONFIG_HASH}: {len(MODELS)} networks ({', '.join(ARCHS)}) trained on "
+    f"{config['dataset']['name']}, compared on {config['probe']['size']} "
+    f"{config['probe']['split']} images at {', '.join(LAYERS)}. Intervals at "
+    f"{SIM['ci']:.0%}: pairs+blocks = bootstrap over pairs of networks and probe blocks; "
+    f"pairs = over pairs; t = Student t over seeds."
+)
+FINDINGS_INPUTS = {
+    "accuracy": f"{R}/tables/accuracy.csv",
+    "matching": f"{R}/tables/matching_per_pair.csv",
+    "mean_activation": f"{R}/tables/mean_activation_agreement.csv",
+    **({"similarity": f"{R}/tables/similarity_per_pair.csv"} if SIM["enabled"] else {}),
+    **({"sparse": f"{R}/tables/sparse_prediction_per_pair.csv"} if SPARSE_LAYERS else {}),
+}
+
+
+rule study_findings:
+    """The study's answers with numbers and intervals beside the published values: accuracies,
+    convergence by depth (with its floors), sparse prediction, agreement of the most and least
+    active units, layer identification."""
+    input:
+        **FINDINGS_INPUTS,
+    output:
+        csv=f"{R}/tables/findings.csv",
+        markdown=f"{R}/findings.md",
+        html=report_item(f"{R}/findings.html", "findings", "Tables"),
+    log:
+        f"{R}/logs/study_findings.log",
+    params:
+        inputs=" ".join(f"--{k.replace('_', '-')} {v}" for k, v in FINDINGS_INPUTS.items()),
+        layers=LAYERS,
+        header=FINDINGS_HEADER,
+        resamples=config["findings"]["resamples"],
+        seed=config["findings"]["seed"],
+        level=SIM["ci"],
+    conda:
+        ANALYSIS_ENV
+    threads: job_threads("figure")
+    resources:
+        **job_resources("figure"),
+    shell:
+        "convergent findings {params.inputs} --layers {params.layers} --header {params.header:q}"
+        " --resamples {params.resamples} --seed {params.seed} --level {params.level}"
+        " --csv {output.csv} --markdown {output.markdown} --html {output.html} > {log} 2>&1"
+
+
+rule table_html:
+    """One table as an HTML page, shown in the report under its question with its caption."""
+    input:
+        f"{R}/tables/{{table}}.csv",
+    output:
+        report_item(f"{R}/tables/{{table}}.html", "{table}", "Tables",
+                    caption="../report/table.rst"),
+    log:
+        f"{R}/logs/table_html/{{table}}.log",
+    params:
+        # the table's caption, rendered by table.rst
+        caption=lambda w: open(f"{workflow.basedir}/workflow/report/{w.table}.rst").read(),
+    wildcard_constraints:
+        table="|".join(f for f in QUESTION_OF if f != "findings"),
+    conda:
+        ANALYSIS_ENV
+    threads: job_threads("figure")
+    resources:
+        **job_resources("figure"),
+    shell:
+        "convergent table-html --csv {input} --title {wildcards.table} --out {output} > {log} 2>&1"
