@@ -108,12 +108,12 @@ def lasso_path(
     z[~live] = 0.0
     u = np.zeros((p, q))
     out = np.zeros((len(penalties), p, q))
+    done = advance or (lambda _: None)
     for i in order:
         lam = float(penalties[i])
         if lam == 0:
             out[i] = z
-            if advance is not None:
-                advance(1)
+            done(1)
             continue
         # first an active-set search from the neighbouring solution (usually exact at once)
         exact, ok = _refine(gram, c, z, lam)
@@ -138,8 +138,7 @@ def lasso_path(
             if len(todo) == 0:
                 break
         out[i] = z
-        if advance is not None:
-            advance(1)
+        done(1)
     return out
 
 

@@ -24,15 +24,12 @@ def layer_moments(
     """Within-net moments of one layer (samples: images × positions)."""
     c = f.units(layer)
     m = BlockMoments.zeros(blocks, c, c)
+    done = advance or (lambda _: None)
     for block, start, stop in chunks(f.n_images, blocks, chunk_images):
         m.add(block, f.samples(layer, start, stop))
-        _done(advance, stop - start)
+        done(stop - start)
     return m
 
-
-def _done(advance: Advance, images: int) -> None:
-    if advance is not None:
-        advance(images)
 
 
 def cross_moments(
@@ -45,9 +42,10 @@ def cross_moments(
 ) -> BlockMoments:
     """Between-net moments: the same probe chunks read from both files."""
     m = BlockMoments.zeros(blocks, a.units(layer), b.units(layer))
+    done = advance or (lambda _: None)
     for block, start, stop in chunks(a.n_images, blocks, chunk_images):
         m.add(block, a.samples(layer, start, stop), b.samples(layer, start, stop))
-        _done(advance, stop - start)
+        done(stop - start)
     return m
 
 
@@ -68,6 +66,7 @@ def pair_moments(
     if convention == "flatten":
         raise ValueError("flattened conv features are too wide for moments; use the Gram route")
     moments = None
+    done = advance or (lambda _: None)
     for block, start, stop in chunks(fa.n_images, blocks, chunk_images):
         x = as_features(fa.layer(la)[start:stop], convention)
         if pairing is None:
@@ -82,5 +81,5 @@ def pair_moments(
         if moments is None:
             moments = empty_pair(blocks, x.shape[1], y.shape[1])
         add_pair(moments, block, x, y)
-        _done(advance, stop - start)
+        done(stop - start)
     return moments

@@ -103,6 +103,7 @@ def _stream(
 ) -> dict[str, BlockMoments]:
     """Per-block moments of x (first network) against y (last network; x itself if one)."""
     bounds, acc, seen = block_bounds(n_images, blocks), {}, 0
+    done = advance or (lambda _: None)
     for start, n, outs in forward_layers(networks, readouts, batches):
         for layer in readouts:
             for block, lo, hi in block_pieces(start, start + n, bounds):
@@ -112,8 +113,7 @@ def _stream(
                     acc[layer] = DeviceMoments(blocks, x.shape[1], y.shape[1], x.device)
                 acc[layer].add(block, x, y)
         seen = start + n
-        if advance is not None:
-            advance(n)
+        done(n)
     _check_count(seen, n_images)
     return {layer: m.numpy() for layer, m in acc.items()}
 
