@@ -6,11 +6,13 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import time
 
 import numpy as np
 from conftest import write_planted
 
 from convergent import cli
+from convergent import progress as progress_module
 from convergent.analysis.blocks import BlockMoments
 from convergent.analysis.sparse_prediction import BlockSums, sparse_prediction
 from convergent.analysis.statistics import bootstrap
@@ -26,7 +28,7 @@ class Terminal(io.StringIO):
 
 def test_log_gets_bounded_whole_lines_with_unit_total_and_rate():
     log = io.StringIO()
-    with progress(100_000, "img", "dump m", file=log, interval=0) as bar:
+    with progress(100_000, "img", "dump m", file=log, interval=0, delay=0) as bar:
         for _ in range(100_000):
             bar.update(1)
     text = log.getvalue()
@@ -42,11 +44,26 @@ def test_log_gets_bounded_whole_lines_with_unit_total_and_rate():
 def test_log_lines_are_rate_limited():
     """With the default interval (seconds), a loop of a moment writes its first and last line."""
     log = io.StringIO()
-    for _ in progress(5_000, "pair", "pairs", range(5_000), file=log):
+    for _ in progress(5_000, "pair", "pairs", range(5_000), file=log, delay=0):
         pass
     lines = log.getvalue().splitlines()
     assert len(lines) == 2
     assert "0/5000" in lines[0] and "5000/5000" in lines[1] and "pair/s" in lines[1]
+
+
+def test_nothing_is_written_before_the_job_has_run_its_delay(monkeypatch):
+    """A job that takes a moment (or fails at once) leaves no progress lines; once its bars
+    have run the delay, every new bar writes from its start."""
+    monkeypatch.setattr(progress_module, "_job_start", None)
+    log = io.StringIO()
+    for _ in progress(100, "img", "quick", range(100), file=log, delay=60):
+        pass
+    assert log.getvalue() == ""
+    monkeypatch.setattr(progress_module, "_job_start", time.time() - 61)
+    for _ in progress(100, "img", "later", range(100), file=log, delay=60):
+        pass
+    lines = log.getvalue().splitlines()
+    assert len(lines) == 2 and "0/100" in lines[0] and "100/100" in lines[1]
 
 
 def test_terminal_gets_tqdm_carriage_returns():
@@ -97,8 +114,10 @@ def test_advance_reaches_each_total_and_changes_nothing(tmp_path):
     np.testing.assert_array_equal(r.loss, sparse_prediction(sums, penalties, 2).loss)
 
 
-def test_step_log_shows_its_bar(tmp_path):
-    """As a rule runs it: stderr into the job's log (a file, not a terminal)."""
+def test_step_log_shows_its_bar(tmp_path, monkeypatch):
+    """As a rule runs it: stderr into the job's log (a file, not a terminal); no delay, as if
+    the job had been running a while."""
+    monkeypatch.setattr(progress_module, "LOG_DELAY", 0.0)
     rng = np.random.default_rng(1)
     acts = {"conv1": rng.random((30, 4, 3, 3)).astype(np.float32),
             "fc6": rng.random((30, 5)).astype(np.float32)}
