@@ -31,6 +31,7 @@ the residual of held-out sample s is y_s − b − Wᵀx_s with b fitted on the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -77,8 +78,10 @@ def lasso_path(
     tol: float = 1e-9,
     max_iter: int = 1_000,
     check_every: int = 20,
+    advance: Callable[[int], object] | None = None,
 ) -> np.ndarray:
-    """Weights (len(penalties), p, q) minimising ½wᵀGw − wᵀc + λ‖w‖₁ for every column c.
+    """Weights (len(penalties), p, q) minimising ½wᵀGw − wᵀc + λ‖w‖₁ for every column c;
+    ``advance(1)``, if given, is called after each penalty (a progress bar's ``update``).
 
     λ = 0 is least squares on the Gram matrix (the minimum-norm solution if G is singular).
     λ > 0, from the smallest penalty to the largest: first an exact active-set search started
@@ -105,10 +108,12 @@ def lasso_path(
     z[~live] = 0.0
     u = np.zeros((p, q))
     out = np.zeros((len(penalties), p, q))
+    done = advance or (lambda _: None)
     for i in order:
         lam = float(penalties[i])
         if lam == 0:
             out[i] = z
+            done(1)
             continue
         # first an active-set search from the neighbouring solution (usually exact at once)
         exact, ok = _refine(gram, c, z, lam)
@@ -133,6 +138,7 @@ def lasso_path(
             if len(todo) == 0:
                 break
         out[i] = z
+        done(1)
     return out
 
 
@@ -276,8 +282,10 @@ def sparse_prediction(
     folds: int,
     dead_std: float = 1e-6,
     tol: float = 1e-9,
+    advance: Callable[[int], object] | None = None,
 ) -> PredictionResult:
-    """Held-out loss of the L1 path, k-fold over probe blocks, on standardised units.
+    """Held-out loss of the L1 path, k-fold over probe blocks, on standardised units
+    (``advance``: called after each of the (folds + 1) × penalties fits, see :func:`lasso_path`).
 
     Inputs and targets are standardised with the mean and SD of all blocks.  A dead target
     (SD ≤ ``dead_std``) is predicted perfectly by its mean and gets loss NaN (excluded from
@@ -302,9 +310,9 @@ def sparse_prediction(
         fit = standardise(sums.total(np.flatnonzero(fold != f)))
         test = standardise(sums.total(np.flatnonzero(fold == f)))
         gram, cross, *_ = covariance_form(fit)
-        path = lasso_path(gram, cross, penalties, tol)
+        path = lasso_path(gram, cross, penalties, tol, advance=advance)
         loss += np.stack([held_out_loss(w, fit, test) for w in path]) / folds
     gram, cross, *_ = covariance_form(standardise(everything))
-    weights = lasso_path(gram, cross, penalties, tol)
+    weights = lasso_path(gram, cross, penalties, tol, advance=advance)
     loss[:, sy <= dead_std] = np.nan
     return PredictionResult(penalties, loss, weights, (weights != 0).sum(axis=1))

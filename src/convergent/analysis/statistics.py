@@ -41,13 +41,21 @@ def bootstrap(
     resamples: int,
     seed: int,
     level: float = 0.95,
+    advance: Callable[[int], object] | None = None,
 ) -> dict[str, tuple[float, float, float]]:
     """{name: (estimate, ci_low, ci_high)} for a statistic of an index set over range(n).
 
     ``statistic(index)`` returns a dict of named values; the estimate uses ``arange(n)``.
+    ``advance(1)``, if given, is called after each of the 1 + ``resamples`` evaluations (a
+    progress bar's ``update``).
     """
+    done = advance or (lambda _: None)
     estimate = statistic(np.arange(n))
-    draws = [statistic(idx) for idx in resample_indices(n, resamples, seed)]
+    done(1)
+    draws = []
+    for idx in resample_indices(n, resamples, seed):
+        draws.append(statistic(idx))
+        done(1)
     out = {}
     for name, value in estimate.items():
         lo, hi = percentile_ci(np.array([d[name] for d in draws]), level)

@@ -85,7 +85,7 @@ def write(
     ``compress``: gzip level 1 + shuffle (portable, about 2x smaller on ReLU outputs) or none
     (several times faster to read back).
     """
-    from tqdm import tqdm
+    from convergent.progress import progress
 
     with atomic_path(out) as tmp, h5py.File(tmp, "w") as f:
         f.attrs.update(
@@ -101,7 +101,7 @@ def write(
         f["probe/index"] = np.asarray(index, dtype=np.int64)
         f["probe/label"] = np.asarray(label, dtype=np.int64)
         row = 0
-        with tqdm(total=n_images, unit="img", desc=f"dump {attrs.get('model', '')}") as bar:
+        with progress(n_images, "img", f"dump {attrs.get('model', '')}") as bar:
             for layers in batches:
                 n = len(next(iter(layers.values())))
                 for name, values in layers.items():

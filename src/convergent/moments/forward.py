@@ -14,7 +14,7 @@ the order of floating-point summation.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import torch
 from torch import nn
@@ -72,9 +72,11 @@ def network_moments(
     batches: Iterable[torch.Tensor],
     n_images: int,
     blocks: int,
+    advance: Callable[[int], object] | None = None,
 ) -> dict[str, BlockMoments]:
-    """Within-net moments of every read-out layer, in one pass of one network."""
-    return _stream([network], readouts, batches, n_images, blocks)
+    """Within-net moments of every read-out layer, in one pass of one network; ``advance(n)``
+    (a progress bar's ``update``) is called with the images of each batch done."""
+    return _stream([network], readouts, batches, n_images, blocks, advance)
 
 
 def network_cross_moments(
@@ -84,9 +86,11 @@ def network_cross_moments(
     batches: Iterable[torch.Tensor],
     n_images: int,
     blocks: int,
+    advance: Callable[[int], object] | None = None,
 ) -> dict[str, BlockMoments]:
-    """Cross moments (x from A, y from B) of every read-out layer: both nets see each batch."""
-    return _stream([net_a, net_b], readouts, batches, n_images, blocks)
+    """Cross moments (x from A, y from B) of every read-out layer: both nets see each batch
+    (``advance`` as in :func:`network_moments`)."""
+    return _stream([net_a, net_b], readouts, batches, n_images, blocks, advance)
 
 
 def _stream(
@@ -95,9 +99,11 @@ def _stream(
     batches: Iterable[torch.Tensor],
     n_images: int,
     blocks: int,
+    advance: Callable[[int], object] | None,
 ) -> dict[str, BlockMoments]:
     """Per-block moments of x (first network) against y (last network; x itself if one)."""
     bounds, acc, seen = block_bounds(n_images, blocks), {}, 0
+    done = advance or (lambda _: None)
     for start, n, outs in forward_layers(networks, readouts, batches):
         for layer in readouts:
             for block, lo, hi in block_pieces(start, start + n, bounds):
@@ -107,6 +113,7 @@ def _stream(
                     acc[layer] = DeviceMoments(blocks, x.shape[1], y.shape[1], x.device)
                 acc[layer].add(block, x, y)
         seen = start + n
+        done(n)
     _check_count(seen, n_images)
     return {layer: m.numpy() for layer, m in acc.items()}
 

@@ -52,13 +52,14 @@ def moments(args: argparse.Namespace) -> None:
     from convergent.io.activations import ActivationFile
     from convergent.io.layouts import MomentsFile
     from convergent.moments import layer_moments
+    from convergent.progress import progress
 
     a = args.spec["analysis"]
     with ActivationFile(args.activations, args.spec["model"]) as f:
-        layers = {
-            layer: layer_moments(f, layer, a["blocks"], a["chunk_images"])
-            for layer in args.spec["layers"]
-        }
+        layers = {}
+        for layer in args.spec["layers"]:
+            with progress(f.n_images, "img", f"moments {layer}") as bar:
+                layers[layer] = layer_moments(f, layer, a["blocks"], a["chunk_images"], bar.update)
         attrs = {k: f.attrs[k] for k in ("model", "architecture", "probe_hash")}
     MomentsFile.save(args.out, layers, {**attrs, "blocks": a["blocks"]})
 

@@ -54,6 +54,7 @@ def write_pair(
 def compare(args: argparse.Namespace) -> None:
     from convergent.io.activations import ActivationFile, check_same_probe
     from convergent.moments import cross_moments
+    from convergent.progress import progress
 
     opts, layer = args.spec["analysis"], args.layer
     model_a, model_b = args.spec["models"]
@@ -64,7 +65,8 @@ def compare(args: argparse.Namespace) -> None:
                 f"{args.a} and {args.b}: different architectures; pairs compare "
                 "models of one architecture"
             )
-        cross = cross_moments(fa, fb, layer, opts["blocks"], opts["chunk_images"])
+        with progress(fa.n_images, "img", f"cross moments {layer}") as bar:
+            cross = cross_moments(fa, fb, layer, opts["blocks"], opts["chunk_images"], bar.update)
         architecture = fa.attrs["architecture"]
     moments = (args.moments_a, args.moments_b)
     write_pair(

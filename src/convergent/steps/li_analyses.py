@@ -9,6 +9,7 @@ import argparse
 import numpy as np
 
 from convergent.io import InputError
+from convergent.progress import progress
 from convergent.steps import Step, add_spec
 
 #: the attributes naming one layer of one pair, copied from its pair file into every result
@@ -34,10 +35,13 @@ def mutual_information(args: argparse.Namespace) -> None:
         shape = fa.layer(layer).shape
         rows = fa.n_images * int(np.prod(shape[2:]))
         parts = list(chunks(fa.n_images, opt["blocks"], opt["chunk_images"]))
+        passes = iter(("bin edges", "joint histograms"))  # unit_histograms' two passes
 
         def chunk_pairs():
-            for _, start, stop in parts:
-                yield fa.samples(layer, start, stop), fb.samples(layer, start, stop)
+            with progress(fa.n_images, "img", f"MI {next(passes)} {layer}") as bar:
+                for _, start, stop in parts:
+                    yield fa.samples(layer, start, stop), fb.samples(layer, start, stop)
+                    bar.update(stop - start)
 
         edges_a, edges_b, counts = mi.unit_histograms(
             chunk_pairs, rows, shape[1], opt["mi_bins"], opt["mi_zero"], opt["mi_quantile_samples"]
@@ -101,7 +105,10 @@ def sparse_prediction(args: argparse.Namespace) -> None:
     for direction, sums in zip(
         DIRECTIONS, _block_sums(pair, args.moments_a, args.moments_b, layer), strict=True
     ):
-        r = sparse_prediction(sums, penalties, folds, opt["dead_unit_std"])
+        # one lasso path per fold and one on all blocks, each a fit per penalty
+        fits_total = (folds + 1) * len(penalties)
+        with progress(fits_total, "fit", f"sparse prediction {layer} {direction}") as bar:
+            r = sparse_prediction(sums, penalties, folds, opt["dead_unit_std"], advance=bar.update)
         fits[direction] = SparseFit(r.loss, r.nonzero, r.weights)
     attrs = {**_pair_names(pair.attrs), "folds": folds, "blocks": len(sums.count)}
     SparsePredictionFile.save(args.out, penalties, fits, attrs)
@@ -123,8 +130,11 @@ def clustering(args: argparse.Namespace) -> None:
     a = cl.affinity(s, opt["cluster_affinity"])
     p = c_ab.shape[0]
     k = min(opt["clusters"] or cl.default_clusters(p), len(s) - 1)
-    spectral = cl.spectral_labels(a, k)
-    link, leaves, hac = cl.hierarchical(a, k)
+    with progress(2, "method", f"clustering {layer}: {len(s)} units, {k} clusters") as bar:
+        spectral = cl.spectral_labels(a, k)
+        bar.update()
+        link, leaves, hac = cl.hierarchical(a, k)
+        bar.update()
     clusterings = Clusterings(Clusters(spectral, cl.cluster_order(spectral, a)),
                               Clusters(hac, leaves, link))
     attrs = {
@@ -156,8 +166,10 @@ def top_units(args: argparse.Namespace) -> None:
         for layer in args.spec["layers"]:
             top = TopUnits.empty(f.units(layer), args.spec["patches"])
             # one block: the running top-n (a stable merge) does not depend on the chunking
-            for _, start, stop in chunks(f.n_images, 1, args.spec["chunk_images"]):
-                top.add(f.layer(layer)[start:stop], start)
+            with progress(f.n_images, "img", f"top units {layer}") as bar:
+                for _, start, stop in chunks(f.n_images, 1, args.spec["chunk_images"]):
+                    top.add(f.layer(layer)[start:stop], start)
+                    bar.update(stop - start)
             layers[layer] = top
         attrs = {k: f.attrs[k] for k in ("model", "architecture", "probe_hash")}
         index = f.probe_index

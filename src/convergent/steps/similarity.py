@@ -21,6 +21,7 @@ from convergent.analysis.subsample import SubsampleLayer, subsample_index, subsa
 from convergent.io.activations import ActivationFile
 from convergent.moments import image_features, pair_moments, pair_moments_of_arrays
 from convergent.moments.conventions import effective_convention
+from convergent.progress import progress
 from convergent.steps import Step, add_spec
 
 
@@ -53,13 +54,15 @@ def per_layer_rows(
         perm = shuffled_pairing(len(sub), opts["seed"] + 1)
         null_moments = pair_moments_of_arrays(sa.reduced, sb.reduced[perm], blocks)
     else:
-        moments = pair_moments(fa, layer, fb, layer, conv, blocks, chunk_images)
+        with progress(fa.n_images, "img", f"{layer} moments") as bar:
+            moments = pair_moments(fa, layer, fb, layer, conv, blocks, chunk_images,
+                                   advance=bar.update)
         perm = shuffled_pairing(fa.n_images, opts["seed"] + 1)
-        null_moments = (
-            pair_moments(fa, layer, fb, layer, conv, blocks, chunk_images, perm)
-            if opts["nulls"]["shuffled"]
-            else None
-        )
+        null_moments = None
+        if opts["nulls"]["shuffled"]:
+            with progress(fa.n_images, "img", f"{layer} shuffled-pairing moments") as bar:
+                null_moments = pair_moments(fa, layer, fb, layer, conv, blocks, chunk_images,
+                                            perm, bar.update)
     dead_std = opts["dead_unit_std"]
     reduced = conv == "flatten" and (sa.was_reduced or sb.was_reduced)
 
@@ -73,16 +76,20 @@ def per_layer_rows(
         return stat
 
     samples = float(moments[2].count.sum())
-    add("pair", bootstrap(scatter_stat(moments), blocks, opts["bootstrap"], opts["seed"],
-                          opts["ci"]), conv, samples)
+    resamples = opts["bootstrap"] + 1  # the estimate and the bootstrap resamples
+    with progress(resamples, "resample", f"{layer} scatter-route bootstrap") as bar:
+        add("pair", bootstrap(scatter_stat(moments), blocks, opts["bootstrap"], opts["seed"],
+                              opts["ci"], bar.update), conv, samples)
     if null_moments is not None:
         est = scatter_stat(null_moments)(np.arange(blocks))
         add("shuffled", {k: (v, np.nan, np.nan) for k, v in est.items()}, conv, samples)
 
     # Gram route on the subsample, image bootstrap
     kendall = opts["kendall"]
-    add("pair", bootstrap(lambda idx: subsample_measures(sa, sb, idx, opts, kendall), len(sub),
-                          opts["bootstrap"], opts["seed"], opts["ci"]), img_conv, float(len(sub)))
+    with progress(resamples, "resample", f"{layer} Gram-route bootstrap") as bar:
+        add("pair", bootstrap(lambda idx: subsample_measures(sa, sb, idx, opts, kendall),
+                              len(sub), opts["bootstrap"], opts["seed"], opts["ci"], bar.update),
+            img_conv, float(len(sub)))
     if opts["nulls"]["shuffled"]:
         perm = shuffled_pairing(len(sub), opts["seed"] + 1)
         sb_null = SubsampleLayer(sb.x[perm], opts["rdm_metric"])
@@ -105,18 +112,19 @@ def layer_by_layer_rows(
     ]
     rows = []
     all_idx = np.arange(len(sub))
-    for la, xa in feats[0].items():
-        for lb, xb in feats[1].items():
-            m = sim.data_measures(xa.reduced, xb.reduced, opts["svcca_keep"])
-            if xa.was_reduced or xb.was_reduced:
-                m = sim.without_basis_measures(m)
-            m.update(subsample_measures(xa, xb, all_idx, opts, kendall=False))
-            for measure, value in m.items():
-                rows.append(
-                    {"kind": "pair", "layer_a": la, "layer_b": lb, "measure": measure,
-                     "value": value, "ci_low": np.nan, "ci_high": np.nan, "convention": conv,
-                     "samples": float(len(sub))}
-                )
+    pairs = [(la, lb) for la in layers for lb in layers]
+    for la, lb in progress(len(pairs), "pair", "layer x layer", pairs):
+        xa, xb = feats[0][la], feats[1][lb]
+        m = sim.data_measures(xa.reduced, xb.reduced, opts["svcca_keep"])
+        if xa.was_reduced or xb.was_reduced:
+            m = sim.without_basis_measures(m)
+        m.update(subsample_measures(xa, xb, all_idx, opts, kendall=False))
+        for measure, value in m.items():
+            rows.append(
+                {"kind": "pair", "layer_a": la, "layer_b": lb, "measure": measure,
+                 "value": value, "ci_low": np.nan, "ci_high": np.nan, "convention": conv,
+                 "samples": float(len(sub))}
+            )
     return rows
 
 

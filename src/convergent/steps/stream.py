@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 
 from convergent.io import InputError
+from convergent.progress import progress
 from convergent.steps import Step, add_spec, claim_gpu
 from convergent.steps.compare import write_pair
 
@@ -37,7 +38,8 @@ def stream_moments(args: argparse.Namespace) -> None:
 
     spec, blocks = args.spec, args.spec["analysis"]["blocks"]
     (net,), readouts, probe, batches = _networks(args, [args.checkpoint])
-    moments = network_moments(net, readouts, batches, len(probe.index), blocks)
+    with progress(len(probe.index), "img", f"moments of {len(readouts)} layers") as bar:
+        moments = network_moments(net, readouts, batches, len(probe.index), blocks, bar.update)
     attrs = {"model": spec["model"], "architecture": spec["arch"], "probe_hash": probe.hash}
     layers = {layer: moments[layer] for layer in spec["layers"]}
     MomentsFile.save(args.out, layers, {**attrs, "blocks": blocks, "streamed": True})
@@ -55,7 +57,9 @@ def stream_compare(args: argparse.Namespace) -> None:
     for path, model in zip((args.moments_a, args.moments_b), models, strict=True):
         if MomentsFile(path, model=model).attrs.get("probe_hash") != probe.hash:
             raise InputError(f"{path}: moments of another probe set; rerun snakemake to rebuild it")
-    cross = network_cross_moments(*nets, readouts, batches, len(probe.index), opts["blocks"])
+    n = len(probe.index)
+    with progress(n, "img", f"cross moments of {len(readouts)} layers") as bar:
+        cross = network_cross_moments(*nets, readouts, batches, n, opts["blocks"], bar.update)
     moments = (args.moments_a, args.moments_b)
     for layer in spec["layers"]:
         out = str(Path(args.out_dir) / f"{layer}.h5")
