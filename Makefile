@@ -1,5 +1,5 @@
 # The two entry points of the README; both set the machine up first (idempotent).
-.PHONY: setup study test lint bench
+.PHONY: setup study test lint bench wheel-check
 
 setup:
 	bash scripts/setup.sh
@@ -13,3 +13,7 @@ test: setup
 
 bench: setup
 	.venv/bin/python benchmarks/bench.py
+
+# the package as a user installs it: wheel -> fresh venv -> CLI and docs/api.md's examples
+wheel-check:
+	bash scripts/wheel_check.sh

@@ -25,7 +25,8 @@ ENVS = ROOT / "envs"
 NETWORK_RULES = {
     "train", "untrained", "dump", "stream_moments", "stream_compare", "figure_unit_pairs",
 }
-TORCH = {"torch", "torchvision", "pytorch-lightning"}
+#: the training stack, only in the train env (tensorboard: training.logger)
+TORCH = {"torch", "torchvision", "pytorch-lightning", "tensorboard"}
 #: imported only by the Snakemake process (config validation in workflow/rules/common.smk)
 WORKFLOW_ONLY = {"jsonschema"}
 #: a study with every rule family, small enough to load quickly

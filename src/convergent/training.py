@@ -31,6 +31,9 @@ from convergent.io import InputError, atomic_path, sha256, write_json
 
 #: outdir/resume/: what a killed run needs to resume (see :func:`fit`)
 RESUME_DIR = "resume"
+#: outdir/tensorboard/: the TensorBoard event file of ``training.logger: tensorboard``
+TENSORBOARD_DIR = "tensorboard"
+TENSORBOARD_EVENTS = "events.out.tfevents.convergent"
 #: the checkpoint key holding the hash of the training spec that wrote it
 SPEC_KEY = "convergent_spec_sha256"
 
@@ -185,13 +188,29 @@ def use_gpu(accelerator: str) -> bool:
     return accelerator != "cpu" and torch.cuda.is_available()
 
 
+def precision(t: dict[str, Any], gpu: bool) -> str:
+    """Lightning's precision of ``training.precision``; ``auto``: bf16-mixed on a GPU, 32-true
+    on the CPU (where Lightning has no float16 autocast)."""
+    chosen = t.get("precision", "auto")
+    if chosen == "auto":
+        return "bf16-mixed" if gpu else "32-true"
+    if chosen == "16-mixed" and not gpu:
+        raise InputError(
+            "training.precision: 16-mixed needs a GPU and this job runs on the CPU; "
+            "use auto, 32-true or bf16-mixed"
+        )
+    return chosen
+
+
 def fit(
     spec: dict[str, Any], outdir: str | os.PathLike, threads: int | None = None
 ) -> dict[str, Any]:
     """Train one model; resume from ``outdir/resume/`` if a killed run of the same spec left it.
 
     Writes ``model.ckpt`` (final weights), ``metrics.csv`` (one row per epoch) and
-    ``summary.json`` (test accuracy, timing, provenance) into ``outdir``, each atomically.
+    ``summary.json`` (test accuracy, timing, provenance) into ``outdir``, each atomically, and
+    with ``training.logger: tensorboard`` the same rows as a TensorBoard event file in
+    ``outdir/tensorboard/`` (from the history too, so a resumed run writes the same bytes).
     ``outdir/resume/`` (the last epoch checkpoint, with the epochs' metrics) lives only while
     training is unfinished: it is keyed to the spec's hash and removed once the outputs exist.
     """
@@ -217,8 +236,8 @@ def fit(
     trainer = pl.Trainer(
         max_epochs=t["epochs"],
         accelerator="gpu" if gpu else "cpu",
-        devices=1,
-        precision="bf16-mixed" if gpu else "32-true",
+        devices=t.get("devices", 1),
+        precision=precision(t, gpu),
         deterministic=not gpu,  # some CUDA backward kernels have no deterministic version
         default_root_dir=resume_dir,
         logger=False,  # metrics.csv comes from EpochCheckpoint's history (resume-safe)
@@ -243,6 +262,10 @@ def fit(
         trainer.save_checkpoint(tmp, weights_only=True)
     history = epochs.history
     write_rows(outdir / "metrics.csv", history)
+    if t.get("logger", "csv") == "tensorboard":
+        write_events(outdir / TENSORBOARD_DIR / TENSORBOARD_EVENTS, history)
+    else:  # the event file of an earlier spec is no output of this one
+        shutil.rmtree(outdir / TENSORBOARD_DIR, ignore_errors=True)
     final = history[-1]
     summary = {
         "model": f"{spec['arch']}/{spec['name']}",
@@ -269,6 +292,25 @@ def write_rows(path: Path, rows: list[dict[str, float]]) -> None:
         writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
+
+
+def write_events(path: Path, rows: list[dict[str, float]]) -> None:
+    """The epochs' metrics as a TensorBoard event file (one scalar per metric and epoch, step =
+    epoch).  Its wall times are the epoch numbers, not the clock: the file is a function of the
+    history, like metrics.csv."""
+    from tensorboard.compat.proto.event_pb2 import Event
+    from tensorboard.compat.proto.summary_pb2 import Summary
+    from tensorboard.summary.writer.record_writer import RecordWriter
+
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        writer = RecordWriter(f)
+        writer.write(Event(wall_time=0.0, file_version="brain.Event:2").SerializeToString())
+        for row in rows:
+            values = [Summary.Value(tag=k, simple_value=float(row[k])) for k in METRICS]
+            event = Event(wall_time=float(row["epoch"]), step=int(row["epoch"]),
+                          summary=Summary(value=values))
+            writer.write(event.SerializeToString())
+        writer.flush()
 
 
 def load_network(checkpoint: str | os.PathLike, arch: str | None = None) -> tuple[nn.Module, dict]:

@@ -250,6 +250,13 @@ class BlockSums:
     xy: np.ndarray
     yy: np.ndarray
 
+    @classmethod
+    def from_moments(cls, within_x, within_y, cross) -> BlockSums:
+        """The sums for predicting y from x, from three ``BlockMoments`` (within x, within y,
+        cross: x against y) of the same blocks."""
+        yy = np.diagonal(within_y.sum_xy, axis1=1, axis2=2)
+        return cls(cross.count, cross.sum_x, cross.sum_y, within_x.sum_xy, cross.sum_xy, yy)
+
     def total(self, blocks: np.ndarray) -> Sums:
         return Sums(
             float(self.count[blocks].sum()),

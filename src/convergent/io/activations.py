@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import os
 import platform
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import h5py
@@ -53,8 +53,8 @@ def dump(
     n_images: int,
     out: str | os.PathLike,
     attrs: dict[str, Any],
-    index: np.ndarray,
-    label: np.ndarray,
+    index: np.ndarray | Callable[[], np.ndarray],
+    label: np.ndarray | Callable[[], np.ndarray],
     dtype: str = "float32",
     compress: bool = True,
 ) -> None:
@@ -74,16 +74,18 @@ def write(
     batches: Iterable[dict[str, np.ndarray]],
     n_images: int,
     attrs: dict[str, Any],
-    index: np.ndarray,
-    label: np.ndarray,
+    index: np.ndarray | Callable[[], np.ndarray],
+    label: np.ndarray | Callable[[], np.ndarray],
     dtype: str = "float32",
     modules: dict[str, str] | None = None,
     compress: bool = True,
 ) -> None:
     """Write per-batch ``{layer: (n, C[, H, W]) array}`` dicts as an activation file, atomically.
 
-    ``compress``: gzip level 1 + shuffle (portable, about 2x smaller on ReLU outputs) or none
-    (several times faster to read back).
+    ``index``, ``label``: the probe images' dataset indices and labels, or functions returning
+    them that are called once every batch is written (a loader tells its labels only as it
+    runs: :func:`record`).  ``compress``: gzip level 1 + shuffle (portable, about 2x smaller on
+    ReLU outputs) or none (several times faster to read back).
     """
     from convergent.progress import progress
 
@@ -98,8 +100,6 @@ def write(
                 **attrs,
             }
         )
-        f["probe/index"] = np.asarray(index, dtype=np.int64)
-        f["probe/label"] = np.asarray(label, dtype=np.int64)
         row = 0
         with progress(n_images, "img", f"dump {attrs.get('model', '')}") as bar:
             for layers in batches:
@@ -114,11 +114,18 @@ def write(
                 bar.update(n)
         if row != n_images:
             raise RuntimeError(f"probe yielded {row} images, expected {n_images}")
+        for key, values in (("index", index), ("label", label)):
+            f[f"probe/{key}"] = np.asarray(values() if callable(values) else values, np.int64)
 
 
 def _create_layer(
     f: h5py.File, name: str, path: str, n: int, shape: tuple, dtype: str, compress: bool
 ) -> None:
+    if len(shape) not in (1, 3):  # the readers know two kinds of layer: fc and conv
+        raise ValueError(
+            f"layer {name!r} (module {path}) outputs (batch, {', '.join(map(str, shape))}); "
+            "read out modules whose output is (batch, C) or (batch, C, H, W)"
+        )
     per_image = int(np.prod(shape)) * np.dtype(dtype).itemsize
     rows = max(1, min(n, CHUNK_BYTES // per_image))
     filters = {"compression": "gzip", "compression_opts": 1, "shuffle": True} if compress else {}
@@ -127,6 +134,79 @@ def _create_layer(
     )
     ds.attrs["kind"] = "conv" if len(shape) == 3 else "fc"
     ds.attrs["module"] = path
+
+
+def record(
+    model,
+    layers: dict[str, str] | Iterable[str],
+    loader: Iterable,
+    out: str | os.PathLike,
+    n_images: int | None = None,
+    name: str | None = None,
+    dtype: str = "float32",
+    compress: bool = True,
+) -> str:
+    """Record named layers of any ``torch.nn.Module`` over a loader into an activation file
+    (this module's layout, read by :class:`ActivationFile` and every step that reads dumps).
+
+    ``layers``: ``{layer name: module path}`` (paths as ``model.get_submodule`` takes them,
+    e.g. ``"features.0"``), or module paths that name themselves; each module's output must be
+    (batch, C) or (batch, C, H, W): the forward hook keeps exactly what the module returns.
+    ``loader``: yields image tensors or (images, labels, ...) tuples, e.g. a DataLoader.  The
+    file's probe is the images in loader order: ``probe/index`` is 0 … n − 1, ``probe/label``
+    the integer labels (−1 where the loader gives none).  ``n_images``: the number of images
+    the loader yields (default: the size of its dataset, less a dropped last batch).
+
+    Streaming: each batch is written before the next one runs, so memory holds one batch.  The
+    model runs in eval mode, on the device of its parameters (its mode is restored after);
+    ``name`` is the file's model id (default: the model's class name).  Returns ``out``.
+    """
+    readouts = dict(layers) if isinstance(layers, dict) else {path: path for path in layers}
+    modules = dict(model.named_modules())
+    for layer, path in readouts.items():
+        if path not in modules:
+            have = ", ".join(k for k in list(modules)[1:8] if k)
+            raise ValueError(
+                f"layers[{layer!r}]: the model has no module {path!r}; name one of its module "
+                f"paths ({have}, ...: see model.named_modules())"
+            )
+    n = _images_of(loader) if n_images is None else n_images
+    labels: list[np.ndarray] = []
+
+    def images() -> Iterable:
+        for batch in loader:
+            tagged = isinstance(batch, (tuple, list))
+            x = batch[0] if tagged else batch
+            y = np.asarray(batch[1]) if tagged and len(batch) > 1 else None
+            integer = y is not None and y.shape == (len(x),) and np.issubdtype(y.dtype, np.integer)
+            labels.append(y.astype(np.int64) if integer else np.full(len(x), -1, np.int64))
+            yield x
+
+    kind = type(model).__name__
+    attrs = {
+        "model": name or kind,
+        "architecture": kind,
+        "dataset": "loader",
+        "probe_set": f"the {n} images of a loader, in its order",
+        "readout": "outputs of the named modules",
+    }
+    was_training = model.training
+    model.eval()
+    try:
+        dump(model, readouts, images(), n, out, attrs, np.arange(n),
+             lambda: np.concatenate(labels) if labels else np.zeros(0, np.int64), dtype, compress)
+    finally:
+        model.train(was_training)
+    return str(out)
+
+
+def _images_of(loader: Iterable) -> int:
+    """How many images a DataLoader yields: its dataset's size, less a dropped last batch."""
+    dataset = getattr(loader, "dataset", None)
+    if dataset is None or not hasattr(dataset, "__len__"):
+        raise ValueError("n_images: the loader has no sized dataset; pass the number of images")
+    n, batch = len(dataset), getattr(loader, "batch_size", None)
+    return n - n % batch if getattr(loader, "drop_last", False) and batch else n
 
 
 class ActivationFile:

@@ -88,9 +88,8 @@ def _block_sums(pair, moments_a: str, moments_b: str, layer: str):
                 f"{path}: per-block counts differ from {pair.path}'s (blocks or probe changed); "
                 "rerun snakemake to rebuild both"
             )
-    diag = lambda m: np.diagonal(m.sum_xy, axis1=1, axis2=2)  # noqa: E731
-    a2b = BlockSums(cross.count, cross.sum_x, cross.sum_y, ma.sum_xy, cross.sum_xy, diag(mb))
-    return a2b, a2b.transposed(mb.sum_xy, diag(ma))
+    a2b = BlockSums.from_moments(ma, mb, cross)
+    return a2b, a2b.transposed(mb.sum_xy, np.diagonal(ma.sum_xy, axis1=1, axis2=2))
 
 
 def sparse_prediction(args: argparse.Namespace) -> None:
