@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> None:
     """Run one step; bad input or a failed file operation ends in one line on stderr naming the
     file or key and the fix, with exit status 2 (never a traceback)."""
     args = parser().parse_args(argv)
+    _register_architectures(getattr(args, "spec", None))
     try:
         args.func(args)
     except InputError as err:
@@ -47,6 +48,16 @@ def main(argv: list[str] | None = None) -> None:
         return
     print(f"convergent {args.step}: error: {message}", file=sys.stderr)
     sys.exit(2)
+
+
+def _register_architectures(spec: object) -> None:
+    """A step's spec carries the config-defined architectures it needs (``architectures``:
+    {name: definition}, see common.smk): registered before the step runs, every step resolves
+    their names like the built-in ones."""
+    if isinstance(spec, dict) and spec.get("architectures"):
+        from convergent import models
+
+        models.register(spec["architectures"])
 
 
 def _one_line(err: Exception) -> str:
