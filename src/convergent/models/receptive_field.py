@@ -42,20 +42,25 @@ def _pair(v) -> tuple[int, int]:
 
 
 def _spatial_ops(network: nn.Module, readout: str) -> list[nn.Module] | None:
-    """The modules executed up to and including ``readout``, in order (leaf modules only);
-    None if some module above one of them is not a Sequential (the order is then unknown)."""
-    ops = []
+    """The modules executed up to and including ``readout`` (with everything inside it, if it
+    is a container), in order (leaf modules only); None if some module above one of them is not
+    a Sequential (the order is then unknown)."""
     modules = dict(network.named_modules())
+    if readout not in modules:
+        raise ValueError(f"module {readout!r} not found in the network")
+    ops, seen = [], False
     for name, module in modules.items():
+        inside = name == readout or name.startswith(readout + ".")
+        if seen and not inside:
+            break
+        seen = seen or inside
         if len(list(module.children())) == 0:
             parents = name.split(".")[:-1]
             above = [".".join(parents[: k + 1]) for k in range(len(parents))]
             if not all(isinstance(modules[p], nn.Sequential) for p in above):
                 return None
             ops.append(module)
-        if name == readout:
-            return ops
-    raise ValueError(f"module {readout!r} not found in the network")
+    return ops
 
 
 def receptive_field(network: nn.Module, readout: str) -> ReceptiveField | None:
