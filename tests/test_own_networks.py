@@ -222,6 +222,16 @@ def test_spec_architectures_are_registered_by_the_cli(tmp_path):
     assert hp["arch"] == "tiny2" and set(net.state_dict()) == set(tiny_cnn(10, 1, 28).state_dict())
 
 
+def test_a_figure_spec_registers_its_architectures_too():
+    """``convergent figure NAME --spec ...`` parses its arguments late: the CLI reads them."""
+    import argparse
+
+    definition = {"builder": "test_own_networks:tiny_cnn", "layers": {"c": "relu1"}}
+    spec = json.dumps({"arch": "tiny3", "architectures": {"tiny3": definition}})
+    cli._register_architectures(argparse.Namespace(arguments=["--pair", "p.h5", "--spec", spec]))
+    assert models.READOUTS["tiny3"] == {"c": "relu1"}
+
+
 # ---------------------------------------------------------------- checkpoint models
 def write_checkpoints(folder: Path, *names: str) -> list[str]:
     folder.mkdir(parents=True, exist_ok=True)
