@@ -106,11 +106,12 @@ def test_example_pair_must_index_models():
         (
             lambda c: c.update(colour="red"),
             "colour: unknown key; valid top-level keys: dataset, architectures, models, "
-            "training, probe, layers, analysis, similarity, figures, resources",
+            "training, probe, layers, analysis, similarity, figures, findings, resources",
         ),
         (
             lambda c: c["models"][0].update(seed=1),
-            "models[0].seed: unknown key; valid keys: init_seed, data_seed, replicate",
+            "models[0].seed: unknown key; valid keys: init_seed, data_seed, replicate, "
+            "checkpoint, architecture, name",
         ),
         (
             lambda c: c["training"].update(epochs="many"),

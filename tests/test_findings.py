@@ -19,6 +19,7 @@ from convergent.tables.render import MARKER, csv_html, findings_html, findings_m
 ROOT = Path(__file__).resolve().parents[1]
 LAYERS = ["conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7"]
 DEPTH = np.linspace(0, 1, len(LAYERS))  # alexnet_small's relative depths of these layers
+DEPTHS = {"alexnet_small": dict(zip(LAYERS, DEPTH, strict=True))}
 MODELS = [f"alexnet_small/i{k}-d{k}" for k in range(4)]
 FAST = Resampling(resamples=400, seed=0)
 
@@ -115,7 +116,7 @@ def planted_tables(decline: float = 0.3, seed: int = 0) -> dict[str, pd.DataFram
 
 def planted_findings(**kw) -> pd.DataFrame:
     t = planted_tables(**kw)
-    return findings(t["accuracy"], t["matching"], LAYERS, similarity=t["similarity"],
+    return findings(t["accuracy"], t["matching"], LAYERS, DEPTHS, similarity=t["similarity"],
                     sparse=t["sparse"], mean_activation=t["mean_activation"], resampling=FAST)
 
 
@@ -167,7 +168,7 @@ def test_the_other_sections_report_the_planted_numbers():
 
 def test_without_similarity_the_matching_table_gives_convergence_over_pairs_only():
     t = planted_tables()
-    df = findings(t["accuracy"], t["matching"], LAYERS, resampling=FAST)
+    df = findings(t["accuracy"], t["matching"], LAYERS, DEPTHS, resampling=FAST)
     conv = df[df["section"] == "convergence"]
     assert set(conv["measure"]) == {"semi_matched_correlation", "matched_correlation"}
     assert set(conv["interval"]) == {"pairs"} and conv["untrained"].isna().all()

@@ -8,6 +8,7 @@ traceback.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable
 
@@ -37,6 +38,7 @@ def main(argv: list[str] | None = None) -> None:
     """Run one step; bad input or a failed file operation ends in one line on stderr naming the
     file or key and the fix, with exit status 2 (never a traceback)."""
     args = parser().parse_args(argv)
+    _register_architectures(args)
     try:
         args.func(args)
     except InputError as err:
@@ -47,6 +49,24 @@ def main(argv: list[str] | None = None) -> None:
         return
     print(f"convergent {args.step}: error: {message}", file=sys.stderr)
     sys.exit(2)
+
+
+def _register_architectures(args: argparse.Namespace) -> None:
+    """A step's spec carries the config-defined architectures it needs (``architectures``:
+    {name: definition}, see common.smk): registered before the step runs, every step resolves
+    their names like the built-in ones.  A figure parses its own arguments later (``convergent
+    figure NAME --spec ...``): its spec is read here from them."""
+    spec = getattr(args, "spec", None)
+    rest = getattr(args, "arguments", None) or []
+    if spec is None and "--spec" in rest[:-1]:
+        try:
+            spec = json.loads(rest[rest.index("--spec") + 1])
+        except ValueError:
+            return  # the figure's own parser reports it
+    if isinstance(spec, dict) and spec.get("architectures"):
+        from convergent import models
+
+        models.register(spec["architectures"])
 
 
 def _one_line(err: Exception) -> str:

@@ -2,7 +2,8 @@
 
 The workflow calls :func:`validate` before any job starts: it checks the config against
 ``config/schema.yaml`` (filling defaults), then :func:`check_study` says what a schema cannot
-(layer names, duplicate seeds, data paths); every failure is one line naming the key.  Everything
+(layer names, duplicate seeds, data paths, architectures that do not import or build, checkpoint
+files that do not exist); every failure is one line naming the key.  Everything
 downstream takes the model and pair lists from here so that the Snakefile and the tests agree on
 names.
 """
@@ -13,6 +14,7 @@ import copy
 import itertools
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from convergent.models import READOUTS
+from convergent import models as registry
 
 FASHION_MNIST_FILES = {
     "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
@@ -71,18 +73,42 @@ class ConfigError(ValueError):
     """A config that cannot describe a study; the message is one line naming the key."""
 
 
-@dataclass(frozen=True, order=True)
+#: Model names, which are file names (results/models/<arch>/<name>/) and wildcard values: the
+#: seed models the train rule trains, and the checkpoints a user gives (``ckpt-<label>``); the
+#: two patterns cannot match one name, and a label cannot hold the pair separator ``__``.
+SEED_MODEL = r"i\d+-d\d+(?:-r\d+)?"
+CHECKPOINT_PREFIX = "ckpt-"
+CHECKPOINT_LABEL = r"[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*"
+CHECKPOINT_MODEL = CHECKPOINT_PREFIX + CHECKPOINT_LABEL
+#: names of architectures a config defines (folder names and wildcard values)
+ARCH_NAME = r"[A-Za-z][A-Za-z0-9_]*"
+#: names of layers (file names: results/pairs/<arch>/<pair>/<layer>.h5)
+LAYER_NAME = r"[A-Za-z0-9][A-Za-z0-9_]*"
+
+
+@dataclass(frozen=True)
 class Model:
-    """One trained network, named by what makes it unique."""
+    """One network of the study, named by what makes it unique: its seeds (trained by the
+    workflow), or the checkpoint file a user trained it into (``checkpoint``, ``label``)."""
 
     arch: str
-    init_seed: int
-    data_seed: int
+    init_seed: int | None
+    data_seed: int | None
     replicate: int = 0
+    checkpoint: str | None = None
+    label: str | None = None
+
+    @property
+    def trained_here(self) -> bool:
+        """Whether the train rule trains it (else its weights come from ``checkpoint``)."""
+        return self.checkpoint is None
 
     @property
     def name(self) -> str:
-        """``i<init>-d<data>`` (``-r<k>`` added for repeated runs), unique within ``arch``."""
+        """``i<init>-d<data>`` (``-r<k>`` added for repeated runs) or ``ckpt-<label>``, unique
+        within ``arch``."""
+        if self.checkpoint is not None:
+            return f"{CHECKPOINT_PREFIX}{self.label}"
         suffix = f"-r{self.replicate}" if self.replicate else ""
         return f"i{self.init_seed}-d{self.data_seed}{suffix}"
 
@@ -111,12 +137,43 @@ class Pair:
         return f"{self.arch}/{self.name}"
 
 
+def architecture_names(config: dict[str, Any]) -> list[str]:
+    """The study's architectures by name: a string entry is a name, a mapping has ``name``."""
+    return [a if isinstance(a, str) else a["name"] for a in config["architectures"]]
+
+
+def defined_architectures(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The architectures the config defines (mapping entries): {name: definition}."""
+    return {
+        a["name"]: registry.from_definition(a["name"], a, "config").definition()
+        for a in config["architectures"]
+        if not isinstance(a, str)
+    }
+
+
+def register_architectures(config: dict[str, Any]) -> None:
+    """Make the config's own architectures known to this process (the workflow's, the tests')."""
+    registry.register(defined_architectures(config))
+
+
+def _model(arch: str, entry: dict[str, Any]) -> Model | None:
+    """The model a ``models`` entry gives ``arch``: a seed entry gives every architecture one,
+    a checkpoint only its own (None for the others)."""
+    if "checkpoint" not in entry:
+        return Model(arch, entry["init_seed"], entry["data_seed"], entry["replicate"])
+    if entry["architecture"] != arch:
+        return None
+    return Model(arch, None, None, 0, entry["checkpoint"], entry["name"])
+
+
 def models(config: dict[str, Any]) -> list[Model]:
-    """Every model of the study: each seed entry for each architecture."""
+    """Every model of the study: each seed entry for each architecture, and each checkpoint for
+    its own architecture (in config order within an architecture)."""
     return [
-        Model(arch, m["init_seed"], m["data_seed"], m["replicate"])
-        for arch in config["architectures"]
-        for m in config["models"]
+        m
+        for arch in architecture_names(config)
+        for entry in config["models"]
+        if (m := _model(arch, entry)) is not None
     ]
 
 
@@ -127,36 +184,28 @@ def pairs(config: dict[str, Any]) -> list[Pair]:
 
 
 def example_pair(config: dict[str, Any]) -> Pair:
-    """The pair drawn in single-pair figures (``figures.example_pair``, first architecture)."""
+    """The pair drawn in single-pair figures: ``figures.example_pair`` indexes ``models``; the
+    pair is drawn in the first architecture both entries give a model."""
     i, j = config["figures"]["example_pair"]
-    ms = models(config)[: len(config["models"])]
-    if max(i, j) >= len(ms) or i == j:
+    entries = config["models"]
+    if max(i, j) >= len(entries) or i == j:
         raise ConfigError(
             f"figures.example_pair = [{i}, {j}]: needs two different indices into models "
-            f"(0..{len(ms) - 1})"
+            f"(0..{len(entries) - 1})"
         )
-    return Pair(ms[i], ms[j])
+    for arch in architecture_names(config):
+        a, b = _model(arch, entries[i]), _model(arch, entries[j])
+        if a is not None and b is not None:
+            return Pair(a, b)
+    raise ConfigError(
+        f"figures.example_pair = [{i}, {j}]: models[{i}] and models[{j}] are checkpoints of "
+        "different architectures; pick two models of one architecture"
+    )
 
 
 def check_study(config: dict[str, Any]) -> None:
     """Raise :class:`ConfigError` naming the key if the config cannot describe a study."""
-    seen: set[tuple[int, int, int]] = set()
-    for k, m in enumerate(config["models"]):
-        key = (m["init_seed"], m["data_seed"], m["replicate"])
-        if key in seen:
-            raise ConfigError(
-                f"models[{k}]: duplicate of an earlier model (init_seed={key[0]}, "
-                f"data_seed={key[1]}, replicate={key[2]}); change a seed or set replicate"
-            )
-        seen.add(key)
-    for arch in config["architectures"]:
-        valid = list(READOUTS[arch])
-        bad = [layer for layer in config["layers"] if layer not in valid]
-        if bad:
-            raise ConfigError(
-                f"layers: {', '.join(bad)} not in architecture {arch!r}; valid layers: "
-                f"{', '.join(valid)}"
-            )
+    _check_models(config)
     dataset = config["dataset"]
     if dataset["name"] == "imagefolder" and not dataset.get("path"):
         raise ConfigError(
@@ -166,8 +215,149 @@ def check_study(config: dict[str, Any]) -> None:
         message = dataset_path_error(dataset["name"], dataset["path"])
         if message:
             raise ConfigError(message)
+    _check_architectures(config)
     _check_analysis(config)
     example_pair(config)
+
+
+def _check_models(config: dict[str, Any]) -> None:
+    """Seed entries differ in their seeds; checkpoint entries name an existing file, an
+    architecture of the study and a label of their own; every architecture has two models."""
+    names = architecture_names(config)
+    seen: set[tuple[int, int, int]] = set()
+    labels: dict[tuple[str, str], int] = {}
+    for k, m in enumerate(config["models"]):
+        if "checkpoint" in m:
+            _check_checkpoint_entry(k, m, names)
+            earlier = labels.setdefault((m["architecture"], m["name"]), k)
+            if earlier != k:
+                raise ConfigError(
+                    f"models[{k}].name: {m['name']!r} is also models[{earlier}]'s in "
+                    f"architecture {m['architecture']!r}; give each checkpoint its own name"
+                )
+            continue
+        if "init_seed" not in m:
+            raise ConfigError(
+                f"models[{k}]: give init_seed (a model to train) or checkpoint (a network "
+                "trained already)"
+            )
+        key = (m["init_seed"], m["data_seed"], m["replicate"])
+        if key in seen:
+            raise ConfigError(
+                f"models[{k}]: duplicate of an earlier model (init_seed={key[0]}, "
+                f"data_seed={key[1]}, replicate={key[2]}); change a seed or set replicate"
+            )
+        seen.add(key)
+    for k, arch in enumerate(names):
+        count = sum(_model(arch, m) is not None for m in config["models"])
+        if count < 2:
+            raise ConfigError(
+                f"architectures[{k}]: {arch!r} has {count} model(s); a comparison needs two "
+                "(add seed entries or checkpoints of it to models)"
+            )
+
+
+def _check_checkpoint_entry(k: int, m: dict[str, Any], archs: list[str]) -> None:
+    key = f"models[{k}]"
+    if "init_seed" in m or "data_seed" in m or m["replicate"]:
+        raise ConfigError(
+            f"{key}: gives both checkpoint and seeds; a checkpoint is trained already (remove "
+            "init_seed/data_seed/replicate) or remove checkpoint to train it here"
+        )
+    if m["architecture"] is None:
+        raise ConfigError(
+            f"{key}.architecture: missing; the study has several architectures, name the one "
+            f"the checkpoint holds ({', '.join(archs)})"
+        )
+    if m["architecture"] not in archs:
+        raise ConfigError(
+            f"{key}.architecture: {m['architecture']!r} is not one of architectures "
+            f"({', '.join(archs)}); add it there or fix the name"
+        )
+    if not re.fullmatch(CHECKPOINT_LABEL, m["name"]):
+        raise ConfigError(
+            f"{key}.name: {m['name']!r} is not a valid model name (letters and digits, single "
+            "'.', '_' or '-' between them); set name (default: the file name without suffix)"
+        )
+    path = Path(m["checkpoint"])
+    if not path.is_file():
+        problem = "is not a file" if path.exists() else "does not exist"
+        where = "" if path.is_absolute() else f" (relative to {Path.cwd()})"
+        raise ConfigError(
+            f"{key}.checkpoint: {m['checkpoint']!r}{where} {problem}; give the path of a "
+            "state_dict file or a Lightning checkpoint"
+        )
+
+
+def _check_architectures(config: dict[str, Any]) -> None:
+    """Names are known or defined once; every configured layer exists in every architecture;
+    an architecture not built in imports, builds and fires its read-outs on one image."""
+    known = registry.known_names()
+    names = architecture_names(config)
+    for k, entry in enumerate(config["architectures"]):
+        key = f"architectures[{k}]"
+        if isinstance(entry, str):
+            if entry not in known:
+                raise ConfigError(
+                    f"{key}: unknown architecture {entry!r}; choose one of {', '.join(known)}, "
+                    "or define it as a mapping {name, builder or torchvision, layers} "
+                    "(docs/own_networks.md)"
+                )
+            continue
+        _check_definition(key, entry, known)
+        if names.index(entry["name"]) != k:
+            raise ConfigError(f"{key}.name: {entry['name']!r} is listed twice; name each once")
+    register_architectures(config)
+    for k, arch in enumerate(names):
+        valid = list(registry.layer_names(arch))
+        bad = [layer for layer in config["layers"] if layer not in valid]
+        if bad:
+            raise ConfigError(
+                f"layers: {', '.join(bad)} not in architecture {arch!r}; valid layers: "
+                f"{', '.join(valid)}"
+            )
+        found = registry.architecture(arch)
+        if found.source != "built-in":
+            from convergent.data import DataSpec
+
+            message = found.check(*DataSpec.from_config(config["dataset"]).shape(arch))
+            if message:
+                where = f"architectures[{k}]" if found.source == "config" else (
+                    f"architectures[{k}] ({found.source})"
+                )
+                raise ConfigError(f"{where}.{message}")
+
+
+def _check_definition(key: str, entry: dict[str, Any], known: list[str]) -> None:
+    """A mapping entry: a free name, one builder, layer names that can be file names."""
+    name = entry["name"]
+    if not re.fullmatch(ARCH_NAME, name):
+        raise ConfigError(
+            f"{key}.name: {name!r} is not a valid architecture name (a letter, then letters, "
+            "digits or _)"
+        )
+    if name in known:
+        raise ConfigError(
+            f"{key}.name: {name!r} is the name of a built-in or installed architecture; choose "
+            "another name (or list it as a plain string to use that one)"
+        )
+    given = [k for k in ("builder", "torchvision") if k in entry]
+    if len(given) != 1:
+        raise ConfigError(
+            f"{key}: give exactly one of builder (module:function) or torchvision (a model "
+            f"name), not {' and '.join(given) or 'neither'}"
+        )
+    if "builder" in entry and not re.fullmatch(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*", entry["builder"]):
+        raise ConfigError(
+            f"{key}.builder: {entry['builder']!r} is not an import path; write "
+            "package.module:function (called with num_classes, in_channels, image_size)"
+        )
+    bad = [layer for layer in entry["layers"] if not re.fullmatch(LAYER_NAME, layer)]
+    if bad:
+        raise ConfigError(
+            f"{key}.layers: {', '.join(map(repr, bad))} is not a valid layer name (letters, "
+            "digits and _); rename it"
+        )
 
 
 def _check_analysis(config: dict[str, Any]) -> None:
@@ -252,8 +442,13 @@ def _validator(schema: dict[str, Any]) -> Any:
 
 def _fill_derived_defaults(config: dict[str, Any]) -> None:
     """Defaults that depend on other keys (the schema can only state fixed ones)."""
+    archs = architecture_names(config)
     for m in config["models"]:
-        m.setdefault("data_seed", m["init_seed"])
+        if "checkpoint" in m:
+            m.setdefault("architecture", archs[0] if len(archs) == 1 else None)
+            m.setdefault("name", Path(m["checkpoint"]).stem)
+        elif "init_seed" in m:
+            m.setdefault("data_seed", m["init_seed"])
     analysis = config["analysis"]
     analysis.setdefault(
         "sparse_layers", [layer for layer in LI_SPARSE_LAYERS if layer in config["layers"]]

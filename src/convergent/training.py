@@ -314,9 +314,12 @@ def write_events(path: Path, rows: list[dict[str, float]]) -> None:
 
 
 def load_network(checkpoint: str | os.PathLike, arch: str | None = None) -> tuple[nn.Module, dict]:
-    """The trained network of a checkpoint (eval mode, CPU) and its hyper-parameters."""
+    """The network of a convergent checkpoint (trained, untrained or imported: eval mode, CPU)
+    and its hyper-parameters."""
     try:
-        module = Classifier.load_from_checkpoint(checkpoint, map_location="cpu")
+        # our own result files: Lightning pickles the hyper-parameters (weights_only cannot read)
+        ckpt = torch.load(checkpoint, map_location="cpu", weights_only=False)
+        hp, state = dict(ckpt["hyper_parameters"]), ckpt["state_dict"]
     except FileNotFoundError:
         raise InputError(f"{checkpoint}: checkpoint not found; rerun the train rule") from None
     except Exception as err:  # torch raises many types for a damaged file
@@ -324,13 +327,34 @@ def load_network(checkpoint: str | os.PathLike, arch: str | None = None) -> tupl
             f"{checkpoint}: not a readable convergent checkpoint ({type(err).__name__}: {err}); "
             "delete it and rerun snakemake to retrain"
         ) from None
-    hp = dict(module.hparams)
     if arch is not None and hp["arch"] != arch:
         raise InputError(
             f"{checkpoint}: holds architecture {hp['arch']!r}, expected {arch!r}; "
             "delete it and rerun snakemake"
         )
-    return module.net.eval(), hp
+    try:
+        net = models.build(hp["arch"], hp["num_classes"], hp["in_channels"], hp["image_size"])
+        net.load_state_dict({k.removeprefix("net."): v for k, v in state.items()})
+    except (ValueError, RuntimeError, ImportError, AttributeError) as err:  # unknown or redefined
+        raise InputError(
+            f"{checkpoint}: does not load as architecture {hp['arch']!r} "
+            f"({' '.join(str(err).split())[:200]}); delete it and rerun snakemake"
+        ) from None
+    return net.eval(), hp
+
+
+def _write_checkpoint(net: nn.Module, hparams: dict[str, Any], out: str | os.PathLike) -> None:
+    """A checkpoint :func:`load_network` reads (the layout of a trained model's), byte-
+    reproducible: the same weights and hyper-parameters give the same file."""
+    checkpoint = {
+        "state_dict": {f"net.{k}": v for k, v in net.state_dict().items()},
+        "hyper_parameters": hparams,
+        "pytorch-lightning_version": pl.__version__,
+    }
+    # through a file object: torch.save names the archive after a path (the random temporary
+    # name), which would make the bytes, and every dump's checkpoint_sha256, differ run to run
+    with atomic_path(out) as tmp, open(tmp, "wb") as f:
+        torch.save(checkpoint, f)
 
 
 def save_untrained(spec: dict[str, Any], out: str | os.PathLike) -> None:
@@ -341,12 +365,74 @@ def save_untrained(spec: dict[str, Any], out: str | os.PathLike) -> None:
     )
     seed = spec["init_seed"]
     module = Classifier(spec["arch"], num_classes, in_channels, image_size, seed, seed, {})
-    checkpoint = {
-        "state_dict": module.state_dict(),
-        "hyper_parameters": dict(module.hparams),
-        "pytorch-lightning_version": pl.__version__,
+    _write_checkpoint(module.net, dict(module.hparams), out)
+
+
+def import_checkpoint(spec: dict[str, Any], out: str | os.PathLike) -> None:
+    """A user's trained network (``spec['checkpoint']``: a state_dict file or a Lightning
+    checkpoint, only read) as a convergent checkpoint of ``spec['arch']`` on the study's
+    dataset; keys or shapes that do not fit end in one line naming the file."""
+    from convergent.models.checkpoints import load_weights
+
+    source = spec["checkpoint"]
+    shape = DataSpec.from_config(spec["dataset"]).shape(spec["arch"])
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)  # overwritten by the file's weights; seeded for a fixed build
+        net = models.build(spec["arch"], *shape)
+    load_weights(source, net, spec["arch"])
+    num_classes, in_channels, image_size = shape
+    hparams = {
+        "arch": spec["arch"],
+        "num_classes": num_classes,
+        "in_channels": in_channels,
+        "image_size": image_size,
+        "init_seed": None,  # trained elsewhere: seeds unknown
+        "data_seed": None,
+        "training": {},
+        "source": str(source),
+        "source_sha256": sha256(source),
     }
-    # through a file object: torch.save names the archive after a path (the random temporary
-    # name), which would make the bytes, and every dump's checkpoint_sha256, differ run to run
-    with atomic_path(out) as tmp, open(tmp, "wb") as f:
-        torch.save(checkpoint, f)
+    _write_checkpoint(net, hparams, out)
+
+
+def evaluate(spec: dict[str, Any], checkpoint: str | os.PathLike, out: str | os.PathLike) -> dict:
+    """``summary.json`` of an imported network: its test accuracy and loss measured as training
+    measures them (Classifier.validation_step on the test split, ``test_subset`` applied)."""
+    quiet_lightning()
+    net, hp = load_network(checkpoint, spec["arch"])
+    t = {**spec["training"], "augment_flip": False}
+    gpu = use_gpu(t["accelerator"])
+    module = Classifier(
+        hp["arch"], hp["num_classes"], hp["in_channels"], hp["image_size"], 0, 0, t
+    )
+    module.net = net
+    trainer = pl.Trainer(
+        accelerator="gpu" if gpu else "cpu",
+        devices=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
+    data = DataSpec.from_config(spec["dataset"])
+    (metrics,) = trainer.validate(module, make_datamodule(data, hp["arch"], t, 0), verbose=False)
+    summary = {
+        "model": spec["model"],
+        "arch": hp["arch"],
+        "init_seed": None,
+        "data_seed": None,
+        "replicate": 0,
+        "dataset": data.name,
+        "epochs": None,
+        "test_acc": float(metrics["test_acc"]),
+        "test_loss": float(metrics["test_loss"]),
+        "device": torch.cuda.get_device_name() if gpu else "cpu",
+        "parameters": sum(p.numel() for p in net.parameters()),
+        "checkpoint_sha256": sha256(checkpoint),
+        "source": hp.get("source"),
+        "source_sha256": hp.get("source_sha256"),
+        "torch": torch.__version__,
+        "lightning": pl.__version__,
+    }
+    write_json(out, summary)
+    return summary

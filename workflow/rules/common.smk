@@ -32,14 +32,23 @@ MODELS = study.models(config)
 PAIRS = study.pairs(config)
 LAYERS = config["layers"]
 EXAMPLE = study.example_pair(config)
-ARCHS = config["architectures"]
+# the models trained here (the others are checkpoints a user gives: no training history)
+SEED_MODELS = [m for m in MODELS if m.trained_here]
+ARCHS = study.architecture_names(config)
+# the architectures the config defines ({name: definition}): every job that builds or reads one
+# gets its definition in its spec (SPECS "architectures"), so an edit of it reruns those jobs
+DEFINED_ARCHS = study.defined_architectures(config)
 SIM = config["similarity"]
 STREAM = config["probe"]["stream"]
 SPARSE_LAYERS = [layer for layer in LAYERS if layer in config["analysis"]["sparse_layers"]]
 # the null model of the similarity analyses: an untrained network, dumped like a trained one
 UNTRAINED = f"untrained-i{SIM['nulls']['untrained_init_seed']}"
 
-TRAINED_MODEL = r"i\d+-d\d+(-r\d+)?"
+# Model names (convergent.study): seeds trained here, or checkpoints a user trained elsewhere;
+# TRAINED_MODEL is either (the study's models), the untrained null model is neither.
+SEED_MODEL = study.SEED_MODEL
+CHECKPOINT_MODEL = study.CHECKPOINT_MODEL
+TRAINED_MODEL = rf"(?:{SEED_MODEL}|{CHECKPOINT_MODEL})"
 UNTRAINED_MODEL = r"untrained-i\d+"
 
 wildcard_constraints:
@@ -95,8 +104,10 @@ def job_resources(kind):
 #   WHOLE             the config section of that name, whole (e.g. dataset: DataSpec reads it all)
 #   ("k1", "a.k2")    only these keys of the section of that name ("a.k2": key k2 of sub-dict a)
 #   "section.key"     one config value
-#   a function        of the job's wildcards (which model or pair the job is about)
+#   a function        of the job's wildcards (which model or pair the job is about); OMIT
+#                     leaves the key out of the spec
 WHOLE = "whole section"
+OMIT = object()
 PROBE_SET = ("split", "size", "seed", "batch_size")  # data.probe_batches
 
 
@@ -121,6 +132,17 @@ def _of_model(field):
     return lambda w: getattr(model_of(w), field)
 
 
+def arch_definitions(names):
+    """Spec source: the definitions of the config-defined architectures among ``names(w)``; OMIT
+    when there are none, so a study of built-in architectures keeps the specs it always had."""
+    def source(w):
+        return {a: DEFINED_ARCHS[a] for a in names(w) if a in DEFINED_ARCHS} or OMIT
+    return source
+
+
+_JOB_ARCH = arch_definitions(lambda w: [w.arch])
+
+
 SPECS = {
     "train": {
         "arch": lambda w: w.arch,
@@ -130,8 +152,27 @@ SPECS = {
         "replicate": _of_model("replicate"),
         "dataset": WHOLE,
         "training": WHOLE,
+        "architectures": _JOB_ARCH,
     },
-    "untrained": {"arch": lambda w: w.arch, "init_seed": lambda w: int(w.seed), "dataset": WHOLE},
+    "untrained": {
+        "arch": lambda w: w.arch,
+        "init_seed": lambda w: int(w.seed),
+        "dataset": WHOLE,
+        "architectures": _JOB_ARCH,
+    },
+    "import_checkpoint": {
+        "arch": lambda w: w.arch,
+        "checkpoint": _of_model("checkpoint"),
+        "dataset": WHOLE,
+        "architectures": _JOB_ARCH,
+    },
+    "evaluate": {
+        "arch": lambda w: w.arch,
+        "model": model_id,
+        "dataset": WHOLE,
+        "training": ("batch_size", "num_workers", "accelerator"),
+        "architectures": _JOB_ARCH,
+    },
     "dump": {
         "arch": lambda w: w.arch,
         "model": model_id,
@@ -139,6 +180,7 @@ SPECS = {
         "dataset": WHOLE,
         "probe": PROBE_SET + ("dtype", "compression"),
         "layers": WHOLE,
+        "architectures": _JOB_ARCH,
     },
     "moments": {"model": model_id, "layers": WHOLE, "analysis": ("blocks", "chunk_images")},
     "compare": {"models": pair_ids, "analysis": ("blocks", "chunk_images", "dead_unit_std")},
@@ -149,6 +191,7 @@ SPECS = {
         "probe": PROBE_SET,
         "layers": WHOLE,
         "analysis": ("blocks",),
+        "architectures": _JOB_ARCH,
     },
     "stream_compare": {
         "arch": lambda w: w.arch,
@@ -157,6 +200,7 @@ SPECS = {
         "probe": PROBE_SET,
         "layers": WHOLE,
         "analysis": ("blocks", "dead_unit_std"),
+        "architectures": _JOB_ARCH,
     },
     "similarity": {
         "models": lambda w: [f"{w.arch_a}/{w.model_a}", f"{w.arch_b}/{w.model_b}"],
@@ -168,6 +212,8 @@ SPECS = {
             "rdm_metric", "kendall", "bootstrap", "ci", "seed", "layer_by_layer",
             "nulls.shuffled",
         ),
+        # relative depths of the layers (layer identification across architectures)
+        "architectures": arch_definitions(lambda w: [w.arch_a, w.arch_b]),
     },
     "mutual_information": {
         "models": pair_ids,
@@ -189,6 +235,7 @@ SPECS = {
         "dataset": WHOLE,
         "probe": ("split",),
         "k": "figures.unit_k",
+        "architectures": arch_definitions(lambda w: [EXAMPLE.arch]),
     },
 }
 
@@ -218,9 +265,10 @@ def _spec_value(key, source, w):
 
 def spec(rule):
     """The --spec JSON of the step of ``rule`` (SPECS above), a parameter of that rule."""
-    return lambda w: json.dumps(
-        {key: _spec_value(key, source, w) for key, source in SPECS[rule].items()}, sort_keys=True
-    )
+    def text(w):
+        values = {key: _spec_value(key, source, w) for key, source in SPECS[rule].items()}
+        return json.dumps({k: v for k, v in values.items() if v is not OMIT}, sort_keys=True)
+    return text
 
 
 # ------------------------------------------------------------------ files
@@ -383,3 +431,8 @@ def outputs(*groups):
 
 def all_outputs():
     return outputs(STUDY, FINDINGS, LI2016, *([SIMILARITY] if SIM["enabled"] else []))
+
+
+# A study of checkpoints only (models trained elsewhere) has no training history to draw.
+if not SEED_MODELS:
+    STUDY["figures"].remove("training_curves")

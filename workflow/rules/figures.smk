@@ -64,7 +64,7 @@ rule figure_convergence:
 rule figure_training:
     """Training loss and test accuracy per epoch of every model, final accuracies and spread."""
     input:
-        metrics=[f"{model_dir(m)}/metrics.csv" for m in MODELS],
+        metrics=[f"{model_dir(m)}/metrics.csv" for m in SEED_MODELS],
         accuracy=f"{R}/tables/accuracy.csv",
     output:
         **figure_outputs("training_curves"),

@@ -2,6 +2,8 @@
 # every table, which the report shows in place (it only offers a CSV for download).
 import hashlib
 
+from convergent import models
+
 # Which study the findings come from: the validated config's hash, and what was compared.
 CONFIG_HASH = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:12]
 FINDINGS_HEADER = (
@@ -35,6 +37,9 @@ rule study_findings:
     params:
         inputs=" ".join(f"--{k.replace('_', '-')} {v}" for k, v in FINDINGS_INPUTS.items()),
         layers=LAYERS,
+        # the slope over depth: each architecture's relative depth of each layer
+        depths=json.dumps({a: {layer: models.relative_depth(a, layer) for layer in LAYERS}
+                           for a in ARCHS}),
         header=FINDINGS_HEADER,
         resamples=config["findings"]["resamples"],
         seed=config["findings"]["seed"],
@@ -45,7 +50,8 @@ rule study_findings:
     resources:
         **job_resources("figure"),
     shell:
-        "convergent findings {params.inputs} --layers {params.layers} --header {params.header:q}"
+        "convergent findings {params.inputs} --layers {params.layers} --depths {params.depths:q}"
+        " --header {params.header:q}"
         " --resamples {params.resamples} --seed {params.seed} --level {params.level}"
         " --csv {output.csv} --markdown {output.markdown} --html {output.html} > {log} 2>&1"
 

@@ -15,6 +15,7 @@ import torch
 from torch.utils.data import Dataset
 
 from convergent.io import InputError
+from convergent.models import image_size
 from convergent.study import FASHION_MNIST_FILES, dataset_path_error
 
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
@@ -109,12 +110,6 @@ TENSOR_DATASETS = {"fashion_mnist": load_fashion_mnist, "cifar10": load_cifar10}
 
 
 # ---------------------------------------------------------------- ImageFolder
-IMAGE_SIZE = {
-    "alexnet_small": None,
-    "alexnet_torchvision": 224,
-    "caffenet": 227,
-    "vgg_small": None,
-}
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 #: Architectures fed the Caffe way: images warped to 256×256, random (train) or centre (probe)
 #: crops of the input size, mirrored in training, mean pixel subtracted on the 0–255 scale.
@@ -217,7 +212,7 @@ class DataSpec:
         classes = sorted(p.name for p in train.iterdir() if p.is_dir())
         if not classes:
             raise InputError(f"dataset.path = {self.path}: train/ has no class folders")
-        return len(classes), 3, IMAGE_SIZE[arch] or 64
+        return len(classes), 3, image_size(arch)
 
 
 def normalise(images: torch.Tensor) -> torch.Tensor:

@@ -10,7 +10,10 @@ AvgPool2d with kernel k, stride s and padding p updates (per axis)
 (dilation d replaces k by d(k − 1) + 1).  Element-wise modules (ReLU, BatchNorm, LRN, dropout)
 leave it unchanged.  Unit (i, j) of the read-out sees input rows first + i·jump … + size − 1
 (some of which may lie in the padding).  After a Linear layer (fc units) the field is the whole
-image; :func:`receptive_field` returns None.
+image; :func:`receptive_field` returns None.  So it does for a network that is not a chain: the
+walk assumes modules run in registration order, which holds when every module above a layer
+(below the root) is an ``nn.Sequential``; a residual or branching network (torchvision ResNets,
+a custom ``forward``) gets None, and its units' patches show the whole image.
 """
 
 from __future__ import annotations
@@ -39,24 +42,38 @@ def _pair(v) -> tuple[int, int]:
 
 
 def _spatial_ops(network: nn.Module, readout: str) -> list[nn.Module] | None:
-    """The modules executed up to and including ``readout``, in order (leaf modules only)."""
-    ops = []
-    for name, module in network.named_modules():
+    """The modules executed up to and including ``readout`` (with everything inside it, if it
+    is a container), in order (leaf modules only); None if some module above one of them is not
+    a Sequential (the order is then unknown)."""
+    modules = dict(network.named_modules())
+    if readout not in modules:
+        raise ValueError(f"module {readout!r} not found in the network")
+    ops, seen = [], False
+    for name, module in modules.items():
+        inside = name == readout or name.startswith(readout + ".")
+        if seen and not inside:
+            break
+        seen = seen or inside
         if len(list(module.children())) == 0:
+            parents = name.split(".")[:-1]
+            above = [".".join(parents[: k + 1]) for k in range(len(parents))]
+            if not all(isinstance(modules[p], nn.Sequential) for p in above):
+                return None
             ops.append(module)
-        if name == readout:
-            return ops
-    raise ValueError(f"module {readout!r} not found in the network")
+    return ops
 
 
 def receptive_field(network: nn.Module, readout: str) -> ReceptiveField | None:
     """The receptive field of the units read at module ``readout`` (None: the whole image).
 
     The network's modules must run in registration order (true for the Sequential-built
-    architectures of :mod:`convergent.models`).
+    architectures of :mod:`convergent.models`); None where that cannot be assumed (see above).
     """
     size, jump, first = 1, 1, 0
-    for m in _spatial_ops(network, readout):
+    ops = _spatial_ops(network, readout)
+    if ops is None:
+        return None
+    for m in ops:
         if isinstance(m, nn.Linear | nn.Flatten | nn.AdaptiveAvgPool2d | nn.AdaptiveMaxPool2d):
             return None
         if isinstance(m, nn.Conv2d | nn.MaxPool2d | nn.AvgPool2d):

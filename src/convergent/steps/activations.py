@@ -26,10 +26,13 @@ def dump(args: argparse.Namespace) -> None:
     attrs = {
         "model": spec["model"],
         "architecture": hp["arch"],
-        "init_seed": hp["init_seed"],
-        "data_seed": hp["data_seed"],
+        # -1: trained elsewhere (a checkpoint entry), seeds unknown
+        "init_seed": -1 if hp["init_seed"] is None else hp["init_seed"],
+        "data_seed": -1 if hp["data_seed"] is None else hp["data_seed"],
         "replicate": spec["replicate"],
         "checkpoint_sha256": sha256(args.checkpoint),
+        # the user's file of an imported network, and its hash
+        **{k: hp[k] for k in ("source", "source_sha256") if k in hp},
         "dataset": spec["dataset"]["name"],
         "probe_set": probe.name,
         "probe_hash": probe.hash,

@@ -4,6 +4,7 @@ rendering of every table for the report."""
 from __future__ import annotations
 
 import argparse
+import json
 
 from convergent.steps import Step
 
@@ -24,6 +25,7 @@ def findings(args: argparse.Namespace) -> None:
         pd.read_csv(args.accuracy),
         pd.read_csv(args.matching),
         args.layers,
+        args.depths,
         similarity=read_rows([args.similarity]) if args.similarity else None,
         sparse=optional(args.sparse),
         mean_activation=optional(args.mean_activation),
@@ -54,6 +56,8 @@ def register(step: Step) -> None:
     s.add_argument("--sparse", help="sparse_prediction_per_pair.csv (when configured)")
     s.add_argument("--mean-activation", help="mean_activation_agreement.csv")
     s.add_argument("--layers", nargs="+", required=True, help="layer order, input to output")
+    s.add_argument("--depths", type=json.loads, required=True,
+                   help='JSON {architecture: {layer: relative depth}}')
     s.add_argument("--header", required=True, help="the line saying which study this is")
     s.add_argument("--resamples", type=int, required=True, help="bootstrap resamples")
     s.add_argument("--seed", type=int, required=True, help="bootstrap seed")

@@ -1,4 +1,5 @@
-"""Steps of workflow/rules/train.smk: train one model; save an untrained one (a null model)."""
+"""Steps of workflow/rules/train.smk: train one model; save an untrained one (a null model);
+import a network trained elsewhere (a checkpoint entry of models) and measure its accuracy."""
 
 from __future__ import annotations
 
@@ -22,6 +23,25 @@ def untrained(args: argparse.Namespace) -> None:
     save_untrained(args.spec, args.out)
 
 
+def import_checkpoint(args: argparse.Namespace) -> None:
+    from convergent.training import import_checkpoint
+
+    import_checkpoint(args.spec, args.out)
+
+
+def evaluate(args: argparse.Namespace) -> None:
+    if args.spec["training"]["accelerator"] != "cpu":
+        claim_gpu()
+    import torch
+
+    from convergent.training import evaluate
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    summary = evaluate(args.spec, args.checkpoint, args.out)
+    print(f"{summary['model']}: test accuracy {100 * summary['test_acc']:.2f}%")
+
+
 def register(step: Step) -> None:
     s = step("train", train, "train one model (resumes a killed run of the same spec)")
     add_spec(s, "arch, name, init_seed, data_seed, replicate, dataset, training")
@@ -31,3 +51,13 @@ def register(step: Step) -> None:
     s = step("untrained", untrained, "save an untrained (initialisation) checkpoint")
     add_spec(s, "arch, init_seed, dataset")
     s.add_argument("--out", required=True, help="the checkpoint written")
+
+    s = step("import-checkpoint", import_checkpoint, "import a network trained elsewhere")
+    add_spec(s, "arch, checkpoint (the user's file, only read), dataset")
+    s.add_argument("--out", required=True, help="the convergent checkpoint written")
+
+    s = step("evaluate", evaluate, "test accuracy of an imported network (its summary.json)")
+    add_spec(s, "arch, model, dataset, training (batch_size, num_workers, accelerator)")
+    s.add_argument("--checkpoint", required=True, help="the imported checkpoint")
+    s.add_argument("--out", required=True, help="the summary.json written")
+    s.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from convergent import models, paper
+from convergent import paper
 from convergent.analysis.similarity import HIGHER_IS_MORE_SIMILAR, layer_identification
 from convergent.analysis.statistics import (
     interval_sd,
@@ -183,13 +183,15 @@ def _slope_sentence(measure: str, first: str, last: str, value: float, lo: float
 def convergence_rows(
     pairs: pd.DataFrame,
     layers: Sequence[str],
+    depths: dict[str, dict[str, float]],
     untrained: pd.DataFrame | None,
     shuffled: pd.DataFrame | None,
     interval: str,
     resampling: Resampling,
 ) -> list[dict]:
     """Per architecture and measure: each layer's mean over pairs with its interval and floors,
-    then the slope of the mean over relative depth with its interval (same resamples)."""
+    then the slope of the mean over relative depth (``depths[arch][layer]``, 0 = first read-out,
+    1 = last) with its interval (same resamples)."""
     rows = []
     for (arch, measure), g in pairs.groupby(["architecture", "measure"], sort=False):
         order = [layer for layer in layers if layer in set(g["layer"])]
@@ -214,7 +216,7 @@ def convergence_rows(
                 published=pub, published_source=LI2016 if np.isfinite(pub) else np.nan,
             ))
         if len(order) > 1:
-            depth = np.array([models.relative_depth(arch, layer) for layer in order])
+            depth = np.array([depths[arch][layer] for layer in order])
             lo, hi = percentile_ci(slope(depth, draws), resampling.level)
             value = float(slope(depth, means)[0])
             rows.append(_row(
@@ -346,18 +348,21 @@ def findings(
     accuracy: pd.DataFrame,
     matching: pd.DataFrame,
     layers: Sequence[str],
+    depths: dict[str, dict[str, float]],
     similarity: pd.DataFrame | None = None,
     sparse: pd.DataFrame | None = None,
     mean_activation: pd.DataFrame | None = None,
     resampling: Resampling = Resampling(),
 ) -> pd.DataFrame:
-    """The findings table from the study's tables (the optional ones when configured)."""
+    """The findings table from the study's tables (the optional ones when configured);
+    ``depths``: each architecture's relative depth of each layer."""
     rows = accuracy_rows(accuracy, resampling.level)
     if similarity is not None:
         pairs, untrained, shuffled = similarity_inputs(similarity, resampling.level)
-        rows += convergence_rows(pairs, layers, untrained, shuffled, "pairs+blocks", resampling)
+        rows += convergence_rows(pairs, layers, depths, untrained, shuffled, "pairs+blocks",
+                                 resampling)
     else:
-        rows += convergence_rows(matching_inputs(matching), layers, None, None, "pairs",
+        rows += convergence_rows(matching_inputs(matching), layers, depths, None, None, "pairs",
                                  resampling)
     if sparse is not None:
         rows += sparse_rows(sparse, layers, resampling)

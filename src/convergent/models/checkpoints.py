@@ -1,0 +1,92 @@
+"""Weights a researcher trained elsewhere: a Lightning checkpoint or a plain ``state_dict`` file,
+read into a network of the study (the file is only read, never written or moved).
+
+Key names: a plain ``state_dict`` of the network matches as it is; a Lightning checkpoint holds
+its module's ``state_dict``, in which the network is an attribute (``net.``, ``model.``...): the
+keys under the one first component that gives exactly the network's keys are taken, other
+entries of the module (metrics, loss buffers) left out.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from torch import nn
+
+from convergent.io import InputError
+
+
+def read_state(path: str | os.PathLike) -> Mapping[str, torch.Tensor]:
+    """The tensors of a ``state_dict`` file or of a Lightning checkpoint's ``state_dict``."""
+    try:
+        try:
+            obj = torch.load(path, map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError:
+            # a Lightning checkpoint may pickle its hyper-parameters (e.g. a Namespace)
+            obj = torch.load(path, map_location="cpu", weights_only=False)
+    except FileNotFoundError:
+        raise InputError(f"{path}: checkpoint not found; fix its path in models") from None
+    except Exception as err:  # torch raises many types for a file it cannot read
+        raise InputError(
+            f"{path}: not a readable torch file ({type(err).__name__}: {_short(err)}); "
+            "give a state_dict saved with torch.save or a Lightning checkpoint"
+        ) from None
+    if isinstance(obj, Mapping) and isinstance(obj.get("state_dict"), Mapping):
+        obj = obj["state_dict"]
+    if not isinstance(obj, Mapping) or not obj or not all(
+        isinstance(v, torch.Tensor) for v in obj.values()
+    ):
+        raise InputError(
+            f"{path}: holds neither a state_dict nor a Lightning checkpoint; save "
+            "net.state_dict() with torch.save"
+        )
+    return obj
+
+
+def match_state(
+    path: str | os.PathLike, state: Mapping[str, torch.Tensor], net: nn.Module, arch: str
+) -> dict[str, torch.Tensor]:
+    """``state`` renamed to ``net``'s keys (see the module doc), shapes checked; InputError in
+    one line naming ``path`` if the keys or shapes are not the network's."""
+    expected = net.state_dict()
+    candidates = [dict(state)]
+    for prefix in dict.fromkeys(k.split(".", 1)[0] + "." for k in state if "." in k):
+        candidates.append(
+            {k.removeprefix(prefix): v for k, v in state.items() if k.startswith(prefix)}
+        )
+    best = max(candidates, key=lambda c: len(set(c) & set(expected)) - len(set(c) - set(expected)))
+    missing = [k for k in expected if k not in best]
+    unexpected = [k for k in best if k not in expected]
+    if missing or unexpected:
+        parts = []
+        if missing:
+            parts.append(f"{len(missing)} missing (first: {', '.join(missing[:3])})")
+        if unexpected:
+            parts.append(f"{len(unexpected)} unexpected (first: {', '.join(unexpected[:3])})")
+        raise InputError(
+            f"{path}: keys do not match architecture {arch!r}: {'; '.join(parts)}; save the "
+            f"state_dict of a network built as {arch!r} or fix its architecture in models"
+        )
+    for key, tensor in expected.items():
+        if tuple(best[key].shape) != tuple(tensor.shape):
+            raise InputError(
+                f"{path}: {key} has shape {tuple(best[key].shape)} in the file but "
+                f"{tuple(tensor.shape)} in architecture {arch!r} on this dataset; check the "
+                "architecture and the dataset's classes and channels"
+            )
+    return {k: best[k] for k in expected}
+
+
+def load_weights(path: str | os.PathLike, net: nn.Module, arch: str) -> nn.Module:
+    """``net`` with the weights of the file at ``path`` (see :func:`match_state`)."""
+    net.load_state_dict(match_state(path, read_state(path), net, arch))
+    return net
+
+
+def _short(err: Any, width: int = 160) -> str:
+    text = " ".join(str(err).split())
+    return text if len(text) <= width else text[: width - 3] + "..."
