@@ -43,8 +43,6 @@ STYLE = {
     "figure.titlesize": 11,
     "legend.frameon": False,
     "axes.grid": False,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
     "axes.prop_cycle": matplotlib.cycler(color=PALETTE),
     "image.cmap": SEQUENTIAL,
     "image.interpolation": "nearest",
@@ -112,6 +110,7 @@ REGISTRY = {
     "sparse-prediction": "sparse_prediction",
     "clustering": "clustering",
     "mutual-information": "mutual_information",
+    "study-overview": "study_overview",
     **{
         f"similarity-{name}": "similarity"
         for name in ("by-layer", "heatmaps", "layer-identification", "sources", "architectures")
