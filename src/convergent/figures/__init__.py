@@ -68,6 +68,20 @@ def integer_ticks(ax: Axes, *axes: str) -> None:
         getattr(ax, f"{name}axis").set_major_locator(MaxNLocator(integer=True))
 
 
+def suptitle(fig: Figure, text: str, **kwargs) -> None:
+    """The figure's title, wrapped to its width (a long title on a narrow figure otherwise
+    runs off the page); explicit line breaks are kept."""
+    import textwrap
+
+    size = matplotlib.rcParams["figure.titlesize"] if "fontsize" not in kwargs else \
+        kwargs["fontsize"]
+    size = matplotlib.font_manager.FontProperties(size=size).get_size_in_points()
+    # an average glyph is about half an em wide
+    chars = max(20, int(fig.get_figwidth() * 72 / (0.55 * size)))
+    lines = [w for line in text.split("\n") for w in textwrap.wrap(line, chars) or [""]]
+    fig.suptitle("\n".join(lines), **kwargs)
+
+
 def plural(n: int, word: str) -> str:
     """``1 pair``, ``3 pairs``."""
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
@@ -75,12 +89,21 @@ def plural(n: int, word: str) -> str:
 
 def legend_below(fig: Figure, ax: Axes | None = None, ncol: int = 3, **kwargs) -> None:
     """One legend for the figure, below the panels (never over the data): the handles of
-    ``ax`` (default: every panel's, each label once)."""
+    ``ax`` (default: every panel's, each label once), in at most ``ncol`` columns, fewer when
+    they would not fit the width of the figure."""
     pairs = {}
     for a in [ax] if ax is not None else fig.axes:
         for h, label in zip(*a.get_legend_handles_labels(), strict=True):
             pairs.setdefault(label, h)
-    fig.legend(pairs.values(), pairs.keys(), loc="outside lower center", ncol=ncol, **kwargs)
+    renderer = fig.canvas.get_renderer() if hasattr(fig.canvas, "get_renderer") else None
+    for n in range(min(ncol, len(pairs)), 0, -1):
+        legend = fig.legend(pairs.values(), pairs.keys(), loc="outside lower center", ncol=n,
+                            **kwargs)
+        if n == 1 or renderer is None or (
+                legend.get_window_extent(renderer).width <= 0.98 * fig.bbox.width):
+            return
+        legend.remove()
+
 
 #: no creation date in the PDF: the same inputs give the same bytes (incremental = clean run)
 METADATA = {"pdf": {"CreationDate": None}, "png": {}}

@@ -14,7 +14,7 @@ from matplotlib.colors import ListedColormap
 from matplotlib.patches import Rectangle
 from scipy.cluster import hierarchy
 
-from convergent.figures import DIVERGING, integer_ticks, save
+from convergent.figures import DIVERGING, integer_ticks, save, suptitle
 from convergent.io.layouts import ClusteringFile
 
 #: net A's units dark, net B's light: tells them apart in greyscale too
@@ -54,7 +54,7 @@ def _dendrogram(ax: plt.Axes, linkage: np.ndarray) -> plt.Axes:
     # scipy puts leaf i at x = 10 i + 5
     segments = [np.column_stack([(np.asarray(xs) - 5) / 10, ys])
                 for xs, ys in zip(tree["icoord"], tree["dcoord"], strict=True)]
-    lw = float(np.clip(120 / (len(linkage) + 1), 0.2, 1.0))
+    lw = float(np.clip(60 / (len(linkage) + 1), 0.15, 1.0))
     top.add_collection(LineCollection(segments, colors="#404040", linewidths=lw))
     top.set_ylim(0, max(float(np.max(tree["dcoord"])), 1e-9) * 1.05)
     top.tick_params(axis="x", labelbottom=False, bottom=False)
@@ -100,7 +100,7 @@ def main(args: argparse.Namespace) -> None:
         else:
             ax.set_title(title)
     fig.colorbar(im, ax=axes, shrink=0.6, label="correlation")
-    fig.suptitle(
+    suptitle(fig,
         f"{attrs['layer']}: joint correlation matrix of {attrs['model_a']} and {attrs['model_b']}"
         f" ({p} + {n - p} units, affinity {attrs['affinity']}); strip: net A dark, net B light"
     )

@@ -44,7 +44,7 @@ def matching_by_depth(ax: plt.Axes, summary: pd.DataFrame, per_pair: pd.DataFram
                     ax.plot(x, series.to_numpy(), "o", color=color, ms=3, alpha=0.35, zorder=1)
             ax.fill_between(x, s[f"{col}_min"], s[f"{col}_max"], color=color, alpha=0.18, lw=0)
             ax.plot(x, s[f"{col}_mean"], "o-", color=color, lw=2, ms=4,
-                    label=f"{name}: mean, band = range over {plural(n, 'pair')} ({arch})")
+                    label=f"{name} ({arch}): mean, band = range over {plural(n, 'pair')}")
             if reference and s[f"paper_{col}"].notna().any():
                 draw_reference(ax, x, s[f"paper_{col}"], color,
                                f"{name}: Li et al. 2016 (ImageNet AlexNet)")

@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from convergent.analysis.matching import aligned_columns
-from convergent.figures import DIVERGING, integer_ticks, save
+from convergent.figures import DIVERGING, integer_ticks, save, suptitle
 from convergent.io.layouts import MomentsFile, PairFile
 
 
@@ -56,7 +56,7 @@ def main(args: argparse.Namespace) -> None:
     for ax, panel in zip(axes, panels, strict=True):
         im = matrix_panel(ax, *panel)
     fig.colorbar(im, ax=axes, shrink=0.8, label="correlation")
-    fig.suptitle(
+    suptitle(fig,
         f"{layer}: unit correlations ({attrs['architecture']}, "
         f"{attrs['samples']:.0f} samples = images × positions)"
     )

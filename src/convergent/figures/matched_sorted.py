@@ -8,7 +8,7 @@ import argparse
 import matplotlib.pyplot as plt
 import numpy as np
 
-from convergent.figures import MATCHING_COLORS, integer_ticks, legend_below, save
+from convergent.figures import MATCHING_COLORS, integer_ticks, legend_below, save, suptitle
 from convergent.io.layouts import PairFile
 
 
@@ -53,7 +53,7 @@ def main(args: argparse.Namespace) -> None:
     for ax in axes.flat[n:]:
         ax.axis("off")
     legend_below(fig, ncol=4)
-    fig.suptitle(
+    suptitle(fig,
         f"Sorted matched correlations: {args.example[0]} vs {args.example[1]} (thin: other pairs)"
     )
     save(fig, args.out)

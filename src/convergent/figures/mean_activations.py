@@ -9,7 +9,7 @@ import argparse
 import matplotlib.pyplot as plt
 import numpy as np
 
-from convergent.figures import integer_ticks, legend_below, save
+from convergent.figures import integer_ticks, legend_below, save, suptitle
 from convergent.io.layouts import MomentsFile
 
 
@@ -38,7 +38,7 @@ def main(args: argparse.Namespace) -> None:
     for ax in axes.flat[n:]:
         ax.axis("off")
     legend_below(fig, axes.flat[0], ncol=min(len(args.moments), 6))
-    fig.suptitle("Per-unit mean activation over the probe set (images × positions), sorted")
+    suptitle(fig, "Per-unit mean activation over the probe set (images × positions), sorted")
     save(fig, args.out)
 
 

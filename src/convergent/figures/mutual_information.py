@@ -9,7 +9,7 @@ import argparse
 import matplotlib.pyplot as plt
 import numpy as np
 
-from convergent.figures import MATCHING_COLORS, integer_ticks, legend_below, save
+from convergent.figures import MATCHING_COLORS, integer_ticks, legend_below, save, suptitle
 from convergent.io.layouts import MutualInformationFile, PairFile
 
 
@@ -48,7 +48,7 @@ def main(args: argparse.Namespace) -> None:
         )
         integer_ticks(bottom, "x")
     legend_below(fig, axes[1, 0], ncol=2)
-    fig.suptitle(
+    suptitle(fig,
         f"Mutual information, {attrs['model_a']} vs {attrs['model_b']} ({attrs['bins']} bins, "
         f"{attrs['correction']} correction)"
     )

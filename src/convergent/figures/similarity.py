@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from convergent.figures import save
+from convergent.figures import save, suptitle
 
 BY_LAYER = ["matched_correlation", "linear_cka", "rbf_cka", "linear_cka_debiased", "cca_rho",
             "svcca_rho", "pwcca", "procrustes", "regression_r2", "rsa_spearman"]
@@ -103,7 +103,7 @@ def by_layer(args: argparse.Namespace) -> None:
         ax.axis("off")
     handles, labels = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncol=3, fontsize=8)
-    fig.suptitle("Similarity of corresponding layers across seeds (dots: pairs with bootstrap "
+    suptitle(fig, "Similarity of corresponding layers across seeds (dots: pairs with bootstrap "
                  "95% CIs; lines: means)", fontsize=10)
     save(fig, args.out)
 
@@ -139,7 +139,7 @@ def heatmaps(args: argparse.Namespace) -> None:
             ax.set_title(f"{LABEL.get(measure, measure)}\n({npairs} pairs)", fontsize=7)
             fig.colorbar(im, ax=ax, shrink=0.8).ax.tick_params(labelsize=6)
     conv = ", ".join(sorted(set(d["convention"])))
-    fig.suptitle(f"Layer × layer similarity, mean over pairs (per-image features: {conv})",
+    suptitle(fig, f"Layer × layer similarity, mean over pairs (per-image features: {conv})",
                  fontsize=10)
     save(fig, args.out)
 
@@ -193,7 +193,7 @@ def sources(args: argparse.Namespace) -> None:
                f"[{', '.join(sorted(set(d['convention'])))}]")
         ax.title.set_fontsize(9)
     axes[0, 0].legend(fontsize=7, loc="lower left")
-    fig.suptitle(f"Sources of divergence ({arch}): mean over pairs, error bars = mean bootstrap "
+    suptitle(fig, f"Sources of divergence ({arch}): mean over pairs, error bars = mean bootstrap "
                  "95% CI", fontsize=10)
     save(fig, args.out)
 
@@ -217,7 +217,7 @@ def architectures(args: argparse.Namespace) -> None:
         ax.set(xlabel="relative depth of the layer (0 = first read-out, 1 = last)",
                ylabel=LABEL.get(measure, measure), title=LABEL.get(measure, measure))
     axes[0, 0].legend(fontsize=7, loc="lower left")
-    fig.suptitle("Same- vs cross-architecture similarity by depth (bands: mean bootstrap 95% CI)",
+    suptitle(fig, "Same- vs cross-architecture similarity by depth (bands: mean bootstrap 95% CI)",
                  fontsize=10)
     save(fig, args.out)
 

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from convergent import paper
-from convergent.figures import REFERENCE, legend_below, save
+from convergent.figures import REFERENCE, legend_below, save, suptitle
 
 
 def position(penalty: pd.Series | np.ndarray, zero_at: float) -> np.ndarray:
@@ -84,7 +84,7 @@ def main(args: argparse.Namespace) -> None:
     axes[1].set_ylim(bottom=0)
     legend_below(fig, axes[0], ncol=6)
     pairs = len(df[["model_a", "model_b"]].drop_duplicates())
-    fig.suptitle(
+    suptitle(fig,
         f"Sparse prediction, mean over {pairs} pair(s); ours: exact zeros, "
         "Li et al.: SGD weights with |w| > 0.05"
     )

@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from convergent.figures import PALETTE, legend_below, plural, save
+from convergent.figures import PALETTE, legend_below, plural, save, suptitle
 from convergent.figures.convergence import matching_by_depth
 from convergent.figures.correlation_matrices import between_panels, matrix_panel
 from convergent.figures.similarity import LABEL
@@ -109,7 +109,7 @@ def main(args: argparse.Namespace) -> None:
     if bottom is not None:
         _similarity_panels(bottom, similarity, args.ci, first="e")
     models = sorted(set(acc["model"]))
-    fig.suptitle(f"Convergent learning: {len(models)} networks, "
+    suptitle(fig, f"Convergent learning: {len(models)} networks, "
                  f"example pair {pair.attrs['model_a']} vs {pair.attrs['model_b']}")
     save(fig, args.out)
 

@@ -17,7 +17,7 @@ from torch import nn
 
 from convergent import models
 from convergent.analysis.top_units import TopUnits
-from convergent.figures import PALETTE, save
+from convergent.figures import PALETTE, save, suptitle
 from convergent.io.layouts import PairFile, TopUnitsFile
 from convergent.models.receptive_field import ReceptiveField, crop, receptive_field
 
@@ -157,7 +157,7 @@ def main(args: argparse.Namespace) -> None:
         else "whole images (fc units)"
     )
     framing = "; filters at the ends (grey = 0)" if filters[0] is not None else ""
-    fig.suptitle(
+    suptitle(fig,
         f"{layer}: top-activating probe patches of one-to-one matched units\n"
         f"net A = {attrs['model_a']} (left of the bar), net B = {attrs['model_b']} (right); "
         f"{where}{framing}",
