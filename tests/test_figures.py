@@ -296,6 +296,8 @@ def test_study_overview_panels(study, drawn, similarity):
     titles = [ax.get_title(loc="left") for ax in fig.axes if ax.get_title(loc="left")]
     expected = ["a", "b", "c", "d"] + (["e", "f", "g"] if similarity else [])
     assert [t.split("}$")[0][-1] for t in titles] == expected
+    # the letter replaces the centred title: nothing is drawn twice over the panel
+    assert not any(ax.get_title() for ax in fig.axes if ax.get_title(loc="left"))
     assert "Final accuracy" in titles[0] and "by depth" in titles[1]
     assert "natural order" in titles[2] and "after one-to-one matching" in titles[3]
     if similarity:

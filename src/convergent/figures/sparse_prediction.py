@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from convergent import paper
-from convergent.figures import REFERENCE, legend_below, save, suptitle
+from convergent.figures import REFERENCE, legend_below, plural, save, suptitle
 
 
 def position(penalty: pd.Series | np.ndarray, zero_at: float) -> np.ndarray:
@@ -85,7 +85,7 @@ def main(args: argparse.Namespace) -> None:
     legend_below(fig, axes[0], ncol=6)
     pairs = len(df[["model_a", "model_b"]].drop_duplicates())
     suptitle(fig,
-        f"Sparse prediction, mean over {pairs} pair(s); ours: exact zeros, "
+        f"Sparse prediction, mean over {plural(pairs, 'pair')}; ours: exact zeros, "
         "Li et al.: SGD weights with |w| > 0.05"
     )
     save(fig, args.out)

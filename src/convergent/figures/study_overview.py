@@ -33,6 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _label(ax: plt.Axes, letter: str, title: str) -> None:
+    """The panel's title on the left, after its bold letter (replacing a centred one)."""
+    ax.set_title("")
     ax.set_title(f"$\\bf{{{letter}}}$  {title}", loc="left")
 
 
