@@ -16,8 +16,16 @@ from convergent import figures
 from convergent.analysis import clustering as cl
 from convergent.analysis.blocks import BlockMoments
 from convergent.analysis.pairs import compare_units
-from convergent.figures import clustering, convergence, correlation_matrices, mean_activations
-from convergent.figures import matched_sorted, sparse_prediction, study_overview, training
+from convergent.figures import (
+    clustering,
+    convergence,
+    correlation_matrices,
+    matched_sorted,
+    mean_activations,
+    sparse_prediction,
+    study_overview,
+    training,
+)
 from convergent.io.layouts import ClusteringFile, Clusterings, Clusters, MomentsFile, PairFile
 from convergent.tables.matching import matching_rows, matching_summary
 
@@ -76,7 +84,7 @@ def study(tmp_path_factory) -> dict:
     matching_summary(per_pair, LAYERS).to_csv(tmp / "matching_summary.csv", index=False)
     acc = pd.DataFrame({"model": [A, B, C], "arch": ARCH, "test_acc_pct": [9.8, 11.2, 10.5]})
     acc.to_csv(tmp / "accuracy.csv", index=False)
-    for k, model in enumerate((A, B, C)):
+    for k in range(3):
         pd.DataFrame({"epoch": [0, 1, 2], "train_loss": [2.3, 2.2, 2.1 - k / 10],
                       "test_acc": [0.08, 0.09, 0.1]}).to_csv(tmp / f"m{k}.csv", index=False)
     return {"tmp": tmp, "perm": perm, "pairs": pairs, "files": files}
