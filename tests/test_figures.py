@@ -324,3 +324,41 @@ def test_study_overview_panels(study, drawn, similarity):
         assert_integer_ticks(ax.xaxis)
     assert_legends_off_data(fig)
     assert_text_fits(fig)
+
+
+def test_unit_pairs_separate_the_nets_and_keep_the_title_on_the_page(tmp_path, drawn,
+                                                                     monkeypatch):
+    import torch
+
+    from convergent import models, training
+    from convergent.analysis.top_units import TopUnits
+    from convergent.figures import unit_pairs
+    from convergent.io.layouts import TopUnitsFile
+
+    torch.manual_seed(0)
+    net = models.build(ARCH, num_classes=10, in_channels=1, image_size=28).eval()
+    monkeypatch.setattr(training, "load_network", lambda path, arch: (net, {}))
+    images = rng.uniform(size=(20, 1, 28, 28))
+    monkeypatch.setattr(unit_pairs, "probe_pixels", lambda dataset, split, index: images)
+    x_a = activations(400, 16)
+    pair = planted_pair(tmp_path, "conv1", x_a, x_a + rng.normal(size=x_a.shape))
+    files = []
+    for model in (A, B):
+        top = TopUnits.empty(16, 4)
+        top.add(rng.uniform(size=(20, 16, 28, 28)), 0)
+        files.append(str(tmp_path / f"{model.split('/')[1]}.units.h5"))
+        TopUnitsFile.save(files[-1], {"conv1": top}, np.arange(20), {"model": model})
+    k = 3
+    fig = drawn(unit_pairs, "unit-pairs", pair=str(pair), units=files, checkpoints=["a", "b"],
+                spec={"arch": ARCH, "dataset": {}, "probe": {"split": "test"}, "k": k})
+    rows = [ax for ax in fig.axes if ax.images]
+    assert len(rows) == 2 * k  # best and worst
+    for ax in rows:
+        # one bar in the gap between net A's tiles and net B's, in the separator colour
+        (bar,) = ax.lines
+        assert bar.get_color() == unit_pairs.SEPARATOR
+        width = ax.images[0].get_array().shape[1]
+        assert 0.3 * width < bar.get_xdata()[0] < 0.7 * width
+    heads = [t.get_text() for ax in rows for t in ax.texts]
+    assert heads.count("net A") == 2 and heads.count("net B") == 2
+    assert_text_fits(fig)

@@ -59,7 +59,7 @@ def _per_layer(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _layer_axis(ax: plt.Axes, layers: list[str]) -> None:
-    ax.set_xticks(range(len(layers)), layers, rotation=45, fontsize=7)
+    ax.set_xticks(range(len(layers)), layers, rotation=45)
 
 
 def _ordered_layers(df: pd.DataFrame) -> list[str]:
@@ -101,12 +101,12 @@ def by_layer(args: argparse.Namespace) -> None:
         conv = ", ".join(sorted(set(d.loc[(d["kind"] == "pair")
                                           & (d["comparison"] == "within"), "convention"])))
         ax.set_title(f"{LABEL.get(measure, measure)}\n[{conv}]", fontsize=8)
-        ax.set_ylabel("similarity" if measure != "procrustes" else "distance", fontsize=8)
+        ax.set_ylabel("similarity" if measure != "procrustes" else "distance")
     for ax in list(axes.flat)[len(measures):]:
         ax.axis("off")
     legend_below(fig, axes.flat[0], ncol=3)
     suptitle(fig, "Similarity of corresponding layers across seeds (dots: pairs with bootstrap "
-                 "95% CIs; lines: means)", fontsize=10)
+             "95% CIs; lines: means)")
     save(fig, args.out)
 
 
@@ -135,8 +135,8 @@ def heatmaps(args: argparse.Namespace) -> None:
             # distance: reversed, so that similar is the same end of the map for every measure
             cmap = f"{SEQUENTIAL}_r" if measure == "procrustes" else SEQUENTIAL
             im = ax.imshow(m, cmap=cmap, aspect="auto")
-            ax.set_xticks(range(len(lb)), lb, rotation=90, fontsize=6)
-            ax.set_yticks(range(len(la)), la, fontsize=6)
+            ax.set_xticks(range(len(lb)), lb, rotation=90, fontsize=7)
+            ax.set_yticks(range(len(la)), la, fontsize=7)
             ax.set_xlabel(f"{arch_b} layer", fontsize=7)
             ax.set_ylabel(f"{arch_a} layer", fontsize=7)
             ax.set_title(f"{LABEL.get(measure, measure)}\n({plural(npairs, 'pair')})", fontsize=7)
@@ -144,11 +144,10 @@ def heatmaps(args: argparse.Namespace) -> None:
             if hi - lo < 1e-3:  # a constant matrix (CCA of full-rank layers): no 1e-9 ticks
                 im.set_clim(lo - 0.01, hi + 0.01)
             bar = fig.colorbar(im, ax=ax, shrink=0.8)
-            bar.ax.tick_params(labelsize=6)
+            bar.ax.tick_params(labelsize=7)
             bar.formatter.set_useOffset(False)
     conv = ", ".join(sorted(set(d["convention"])))
-    suptitle(fig, f"Layer × layer similarity, mean over pairs (per-image features: {conv})",
-                 fontsize=10)
+    suptitle(fig, f"Layer × layer similarity, mean over pairs (per-image features: {conv})")
     save(fig, args.out)
 
 
@@ -199,10 +198,10 @@ def sources(args: argparse.Namespace) -> None:
         _layer_axis(ax, layers)
         ax.set(ylabel=LABEL.get(measure, measure), title=f"{LABEL.get(measure, measure)} "
                f"[{', '.join(sorted(set(d['convention'])))}]")
-        ax.title.set_fontsize(9)
+        ax.title.set_fontsize(8)
     legend_below(fig, axes[0, 0], ncol=4)
     suptitle(fig, f"Sources of divergence ({arch}): mean over pairs, error bars = mean bootstrap "
-                 "95% CI", fontsize=10)
+             "95% CI")
     save(fig, args.out)
 
 
@@ -225,8 +224,7 @@ def architectures(args: argparse.Namespace) -> None:
         ax.set(xlabel="relative depth of the layer (0 = first read-out, 1 = last)",
                ylabel=LABEL.get(measure, measure), title=LABEL.get(measure, measure))
     legend_below(fig, axes[0, 0], ncol=4)
-    suptitle(fig, "Same- vs cross-architecture similarity by depth (bands: mean bootstrap 95% CI)",
-                 fontsize=10)
+    suptitle(fig, "Same- vs cross-architecture similarity by depth (bands: mean bootstrap 95% CI)")
     save(fig, args.out)
 
 
