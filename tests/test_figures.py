@@ -362,3 +362,13 @@ def test_unit_pairs_separate_the_nets_and_keep_the_title_on_the_page(tmp_path, d
     heads = [t.get_text() for ax in rows for t in ax.texts]
     assert heads.count("net A") == 2 and heads.count("net B") == 2
     assert_text_fits(fig)
+
+
+def test_sequential_map_survives_greyscale():
+    """The sequential map's lightness rises monotonically: its order reads in greyscale."""
+    import matplotlib
+
+    rgb = matplotlib.colormaps[figures.SEQUENTIAL](np.linspace(0, 1, 64))[:, :3]
+    grey = rgb @ [0.2126, 0.7152, 0.0722]
+    assert np.all(np.diff(grey) > 0)
+    assert matplotlib.rcParams["image.cmap"] == figures.SEQUENTIAL
