@@ -410,7 +410,7 @@ SIMILARITY = {"tables": ["similarity_summary", "layer_identification"],
               "figures": [f"similarity_{name}" for name in SIM_FIGURES
                           if name != "architectures" or (len(ARCHS) > 1
                                                          and SIM["cross_architecture"])]}
-STUDY = {"tables": ["accuracy"], "figures": ["training_curves"]}
+STUDY = {"tables": ["accuracy"], "figures": ["training_curves", "study_overview"]}
 
 
 FINDINGS = {"files": ["findings.md", "findings.html", "tables/findings.csv"]}

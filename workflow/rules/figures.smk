@@ -78,3 +78,35 @@ rule figure_training:
     shell:
         "convergent figure training --metrics {input.metrics} --accuracy {input.accuracy}"
         " --out {output.pdf} > {log} 2>&1"
+
+
+# the layer of the overview's matrices: conv1 (Li et al. Fig. 1) when compared, else the first
+OVERVIEW_LAYER = "conv1" if "conv1" in LAYERS else LAYERS[0]
+
+
+rule figure_study_overview:
+    """One page for talks: accuracies, convergence by depth for every measure with its CIs, and
+    the example pair's conv1 between-net matrix before and after one-to-one matching."""
+    input:
+        accuracy=f"{R}/tables/accuracy.csv",
+        matching=f"{R}/tables/matching_summary.csv",
+        pair=pair_file(EXAMPLE, OVERVIEW_LAYER),
+        similarity=[f"{R}/tables/similarity_summary.csv"] if SIM["enabled"] else [],
+    output:
+        **figure_outputs("study_overview"),
+    log:
+        f"{R}/logs/figure_study_overview.log",
+    params:
+        similarity=lambda w, input: (
+            f"--similarity-summary {input.similarity}" if input.similarity else ""
+        ),
+        ci=SIM["ci"],
+    conda:
+        ANALYSIS_ENV
+    threads: job_threads("figure")
+    resources:
+        **job_resources("figure"),
+    shell:
+        "convergent figure study-overview --accuracy {input.accuracy}"
+        " --matching-summary {input.matching} --pair {input.pair} {params.similarity}"
+        " --ci {params.ci} --out {output.pdf} > {log} 2>&1"

@@ -14,10 +14,96 @@ import matplotlib
 from convergent.io import atomic_path
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 # files, no display; set before any figure module imports pyplot (they import this first)
 matplotlib.use("Agg")
+
+# ------------------------------------------------------------------ the family's style
+#: line colours: Okabe & Ito's palette (distinct under the common colour-vision deficiencies),
+#: without its black (reserved for published reference values) and yellow (too light on white)
+PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9"]
+#: semi-matching and one-to-one matching, in every figure that shows both
+MATCHING_COLORS = {"semi": PALETTE[0], "one_to_one": PALETTE[1]}
+#: maps: sequential ones are perceptually uniform and monotone in lightness (they survive
+#: greyscale and colour blindness); the diverging one is centred at 0 (vmin = -vmax)
+SEQUENTIAL = "cividis"
+DIVERGING = "RdBu_r"
+#: published values drawn beside ours
+REFERENCE = {"color": "black", "mfc": "white", "mew": 1.2, "ms": 6}
+
+STYLE = {
+    "font.size": 9,
+    "axes.titlesize": 10,
+    "axes.labelsize": 9,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+    "legend.fontsize": 8,
+    "figure.titlesize": 11,
+    "legend.frameon": False,
+    "axes.grid": False,
+    "axes.prop_cycle": matplotlib.cycler(color=PALETTE),
+    "image.cmap": SEQUENTIAL,
+    "image.interpolation": "nearest",
+    "lines.linewidth": 1.5,
+    "pdf.fonttype": 42,  # TrueType in the PDF: editable text for journals
+}
+
+
+def apply_style() -> None:
+    """The family's rc settings; applied when this package is imported (every figure module
+    imports it first), so each figure is drawn alike."""
+    matplotlib.rcParams.update(STYLE)
+
+
+apply_style()
+
+
+def integer_ticks(ax: Axes, *axes: str) -> None:
+    """Integer-only ticks on the named axes ("x", "y") of ``ax``: unit, epoch and count axes."""
+    from matplotlib.ticker import MaxNLocator
+
+    for name in axes or ("x", "y"):
+        getattr(ax, f"{name}axis").set_major_locator(MaxNLocator(integer=True))
+
+
+def suptitle(fig: Figure, text: str, **kwargs) -> None:
+    """The figure's title, wrapped to its width (a long title on a narrow figure otherwise
+    runs off the page); explicit line breaks are kept."""
+    import textwrap
+
+    size = matplotlib.rcParams["figure.titlesize"] if "fontsize" not in kwargs else \
+        kwargs["fontsize"]
+    size = matplotlib.font_manager.FontProperties(size=size).get_size_in_points()
+    # an average glyph is about half an em wide
+    chars = max(20, int(fig.get_figwidth() * 72 / (0.55 * size)))
+    lines = [w for line in text.split("\n") for w in textwrap.wrap(line, chars) or [""]]
+    fig.suptitle("\n".join(lines), **kwargs)
+
+
+def plural(n: int, word: str) -> str:
+    """``1 pair``, ``3 pairs``."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def legend_below(fig: Figure, ax: Axes | None = None, ncol: int = 3, **kwargs) -> None:
+    """One legend for the figure, below the panels (never over the data): the handles of
+    ``ax`` (default: every panel's, each label once), in at most ``ncol`` columns, fewer when
+    they would not fit the width of the figure."""
+    pairs = {}
+    for a in [ax] if ax is not None else fig.axes:
+        for h, label in zip(*a.get_legend_handles_labels(), strict=True):
+            pairs.setdefault(label, h)
+    renderer = fig.canvas.get_renderer() if hasattr(fig.canvas, "get_renderer") else None
+    for n in range(min(ncol, len(pairs)), 0, -1):
+        legend = fig.legend(pairs.values(), pairs.keys(), loc="outside lower center", ncol=n,
+                            **kwargs)
+        if n == 1 or renderer is None or (
+                legend.get_window_extent(renderer).width <= 0.98 * fig.bbox.width):
+            return
+        legend.remove()
+
 
 #: no creation date in the PDF: the same inputs give the same bytes (incremental = clean run)
 METADATA = {"pdf": {"CreationDate": None}, "png": {}}
@@ -47,6 +133,7 @@ REGISTRY = {
     "sparse-prediction": "sparse_prediction",
     "clustering": "clustering",
     "mutual-information": "mutual_information",
+    "study-overview": "study_overview",
     **{
         f"similarity-{name}": "similarity"
         for name in ("by-layer", "heatmaps", "layer-identification", "sources", "architectures")

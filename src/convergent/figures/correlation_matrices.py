@@ -6,9 +6,10 @@ from __future__ import annotations
 import argparse
 
 import matplotlib.pyplot as plt
+import numpy as np
 
 from convergent.analysis.matching import aligned_columns
-from convergent.figures import save
+from convergent.figures import DIVERGING, integer_ticks, save, suptitle
 from convergent.io.layouts import MomentsFile, PairFile
 
 
@@ -18,11 +19,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pair", required=True, help="the pair file of this layer")
     parser.add_argument("--dead-std", type=float, required=True, help="analysis.dead_unit_std")
 
+def matrix_panel(ax: plt.Axes, c: np.ndarray, title: str, xlabel: str, ylabel: str):
+    """One correlation matrix on the diverging map, centred at 0; returns the image."""
+    im = ax.imshow(c, cmap=DIVERGING, vmin=-1, vmax=1, interpolation="nearest")
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    integer_ticks(ax)
+    return im
+
+
+def between_panels(pair: PairFile) -> list[tuple[np.ndarray, str, str, str]]:
+    """The between-net matrix in natural order and after one-to-one matching, as
+    (matrix, title, xlabel, ylabel)."""
+    a, b = pair.attrs["model_a"], pair.attrs["model_b"]
+    between, partner = pair.between(), pair.matchings().one2one.partner
+    return [
+        (between, "between, natural order", f"{b} unit", f"{a} unit"),
+        (aligned_columns(between, partner), "between, after one-to-one matching",
+         f"{b} unit (matched order)", f"{a} unit"),
+    ]
+
+
 def main(args: argparse.Namespace) -> None:
     pair = PairFile(args.pair)
     attrs = pair.attrs
     layer, a, b = attrs["layer"], attrs["model_a"], attrs["model_b"]
-    between, partner = pair.between(), pair.matchings().one2one.partner
     within = [
         MomentsFile(path, model=model).layer(layer).within_correlation(args.dead_std)
         for path, model in ((args.moments_a, a), (args.moments_b, b))
@@ -30,20 +50,13 @@ def main(args: argparse.Namespace) -> None:
     panels = [
         (within[0], f"within {a}", f"{a} unit", f"{a} unit"),
         (within[1], f"within {b}", f"{b} unit", f"{b} unit"),
-        (between, "between, natural order", f"{b} unit", f"{a} unit"),
-        (
-            aligned_columns(between, partner),
-            "between, after one-to-one matching",
-            f"{b} unit (matched order)",
-            f"{a} unit",
-        ),
+        *between_panels(pair),
     ]
-    fig, axes = plt.subplots(1, 4, figsize=(17, 4.6), constrained_layout=True)
-    for ax, (c, title, xlabel, ylabel) in zip(axes, panels, strict=True):
-        im = ax.imshow(c, cmap="RdBu_r", vmin=-1, vmax=1, interpolation="nearest")
-        ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    fig, axes = plt.subplots(1, 4, figsize=(16, 4.4), layout="constrained")
+    for ax, panel in zip(axes, panels, strict=True):
+        im = matrix_panel(ax, *panel)
     fig.colorbar(im, ax=axes, shrink=0.8, label="correlation")
-    fig.suptitle(
+    suptitle(fig,
         f"{layer}: unit correlations ({attrs['architecture']}, "
         f"{attrs['samples']:.0f} samples = images × positions)"
     )

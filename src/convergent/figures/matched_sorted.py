@@ -8,7 +8,7 @@ import argparse
 import matplotlib.pyplot as plt
 import numpy as np
 
-from convergent.figures import save
+from convergent.figures import MATCHING_COLORS, integer_ticks, legend_below, save, suptitle
 from convergent.io.layouts import PairFile
 
 
@@ -32,26 +32,28 @@ def main(args: argparse.Namespace) -> None:
     cols = min(n, 4)
     rows = -(-n // cols)
     fig, axes = plt.subplots(
-        rows, cols, figsize=(4.2 * cols, 3.4 * rows), squeeze=False, constrained_layout=True
+        rows, cols, figsize=(3.6 * cols, 3 * rows + 0.6), squeeze=False, layout="constrained"
     )
+    semi_c, one_c = MATCHING_COLORS["semi"], MATCHING_COLORS["one_to_one"]
     for ax, (layer, curves) in zip(axes.flat, by_layer.items(), strict=False):
         for semi, one, example in sorted(curves, key=lambda c: c[2]):
             if example:
-                ax.plot(semi, color="C0", lw=2, label="semi-matching (example pair)")
-                ax.plot(one, color="C3", lw=2, label="one-to-one (example pair)")
+                ax.plot(semi, color=semi_c, lw=2, label="semi-matching (example pair)")
+                ax.plot(one, color=one_c, lw=2, label="one-to-one (example pair)")
             else:
-                ax.plot(semi, color="C0", lw=0.7, alpha=0.3)
-                ax.plot(one, color="C3", lw=0.7, alpha=0.3)
+                ax.plot(semi, color=semi_c, lw=0.7, alpha=0.3, label="semi-matching (other pairs)")
+                ax.plot(one, color=one_c, lw=0.7, alpha=0.3, label="one-to-one (other pairs)")
         ax.set(
             title=layer,
             xlabel="unit (sorted by matched correlation)",
             ylabel="matched correlation",
             ylim=(min(0, ax.get_ylim()[0]), 1.02),
         )
+        integer_ticks(ax, "x")
     for ax in axes.flat[n:]:
         ax.axis("off")
-    axes.flat[0].legend(fontsize=8, loc="lower left")
-    fig.suptitle(
+    legend_below(fig, ncol=4)
+    suptitle(fig,
         f"Sorted matched correlations: {args.example[0]} vs {args.example[1]} (thin: other pairs)"
     )
     save(fig, args.out)

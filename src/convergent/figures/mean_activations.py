@@ -9,7 +9,7 @@ import argparse
 import matplotlib.pyplot as plt
 import numpy as np
 
-from convergent.figures import save
+from convergent.figures import integer_ticks, legend_below, save, suptitle
 from convergent.io.layouts import MomentsFile
 
 
@@ -22,7 +22,7 @@ def main(args: argparse.Namespace) -> None:
     cols = min(n, 4)
     rows = -(-n // cols)
     fig, axes = plt.subplots(
-        rows, cols, figsize=(4 * cols, 3.2 * rows), squeeze=False, constrained_layout=True
+        rows, cols, figsize=(3.6 * cols, 3 * rows + 0.6), squeeze=False, layout="constrained"
     )
     for ax, layer in zip(axes.flat, args.layers, strict=False):
         for k, path in enumerate(args.moments):
@@ -30,12 +30,15 @@ def main(args: argparse.Namespace) -> None:
             model = moments.attrs["model"]
             means = np.sort(moments.layer(layer).mean())[::-1]
             ax.plot(np.arange(1, len(means) + 1), means, color=f"C{k % 10}", lw=1.3, label=model)
-        ax.set_yscale("symlog", linthresh=1e-3)
+        # linear: a log axis hides the dead units (mean 0) and spans too little to tick
         ax.set(title=layer, xlabel="unit (sorted by mean)", ylabel="mean activation")
+        if min(line.get_ydata().min() for line in ax.lines) >= 0:
+            ax.set_ylim(bottom=0)
+        integer_ticks(ax, "x")
     for ax in axes.flat[n:]:
         ax.axis("off")
-    axes.flat[0].legend(fontsize=7)
-    fig.suptitle("Per-unit mean activation over the probe set (images × positions), sorted")
+    legend_below(fig, axes.flat[0], ncol=min(len(args.moments), 6))
+    suptitle(fig, "Per-unit mean activation over the probe set (images × positions), sorted")
     save(fig, args.out)
 
 

@@ -9,7 +9,7 @@ import argparse
 import matplotlib.pyplot as plt
 import numpy as np
 
-from convergent.figures import save
+from convergent.figures import MATCHING_COLORS, integer_ticks, legend_below, save, suptitle
 from convergent.io.layouts import MutualInformationFile, PairFile
 
 
@@ -19,24 +19,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> None:
     n = len(args.mi)
-    fig, axes = plt.subplots(2, n, figsize=(3.6 * n, 6.4), squeeze=False, constrained_layout=True)
+    fig, axes = plt.subplots(2, n, figsize=(3.2 * n + 0.6, 6.4), squeeze=False,
+                             layout="constrained")
     for col, (mi_path, pair_path) in enumerate(zip(args.mi, args.pairs, strict=True)):
         info, pair = MutualInformationFile(mi_path), PairFile(pair_path)
         attrs, mi = info.attrs, info.information().value
         c, corr_partner = pair.between(), pair.matchings().semi_a2b.partner
         semi = info.matchings().semi_a2b.value
         top, bottom = axes[0, col], axes[1, col]
-        top.scatter(c.ravel(), mi.ravel(), s=3, alpha=0.4, color="C0", rasterized=True)
+        top.scatter(c.ravel(), mi.ravel(), s=3, alpha=0.4, color=MATCHING_COLORS["semi"],
+                    rasterized=True, lw=0)
         top.set(title=f"{attrs['layer']}", xlabel="correlation", ylabel="MI (nats)")
         order = np.argsort(-semi)
         x = np.arange(1, len(semi) + 1)
-        bottom.plot(x, semi[order], color="C3", label="MI semi-matching")
+        bottom.plot(x, semi[order], color=MATCHING_COLORS["one_to_one"], label="MI semi-matching")
         bottom.plot(
             x,
             mi[np.arange(len(mi)), corr_partner][order],
             ".",
             ms=3,
-            color="C0",
+            color=MATCHING_COLORS["semi"],
             label="MI of the correlation partner",
         )
         bottom.set(
@@ -44,8 +46,9 @@ def main(args: argparse.Namespace) -> None:
             ylabel="MI (nats)",
             title=f"{attrs['top_k_agree']} of {attrs['top_k']} best corr. pairs agree",
         )
-    axes[1, 0].legend(fontsize=7)
-    fig.suptitle(
+        integer_ticks(bottom, "x")
+    legend_below(fig, axes[1, 0], ncol=2)
+    suptitle(fig,
         f"Mutual information, {attrs['model_a']} vs {attrs['model_b']} ({attrs['bins']} bins, "
         f"{attrs['correction']} correction)"
     )

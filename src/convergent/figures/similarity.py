@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from convergent.figures import save
+from convergent.figures import SEQUENTIAL, legend_below, plural, save, suptitle
 
 BY_LAYER = ["matched_correlation", "linear_cka", "rbf_cka", "linear_cka_debiased", "cca_rho",
             "svcca_rho", "pwcca", "procrustes", "regression_r2", "rsa_spearman"]
@@ -30,6 +30,9 @@ LABEL = {
     "procrustes": "Procrustes dist. (lower = similar)",
     "angular_shape": "angular shape (rad)",
     "regression_r2": "regression R² (sym.)",
+    "regression_r2_ab": "regression R² (A→B)",
+    "regression_r2_ba": "regression R² (B→A)",
+    "semi_matched_correlation": "matched correlation (semi)",
     "rsa_spearman": "RSA Spearman",
     "rsa_kendall_tau_a": "RSA Kendall τa",
     "linear_hsic": "linear HSIC",
@@ -56,7 +59,7 @@ def _per_layer(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _layer_axis(ax: plt.Axes, layers: list[str]) -> None:
-    ax.set_xticks(range(len(layers)), layers, rotation=45, fontsize=7)
+    ax.set_xticks(range(len(layers)), layers, rotation=45)
 
 
 def _ordered_layers(df: pd.DataFrame) -> list[str]:
@@ -98,13 +101,12 @@ def by_layer(args: argparse.Namespace) -> None:
         conv = ", ".join(sorted(set(d.loc[(d["kind"] == "pair")
                                           & (d["comparison"] == "within"), "convention"])))
         ax.set_title(f"{LABEL.get(measure, measure)}\n[{conv}]", fontsize=8)
-        ax.set_ylabel("similarity" if measure != "procrustes" else "distance", fontsize=8)
+        ax.set_ylabel("similarity" if measure != "procrustes" else "distance")
     for ax in list(axes.flat)[len(measures):]:
         ax.axis("off")
-    handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncol=3, fontsize=8)
-    fig.suptitle("Similarity of corresponding layers across seeds (dots: pairs with bootstrap "
-                 "95% CIs; lines: means)", fontsize=10)
+    legend_below(fig, axes.flat[0], ncol=3)
+    suptitle(fig, "Similarity of corresponding layers across seeds (dots: pairs with bootstrap "
+             "95% CIs; lines: means)")
     save(fig, args.out)
 
 
@@ -130,17 +132,22 @@ def heatmaps(args: argparse.Namespace) -> None:
         for c, measure in enumerate(measures):
             ax = axes[r, c]
             la, lb, m = _mean_matrix(g[g["measure"] == measure])
-            cmap = "viridis_r" if measure == "procrustes" else "viridis"
+            # distance: reversed, so that similar is the same end of the map for every measure
+            cmap = f"{SEQUENTIAL}_r" if measure == "procrustes" else SEQUENTIAL
             im = ax.imshow(m, cmap=cmap, aspect="auto")
-            ax.set_xticks(range(len(lb)), lb, rotation=90, fontsize=6)
-            ax.set_yticks(range(len(la)), la, fontsize=6)
+            ax.set_xticks(range(len(lb)), lb, rotation=90, fontsize=7)
+            ax.set_yticks(range(len(la)), la, fontsize=7)
             ax.set_xlabel(f"{arch_b} layer", fontsize=7)
             ax.set_ylabel(f"{arch_a} layer", fontsize=7)
-            ax.set_title(f"{LABEL.get(measure, measure)}\n({npairs} pairs)", fontsize=7)
-            fig.colorbar(im, ax=ax, shrink=0.8).ax.tick_params(labelsize=6)
+            ax.set_title(f"{LABEL.get(measure, measure)}\n({plural(npairs, 'pair')})", fontsize=7)
+            lo, hi = np.nanmin(m), np.nanmax(m)
+            if hi - lo < 1e-3:  # a constant matrix (CCA of full-rank layers): no 1e-9 ticks
+                im.set_clim(lo - 0.01, hi + 0.01)
+            bar = fig.colorbar(im, ax=ax, shrink=0.8)
+            bar.ax.tick_params(labelsize=7)
+            bar.formatter.set_useOffset(False)
     conv = ", ".join(sorted(set(d["convention"])))
-    fig.suptitle(f"Layer × layer similarity, mean over pairs (per-image features: {conv})",
-                 fontsize=10)
+    suptitle(fig, f"Layer × layer similarity, mean over pairs (per-image features: {conv})")
     save(fig, args.out)
 
 
@@ -155,7 +162,7 @@ def layer_identification(args: argparse.Namespace) -> None:
     for k, arch in enumerate(archs):
         s = t[t["architecture"] == arch].set_index("measure").reindex(measures)
         ax.barh(y + k * h, s["accuracy_pct"], height=h, color=f"C{k}",
-                label=f"ours: {arch} ({int(s['pairs'].max())} pairs)")
+                label=f"ours: {arch} ({plural(int(s['pairs'].max()), 'pair')})")
         for yy, v in zip(y + k * h, s["accuracy_pct"], strict=True):
             ax.text(v + 1, yy, f"{v:.0f}", va="center", fontsize=6, color=f"C{k}")
     ref = t.drop_duplicates("measure").set_index("measure").reindex(measures)["kornblith2019_pct"]
@@ -163,7 +170,7 @@ def layer_identification(args: argparse.Namespace) -> None:
     ax.set_yticks(y + 0.4 - h / 2, [LABEL.get(m, m) for m in measures], fontsize=8)
     ax.set(xlabel="layers identified correctly (%)", xlim=(0, 105),
            title="Layer identification: is the most similar layer the corresponding one?")
-    ax.legend(fontsize=7, loc="lower right")
+    legend_below(fig, ax, ncol=len(archs) + 1)
     save(fig, args.out)
 
 
@@ -187,14 +194,14 @@ def sources(args: argparse.Namespace) -> None:
             agg = g.groupby("layer_a")[["value", "ci_low", "ci_high"]].mean().reindex(layers)
             off = (k - (len(present) - 1) / 2) * 0.15
             ax.errorbar(x + off, agg["value"], yerr=_yerr(agg), fmt="o-", ms=3, capsize=2,
-                        lw=1.2, color=f"C{k}", label=f"differ in {src} ({npairs} pairs)")
+                        lw=1.2, color=f"C{k}", label=f"differ in {src} ({plural(npairs, 'pair')})")
         _layer_axis(ax, layers)
         ax.set(ylabel=LABEL.get(measure, measure), title=f"{LABEL.get(measure, measure)} "
                f"[{', '.join(sorted(set(d['convention'])))}]")
-        ax.title.set_fontsize(9)
-    axes[0, 0].legend(fontsize=7, loc="lower left")
-    fig.suptitle(f"Sources of divergence ({arch}): mean over pairs, error bars = mean bootstrap "
-                 "95% CI", fontsize=10)
+        ax.title.set_fontsize(8)
+    legend_below(fig, axes[0, 0], ncol=4)
+    suptitle(fig, f"Sources of divergence ({arch}): mean over pairs, error bars = mean bootstrap "
+             "95% CI")
     save(fig, args.out)
 
 
@@ -212,13 +219,12 @@ def architectures(args: argparse.Namespace) -> None:
             npairs = g.groupby(["model_a", "model_b"]).ngroups
             style = "o-" if cmp == "within" else "s--"
             ax.plot(agg.index, agg["value"], style, color=f"C{k}", ms=4,
-                    label=f"{a} vs {b} ({npairs} pairs)")
+                    label=f"{a} vs {b} ({plural(npairs, 'pair')})")
             ax.fill_between(agg.index, agg["ci_low"], agg["ci_high"], color=f"C{k}", alpha=0.2)
         ax.set(xlabel="relative depth of the layer (0 = first read-out, 1 = last)",
                ylabel=LABEL.get(measure, measure), title=LABEL.get(measure, measure))
-    axes[0, 0].legend(fontsize=7, loc="lower left")
-    fig.suptitle("Same- vs cross-architecture similarity by depth (bands: mean bootstrap 95% CI)",
-                 fontsize=10)
+    legend_below(fig, axes[0, 0], ncol=4)
+    suptitle(fig, "Same- vs cross-architecture similarity by depth (bands: mean bootstrap 95% CI)")
     save(fig, args.out)
 
 

@@ -8,34 +8,41 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from convergent.figures import save
+from convergent.figures import PALETTE, integer_ticks, legend_below, save
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--metrics", nargs="+", required=True, help="every model's metrics.csv")
     parser.add_argument("--accuracy", required=True, help="tables/accuracy.csv")
 
+
+def accuracy_bars(ax: plt.Axes, acc: pd.DataFrame) -> None:
+    """Final test accuracy per model as bars from 0 % (a bar's length is its value), the value
+    written on each; the title gives the spread across models."""
+    k = range(len(acc))
+    ax.bar(k, acc["test_acc_pct"], color=[PALETTE[i % len(PALETTE)] for i in k])
+    ax.set_xticks(k, acc["model"], rotation=30, ha="right")
+    for i, v in zip(k, acc["test_acc_pct"], strict=True):
+        ax.text(i, v + 1, f"{v:.1f}", ha="center", va="bottom", fontsize=7)
+    lo, hi = acc["test_acc_pct"].min(), acc["test_acc_pct"].max()
+    ax.set(ylim=(0, 100), ylabel="final test top-1 accuracy (%)",
+           title=f"Final accuracy (spread {hi - lo:.2f} pp)")
+
+
 def main(args: argparse.Namespace) -> None:
     acc = pd.read_csv(args.accuracy)
-    fig, (ax_loss, ax_acc, ax_bar) = plt.subplots(1, 3, figsize=(15, 4.2), constrained_layout=True)
+    fig, (ax_loss, ax_acc, ax_bar) = plt.subplots(1, 3, figsize=(14, 4.4), layout="constrained")
     for k, path in enumerate(args.metrics):
         m = pd.read_csv(path)
         name = "/".join(Path(path).parts[-3:-1])
-        ax_loss.plot(m["epoch"] + 1, m["train_loss"], "o-", color=f"C{k}", label=name)
-        ax_acc.plot(m["epoch"] + 1, 100 * m["test_acc"], "o-", color=f"C{k}", label=name)
+        ax_loss.plot(m["epoch"] + 1, m["train_loss"], "o-", ms=3, color=f"C{k}", label=name)
+        ax_acc.plot(m["epoch"] + 1, 100 * m["test_acc"], "o-", ms=3, color=f"C{k}", label=name)
     ax_loss.set(xlabel="epoch", ylabel="training loss (cross-entropy)", title="Training loss")
     ax_acc.set(xlabel="epoch", ylabel="test top-1 accuracy (%)", title="Test accuracy")
-    ax_acc.legend(fontsize=8)
-    ax_bar.bar(range(len(acc)), acc["test_acc_pct"], color=[f"C{k}" for k in range(len(acc))])
-    ax_bar.set_xticks(range(len(acc)), acc["model"], rotation=30, ha="right", fontsize=8)
-    lo, hi = acc["test_acc_pct"].min(), acc["test_acc_pct"].max()
-    ax_bar.set(
-        ylim=(lo - 2, min(100, hi + 1)),
-        ylabel="final test top-1 accuracy (%)",
-        title=f"Final accuracy (spread {hi - lo:.2f} pp)",
-    )
-    for k, v in enumerate(acc["test_acc_pct"]):
-        ax_bar.text(k, v + 0.05, f"{v:.2f}", ha="center", va="bottom", fontsize=8)
+    for ax in (ax_loss, ax_acc):
+        integer_ticks(ax, "x")
+    accuracy_bars(ax_bar, acc)
+    legend_below(fig, ax_acc, ncol=min(len(args.metrics), 4))
     save(fig, args.out)
 
 

@@ -17,11 +17,15 @@ from torch import nn
 
 from convergent import models
 from convergent.analysis.top_units import TopUnits
-from convergent.figures import save
+from convergent.figures import PALETTE, save, suptitle
 from convergent.io.layouts import PairFile, TopUnitsFile
 from convergent.models.receptive_field import ReceptiveField, crop, receptive_field
 
 GAP = 1
+#: the gaps between tiles: light grey, neither a white patch border nor black
+GAP_GREY = 0.82
+#: the bar between net A's tiles and net B's
+SEPARATOR = PALETTE[1]
 
 
 def probe_pixels(dataset: dict, split: str, index: np.ndarray) -> np.ndarray:
@@ -62,11 +66,11 @@ def filter_image(w: np.ndarray) -> np.ndarray:
 
 
 def hstack(tiles: list[np.ndarray], gap: int = GAP) -> np.ndarray:
-    """Tiles of one height side by side, separated by white columns."""
+    """Tiles of one height side by side, separated by light grey columns."""
     h = tiles[0].shape[0]
     out = []
     for t in tiles:
-        out += [t, np.ones((h, gap, 3))]
+        out += [t, np.full((h, gap, 3), GAP_GREY)]
     return np.concatenate(out[:-1], axis=1)
 
 
@@ -114,9 +118,12 @@ def main(args: argparse.Namespace) -> None:
     filters = [first_filters(net, readout) for net in nets]
     best, worst = best_and_worst(c, one.partner, one.value, spec["k"])
     rows = max(len(best), 1)
-    fig, axes = plt.subplots(rows, 2, figsize=(13, 0.95 * rows + 1.2), squeeze=False)
-    for col, (units, kind) in enumerate(((best, "best"), (worst, "worst"))):
-        for row, u in enumerate(units):
+    fig = plt.figure(figsize=(13, 0.95 * rows + 1.6), layout="constrained")
+    for subfig, (chosen, kind) in zip(fig.subfigures(1, 2, wspace=0.04),
+                                      ((best, "best"), (worst, "worst")), strict=True):
+        axes = subfig.subplots(rows, 1, squeeze=False)[:, 0]
+        subfig.suptitle(f"{kind} {len(chosen)} matches", fontsize=10)
+        for row, u in enumerate(chosen):
             v = one.partner[u]
             tiles_a = unit_patches(images, tops[0], u, rf)
             tiles_b = unit_patches(images, tops[1], v, rf)
@@ -124,39 +131,38 @@ def main(args: argparse.Namespace) -> None:
                 tiles_a = [filter_image(filters[0][u])] + tiles_a
                 tiles_b = tiles_b + [filter_image(filters[1][v])]
             h = tiles_a[0].shape[0]
-            sep = np.ones((h, max(2, h // 2), 3))
-            ax = axes[row, col]
-            ax.imshow(
-                np.concatenate([hstack(tiles_a), sep, hstack(tiles_b)], axis=1),
-                interpolation="nearest",
-            )
+            left = hstack(tiles_a)
+            sep = np.ones((h, max(3, h // 2), 3))
+            ax = axes[row]
+            ax.imshow(np.concatenate([left, sep, hstack(tiles_b)], axis=1),
+                      interpolation="nearest")
+            # net A | net B: a bar in the gap (the tiles' own gaps are white too)
+            ax.axvline(left.shape[1] + sep.shape[1] / 2 - 0.5, color=SEPARATOR, lw=2.5)
             ax.set_xticks([])
             ax.set_yticks([])
-            ax.set_ylabel(
-                f"r = {one.value[u]:.2f}", rotation=0, ha="right", va="center", fontsize=9
-            )
+            ax.set_ylabel(f"r = {one.value[u]:.2f}", rotation=0, ha="right", va="center")
             ax.set_title(f"A unit {u}  ↔  B unit {v}", fontsize=8, pad=2)
-        axes[0, col].annotate(
-            f"{kind} {len(units)} matches",
-            (0.5, 1.35),
-            xycoords="axes fraction",
-            ha="center",
-            fontsize=11,
-        )
-        for ax in axes[len(units) :, col]:
+            if row == 0:
+                width = left.shape[1] + sep.shape[1] + hstack(tiles_b).shape[1]
+                for x, net in ((left.shape[1] / 2, "net A"),
+                               (width - hstack(tiles_b).shape[1] / 2, "net B")):
+                    ax.annotate(net, (x, 1), xycoords=("data", "axes fraction"),
+                                xytext=(0, 14), textcoords="offset points", ha="center",
+                                va="bottom", fontsize=9, fontweight="bold")
+        for ax in axes[len(chosen):]:
             ax.axis("off")
     where = (
         f"receptive field {rf.size}×{rf.size} px (stride {rf.stride})"
         if rf
         else "whole images (fc units)"
     )
-    framing = "; filters at the ends" if filters[0] is not None else ""
-    fig.suptitle(
-        f"{layer}: top-activating probe patches, {attrs['model_a']} (left) vs "
-        f"{attrs['model_b']} (right), one-to-one matching; {where}{framing}",
+    framing = "; filters at the ends (grey = 0)" if filters[0] is not None else ""
+    suptitle(fig,
+        f"{layer}: top-activating probe patches of one-to-one matched units\n"
+        f"net A = {attrs['model_a']} (left of the bar), net B = {attrs['model_b']} (right); "
+        f"{where}{framing}",
         fontsize=11,
     )
-    fig.tight_layout(rect=(0, 0, 1, 0.95))
     save(fig, args.out)
 
 

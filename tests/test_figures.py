@@ -1,0 +1,374 @@
+"""Figures drawn from small planted inputs: each is checked for what its readers rely on (integer
+ticks on unit axes, legends off the data, every text inside the canvas, visible reference values,
+bars from zero, the overview's panels) and written as PDF + PNG."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+from convergent import figures
+from convergent.analysis import clustering as cl
+from convergent.analysis.blocks import BlockMoments
+from convergent.analysis.pairs import compare_units
+from convergent.figures import (
+    clustering,
+    convergence,
+    correlation_matrices,
+    matched_sorted,
+    mean_activations,
+    sparse_prediction,
+    study_overview,
+    training,
+)
+from convergent.io.layouts import ClusteringFile, Clusterings, Clusters, MomentsFile, PairFile
+from convergent.tables.matching import matching_rows, matching_summary
+
+ARCH = "alexnet_small"
+A, B, C = (f"{ARCH}/i{k}-d{k}" for k in range(3))
+LAYERS = ["conv1", "fc6", "fc7"]
+rng = np.random.default_rng(0)
+
+
+# ------------------------------------------------------------------ planted inputs
+def activations(n: int, p: int) -> np.ndarray:
+    return rng.gamma(1.0, 1.0, size=(n, p)) * rng.uniform(0.2, 2.0, size=p)
+
+
+def planted_pair(tmp: Path, layer: str, x_a: np.ndarray, x_b: np.ndarray, a: str = A,
+                 b: str = B, blocks: int = 4) -> Path:
+    """Moments of both nets and the pair file, as the compare step writes them."""
+    n = len(x_a)
+    cross = BlockMoments.zeros(blocks, x_a.shape[1], x_b.shape[1])
+    within = [BlockMoments.zeros(blocks, x.shape[1], x.shape[1]) for x in (x_a, x_b)]
+    for k, rows in enumerate(np.array_split(np.arange(n), blocks)):
+        cross.add(k, x_a[rows], x_b[rows])
+        for w, x in zip(within, (x_a, x_b), strict=True):
+            w.add(k, x[rows])
+    for w, model in zip(within, (a, b), strict=True):
+        path = tmp / f"{model.replace('/', '_')}_{layer}.moments.h5"
+        MomentsFile.save(path, {layer: w}, {"model": model})
+    r = compare_units(cross, within[0].variance(), within[1].variance(), 1e-6)
+    attrs = {"layer": layer, "model_a": a, "model_b": b, "architecture": ARCH,
+             "samples": float(n), "dead_a": r.dead_a, "dead_b": r.dead_b,
+             "same_partner_fraction": r.matchings.same_partner_fraction}
+    out = tmp / f"{a.split('/')[1]}__{b.split('/')[1]}_{layer}.h5"
+    PairFile.save(out, r.between, r.matchings, cross, attrs)
+    return out
+
+
+def moments_path(tmp: Path, model: str, layer: str) -> Path:
+    return tmp / f"{model.replace('/', '_')}_{layer}.moments.h5"
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory) -> dict:
+    """Three nets; B's units are A's permuted plus noise growing with depth (convergence falls
+    with depth), C's are unrelated at fc7."""
+    tmp = tmp_path_factory.mktemp("planted")
+    perm = rng.permutation(12)
+    pairs, files = {}, []
+    for depth, layer in enumerate(LAYERS):
+        x_a = activations(400, 12)
+        x_b = x_a[:, perm] + rng.normal(scale=0.3 + depth, size=x_a.shape)
+        x_c = x_a + rng.normal(scale=0.5 + 2 * depth, size=x_a.shape)
+        pairs[layer] = planted_pair(tmp, layer, x_a, x_b)
+        files += [pairs[layer], planted_pair(tmp, layer, x_a, x_c, b=C)]
+    per_pair = matching_rows(files)
+    per_pair.to_csv(tmp / "matching_per_pair.csv", index=False)
+    matching_summary(per_pair, LAYERS).to_csv(tmp / "matching_summary.csv", index=False)
+    acc = pd.DataFrame({"model": [A, B, C], "arch": ARCH, "test_acc_pct": [9.8, 11.2, 10.5]})
+    acc.to_csv(tmp / "accuracy.csv", index=False)
+    for k in range(3):
+        pd.DataFrame({"epoch": [0, 1, 2], "train_loss": [2.3, 2.2, 2.1 - k / 10],
+                      "test_acc": [0.08, 0.09, 0.1]}).to_csv(tmp / f"m{k}.csv", index=False)
+    return {"tmp": tmp, "perm": perm, "pairs": pairs, "files": files}
+
+
+@pytest.fixture
+def drawn(monkeypatch, tmp_path):
+    """Draw a figure through its module's main; returns the figure, laid out, after it was
+    written as PDF and PNG."""
+    out = {}
+
+    def keep(fig, pdf):
+        figures.save(fig, pdf)
+        FigureCanvasAgg(fig)  # save closed it: a canvas again, to measure what it drew
+        fig.canvas.draw()
+        out["fig"] = fig
+
+    def draw(module, name: str, **arguments):
+        monkeypatch.setattr(module, "save", keep)
+        pdf = tmp_path / f"{name}.pdf"
+        module.FIGURES[name](argparse.Namespace(out=str(pdf), **arguments))
+        assert pdf.stat().st_size > 0 and pdf.with_suffix(".png").stat().st_size > 0
+        return out["fig"]
+
+    return draw
+
+
+# ------------------------------------------------------------------ checks
+def assert_text_fits(fig) -> None:
+    """Everything drawn (texts, tick labels, legends) lies inside the canvas: nothing depends
+    on bbox='tight' growing the page to be seen, no title runs off it."""
+    drawn, page = fig.get_tightbbox(fig.canvas.get_renderer()), fig.bbox_inches  # inches
+    tol = 0.02
+    assert drawn.x0 >= -tol and drawn.y0 >= -tol, (drawn, page)
+    assert drawn.x1 <= page.x1 + tol and drawn.y1 <= page.y1 + tol, (drawn, page)
+
+
+def assert_integer_ticks(axis) -> None:
+    lo, hi = sorted(axis.get_view_interval())
+    ticks = [t for t in axis.get_majorticklocs() if lo <= t <= hi]
+    assert ticks and all(float(t).is_integer() for t in ticks), ticks
+
+
+def assert_legends_off_data(fig) -> None:
+    """Each legend lies outside every panel's data area."""
+    legends = fig.findobj(lambda a: a.__class__.__name__ == "Legend")
+    assert legends
+    for leg in legends:
+        box = leg.get_window_extent()
+        for ax in fig.axes:
+            if ax.get_visible() and ax.axison and ax.has_data():
+                assert not box.overlaps(ax.get_window_extent()), (leg, ax.get_title())
+
+
+def labels_of(fig) -> list[str]:
+    return [t.get_text() for leg in fig.legends for t in leg.get_texts()] + [
+        t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()]
+
+
+# ------------------------------------------------------------------ figures
+def test_convergence_reference_is_visible_and_pairs_are_counted(study, drawn):
+    tmp = study["tmp"]
+    fig = drawn(convergence, "convergence", per_pair=str(tmp / "matching_per_pair.csv"),
+                summary=str(tmp / "matching_summary.csv"))
+    ax = fig.axes[0]
+    # Li et al. report conv1 only among these layers: a lone point, drawn with a marker
+    refs = [ln for ln in ax.lines if "Li et al." in (ln.get_label() or "")]
+    assert len(refs) == 2
+    for ln in refs:
+        assert ln.get_marker() not in (None, "None", "", " ")
+        assert np.isfinite(ln.get_ydata()).sum() == 1
+    text = " ".join(labels_of(fig))
+    assert "2 pairs" in text and "2 pair " not in text
+    assert_legends_off_data(fig)
+    assert_text_fits(fig)
+
+
+def test_plural_counts():
+    assert figures.plural(1, "pair") == "1 pair" and figures.plural(3, "pair") == "3 pairs"
+
+
+def test_training_bars_start_at_zero_and_epochs_are_integers(study, drawn):
+    tmp = study["tmp"]
+    fig = drawn(training, "training", metrics=[str(tmp / f"m{k}.csv") for k in range(3)],
+                accuracy=str(tmp / "accuracy.csv"))
+    ax_loss, ax_acc, ax_bar = fig.axes[:3]
+    assert ax_bar.get_ylim()[0] == 0  # accuracies of ~10 %: bars used to start at 8 %
+    assert [round(p.get_height(), 1) for p in ax_bar.patches] == [9.8, 11.2, 10.5]
+    for ax in (ax_loss, ax_acc):
+        assert_integer_ticks(ax.xaxis)
+    assert_legends_off_data(fig)
+    assert_text_fits(fig)
+
+
+def test_correlation_matrices_show_the_planted_permutation(study, drawn):
+    tmp, perm = study["tmp"], study["perm"]
+    fig = drawn(correlation_matrices, "correlation-matrices", pair=str(study["pairs"]["conv1"]),
+                moments_a=str(moments_path(tmp, A, "conv1")),
+                moments_b=str(moments_path(tmp, B, "conv1")), dead_std=1e-6)
+    panels = [ax for ax in fig.axes if ax.images]
+    assert len(panels) == 4
+    natural, matched = (ax.images[0].get_array() for ax in panels[2:])
+    # B's unit j is A's unit perm[j]: the natural order puts the strong correlations off the
+    # diagonal, the matched order on it
+    assert np.all(np.argmax(natural, axis=1) == np.argsort(perm))
+    assert np.all(np.argmax(matched, axis=1) == np.arange(12))
+    for ax in panels:
+        assert_integer_ticks(ax.xaxis)
+        assert_integer_ticks(ax.yaxis)
+        assert ax.images[0].get_clim() == (-1, 1)  # diverging map centred at 0
+    assert_text_fits(fig)
+
+
+def test_matched_sorted_and_mean_activations_have_integer_unit_axes(study, drawn):
+    tmp = study["tmp"]
+    fig = drawn(matched_sorted, "matched-sorted", pairs=[str(p) for p in study["files"]],
+                example=[A, B])
+    panels = [ax for ax in fig.axes if ax.lines]
+    assert [ax.get_title() for ax in panels] == LAYERS
+    for ax in panels:
+        assert_integer_ticks(ax.xaxis)
+    assert_legends_off_data(fig)
+    assert_text_fits(fig)
+
+    fig = drawn(mean_activations, "mean-activations", layers=["conv1"],
+                moments=[str(moments_path(tmp, m, "conv1")) for m in (A, B)])
+    ax = fig.axes[0]
+    assert_integer_ticks(ax.xaxis)
+    lo, hi = ax.get_ylim()
+    assert lo == 0 and sum(lo <= t <= hi for t in ax.get_yticks()) >= 3  # not one log tick
+    assert_legends_off_data(fig)
+    assert_text_fits(fig)
+
+
+def planted_clustering(tmp: Path, p: int) -> Path:
+    x_a = activations(300, p)
+    x_b = x_a[:, rng.permutation(p)] + rng.normal(scale=0.5, size=x_a.shape)
+    pair = PairFile(planted_pair(tmp, "fc7", x_a, x_b))
+    within = [MomentsFile(moments_path(tmp, m, "fc7")).layer("fc7").within_correlation(1e-6)
+              for m in (A, B)]
+    s = cl.joint_matrix(within[0], pair.between(), within[1])
+    a = cl.affinity(s)
+    k = cl.default_clusters(p)
+    spectral = cl.spectral_labels(a, k)
+    link, leaves, hac = cl.hierarchical(a, k)
+    attrs = {"layer": "fc7", "model_a": A, "model_b": B, "architecture": ARCH, "clusters": k,
+             "affinity": "abs", "units_a": p, "spectral_shared": 1, "hierarchical_shared": 1}
+    out = tmp / "clusters.h5"
+    ClusteringFile.save(out, s, Clusterings(Clusters(spectral, cl.cluster_order(spectral, a)),
+                                            Clusters(hac, leaves, link)), attrs)
+    return out
+
+
+def test_clustering_ticks_clear_of_the_strip_and_a_thin_dendrogram(tmp_path, drawn):
+    p = 100
+    fig = drawn(clustering, "clustering", clusters=str(planted_clustering(tmp_path, p)))
+    matrices = [ax for ax in fig.axes if ax.images and ax.images[0].get_array().shape[0] == 2 * p]
+    assert len(matrices) == 3
+    for ax in matrices:
+        strip = next(c for c in ax.child_axes if c.images)
+        # the y tick labels belong to the strip, left of it: none is drawn under it
+        assert not any(t.get_visible() and t.get_text() for t in ax.get_yticklabels())
+        labels = [t for t in strip.get_yticklabels() if t.get_visible() and t.get_text()]
+        assert labels
+        for t in labels:
+            assert t.get_window_extent().x1 <= strip.get_window_extent().x0 + 1
+            assert float(t.get_text().replace("−", "-")).is_integer()
+        assert_integer_ticks(ax.xaxis)
+    tree = next(c for c in matrices[2].child_axes if c.collections)
+    lines = tree.collections[0]
+    assert lines.get_linewidths().max() < 0.5  # 200 leaves at 1 pt were a solid block
+    # leaves sit on the matrix's columns
+    xs = np.concatenate([seg[:, 0] for seg in lines.get_segments()])
+    assert xs.min() == 0 and xs.max() == 2 * p - 1
+    # the spectral panel outlines clusters on the diagonal instead of full-width lines
+    assert not matrices[1].lines and matrices[1].patches
+    assert_text_fits(fig)
+
+
+def test_sparse_prediction_legend_off_the_data_and_sparse_penalty_labels(tmp_path, drawn):
+    penalties = [0.0, 1e-5, 1e-4, 1e-3, 10**-2.8, 10**-2.6, 1e-2, 1e-1]
+    rows = [{"model_a": A, "model_b": B, "layer": layer, "direction": d, "penalty": lam,
+             "loss": 0.2 + lam, "predictors": 10 / (1 + 1e3 * lam)}
+            for layer in ("conv1", "conv2") for d in ("a2b", "b2a") for lam in penalties]
+    pd.DataFrame(rows).to_csv(tmp_path / "sparse.csv", index=False)
+    fig = drawn(sparse_prediction, "sparse-prediction", per_pair=str(tmp_path / "sparse.csv"))
+    for ax in fig.axes[:2]:
+        labels = [t for t in ax.get_xticklabels() if t.get_text()]
+        assert labels[0].get_text() == "0" and len(labels) == 6  # 0 and the five decades
+        boxes = [t.get_window_extent() for t in labels]
+        assert not any(a.overlaps(b) for a, b in zip(boxes, boxes[1:], strict=False))
+    assert_legends_off_data(fig)
+    assert_text_fits(fig)
+
+
+def similarity_summary(path: Path) -> Path:
+    rows = []
+    for measure, base in (("linear_cka", 0.9), ("matched_correlation", 0.7), ("procrustes", 0.3)):
+        for depth, layer in enumerate(LAYERS):
+            for kind, v in (("pair", base - 0.1 * depth), ("shuffled", 0.05)):
+                rows.append({"comparison": "within", "kind": kind, "arch_a": ARCH,
+                             "arch_b": ARCH, "layer": layer, "depth": depth, "measure": measure,
+                             "convention": "positions", "pairs": 3, "mean": v, "sd": 0.01,
+                             "min": v - 0.02, "max": v + 0.02, "ci_low_mean": v - 0.05,
+                             "ci_high_mean": v + 0.05})
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("similarity", [False, True], ids=["matching-only", "with-similarity"])
+def test_study_overview_panels(study, drawn, similarity):
+    tmp, perm = study["tmp"], study["perm"]
+    summary = str(similarity_summary(tmp / "sim.csv")) if similarity else None
+    fig = drawn(study_overview, "study-overview", accuracy=str(tmp / "accuracy.csv"),
+                matching_summary=str(tmp / "matching_summary.csv"),
+                pair=str(study["pairs"]["conv1"]), similarity_summary=summary, ci=0.95)
+    titles = [ax.get_title(loc="left") for ax in fig.axes if ax.get_title(loc="left")]
+    expected = ["a", "b", "c", "d"] + (["e", "f", "g"] if similarity else [])
+    assert [t.split("}$")[0][-1] for t in titles] == expected
+    # the letter replaces the centred title: nothing is drawn twice over the panel
+    assert not any(ax.get_title() for ax in fig.axes if ax.get_title(loc="left"))
+    assert "Final accuracy" in titles[0] and "by depth" in titles[1]
+    assert "natural order" in titles[2] and "after one-to-one matching" in titles[3]
+    if similarity:
+        # in the similarity figures' order
+        assert ["matched correlation" in titles[4], "linear CKA" in titles[5],
+                "Procrustes" in titles[6]] == [True] * 3
+        ax = next(a for a in fig.axes if "matched correlation" in a.get_title(loc="left"))
+        band = [c for c in ax.collections if c.get_label().endswith("95% CI")]
+        assert len(band) == 1
+    panels = {t: ax for ax in fig.axes for t in [ax.get_title(loc="left")] if t}
+    ax_acc, ax_before, ax_after = (panels[titles[k]] for k in (0, 2, 3))
+    assert ax_acc.get_ylim()[0] == 0
+    assert np.all(np.argmax(ax_before.images[0].get_array(), axis=1) == np.argsort(perm))
+    assert np.all(np.argmax(ax_after.images[0].get_array(), axis=1) == np.arange(12))
+    for ax in (ax_before, ax_after):
+        assert_integer_ticks(ax.xaxis)
+    assert_legends_off_data(fig)
+    assert_text_fits(fig)
+
+
+def test_unit_pairs_separate_the_nets_and_keep_the_title_on_the_page(tmp_path, drawn,
+                                                                     monkeypatch):
+    import torch
+
+    from convergent import models, training
+    from convergent.analysis.top_units import TopUnits
+    from convergent.figures import unit_pairs
+    from convergent.io.layouts import TopUnitsFile
+
+    torch.manual_seed(0)
+    net = models.build(ARCH, num_classes=10, in_channels=1, image_size=28).eval()
+    monkeypatch.setattr(training, "load_network", lambda path, arch: (net, {}))
+    images = rng.uniform(size=(20, 1, 28, 28))
+    monkeypatch.setattr(unit_pairs, "probe_pixels", lambda dataset, split, index: images)
+    x_a = activations(400, 16)
+    pair = planted_pair(tmp_path, "conv1", x_a, x_a + rng.normal(size=x_a.shape))
+    files = []
+    for model in (A, B):
+        top = TopUnits.empty(16, 4)
+        top.add(rng.uniform(size=(20, 16, 28, 28)), 0)
+        files.append(str(tmp_path / f"{model.split('/')[1]}.units.h5"))
+        TopUnitsFile.save(files[-1], {"conv1": top}, np.arange(20), {"model": model})
+    k = 3
+    fig = drawn(unit_pairs, "unit-pairs", pair=str(pair), units=files, checkpoints=["a", "b"],
+                spec={"arch": ARCH, "dataset": {}, "probe": {"split": "test"}, "k": k})
+    rows = [ax for ax in fig.axes if ax.images]
+    assert len(rows) == 2 * k  # best and worst
+    for ax in rows:
+        # one bar in the gap between net A's tiles and net B's, in the separator colour
+        (bar,) = ax.lines
+        assert bar.get_color() == unit_pairs.SEPARATOR
+        width = ax.images[0].get_array().shape[1]
+        assert 0.3 * width < bar.get_xdata()[0] < 0.7 * width
+    heads = [t.get_text() for ax in rows for t in ax.texts]
+    assert heads.count("net A") == 2 and heads.count("net B") == 2
+    assert_text_fits(fig)
+
+
+def test_sequential_map_survives_greyscale():
+    """The sequential map's lightness rises monotonically: its order reads in greyscale."""
+    import matplotlib
+
+    rgb = matplotlib.colormaps[figures.SEQUENTIAL](np.linspace(0, 1, 64))[:, :3]
+    grey = rgb @ [0.2126, 0.7152, 0.0722]
+    assert np.all(np.diff(grey) > 0)
+    assert matplotlib.rcParams["image.cmap"] == figures.SEQUENTIAL
