@@ -193,7 +193,10 @@ def convergence_rows(
     then the slope of the mean over relative depth (``depths[arch][layer]``, 0 = first read-out,
     1 = last) with its interval (same resamples)."""
     rows = []
-    for (arch, measure), g in pairs.groupby(["architecture", "measure"], sort=False):
+    order_of = {m: k for k, m in enumerate(CONVERGENCE)}
+    groups = sorted(pairs.groupby(["architecture", "measure"], sort=False),
+                    key=lambda kv: order_of[kv[0][1]])
+    for (arch, measure), g in groups:
         order = [layer for layer in layers if layer in set(g["layer"])]
         values = g.pivot_table(index="pair", columns="layer", values="value", dropna=False)
         sd = g.pivot_table(index="pair", columns="layer", values="sd", dropna=False)
@@ -260,8 +263,10 @@ def sparse_rows(per_pair: pd.DataFrame, layers: Sequence[str], resampling: Resam
                 f"{' and '.join(parts)} (0.5 = predicting the mean)"
                 + (f"; Li et al. {' and '.join(pubs)}." if pubs else "."))
         for name, (lam, v, lo, hi, pub) in found.items():
+            own = (f"{layer}: held-out loss {v:.3f} {_ci(lo, hi, 3)} with the dense linear map "
+                   f"(λ = 0)." if name == "loss_dense" else text)
             rows.append(_row(
-                "sparse_prediction", text, headline=name == "loss_best", architecture=arch,
+                "sparse_prediction", own, headline=name == "loss_best", architecture=arch,
                 layer=layer, measure=f"{name} (λ={lam:.2g})", value=v, ci_low=lo, ci_high=hi,
                 interval="pairs", published=pub,
                 published_source=LI2016 if np.isfinite(pub) else np.nan,

@@ -15,13 +15,19 @@ from convergent.tables.findings import CONVERGENCE, SECTIONS
 MARKER = "<!-- findings: written by `convergent findings`; regenerate, do not edit -->"
 
 _STYLE = """<style>
-body { font-family: system-ui, sans-serif; font-size: 14px; margin: 1em; }
 table.findings, table.csv { border-collapse: collapse; margin: 0.5em 0 1.5em; }
 table.findings th, table.findings td, table.csv th, table.csv td {
   border: 1px solid #ccc; padding: 3px 8px; vertical-align: top; }
 table.findings th, table.csv th { background: #f0f0f0; text-align: left; }
+table.findings td:first-child { min-width: 32em; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+/* The report sets its landing page in a narrow prose column, centred in a screen-high box:
+   let the tables breathe, and keep the top of a page taller than the screen reachable. */
+.prose.max-w-lg { max-width: 72rem; }
+.h-screen.overflow-auto.items-center { align-items: flex-start; justify-content: flex-start; }
 </style>"""
+#: standalone pages (one table each) only: the findings fragment lives inside the report's page
+_PAGE_STYLE = "<style>body { font-family: system-ui, sans-serif; font-size: 14px; }</style>"
 
 
 def _number(v: float, digits: int = 3) -> str:
@@ -118,5 +124,5 @@ def csv_html(df: pd.DataFrame, title: str) -> str:
         for row in df.itertuples(index=False)
     )
     return (f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{html.escape(title)}"
-            f"</title>{_STYLE}</head><body><h3>{html.escape(title)}</h3>"
+            f"</title>{_PAGE_STYLE}{_STYLE}</head><body><h3>{html.escape(title)}</h3>"
             f'<table class="csv"><tr>{head}</tr>\n{body}</table></body></html>\n')
