@@ -24,6 +24,7 @@ ENVS = ROOT / "envs"
 #: rules whose step runs a network (torch): the train env; every other rule: the analysis env
 NETWORK_RULES = {
     "train", "untrained", "dump", "stream_moments", "stream_compare", "figure_unit_pairs",
+    "import_checkpoint", "evaluate",
 }
 #: the training stack, only in the train env (tensorboard: training.logger)
 TORCH = {"torch", "torchvision", "pytorch-lightning", "tensorboard"}

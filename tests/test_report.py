@@ -15,9 +15,10 @@ from workflow_runs import CORE_TARGETS, ROOT, env, run_local, snakemake_args
 pytestmark = pytest.mark.workflow
 
 
-#: what the report is built from: the core pipeline, the findings and the tables' HTML pages
+#: what the report is built from: the core pipeline, the findings and the HTML pages of the
+#: tables and figures (each with its caption)
 REPORT_TARGETS = [*CORE_TARGETS, "findings", *(
-    t.replace(".csv", ".html") for t in CORE_TARGETS if t.endswith(".csv"))]
+    t.rsplit(".", 1)[0] + ".html" for t in CORE_TARGETS)]
 
 
 @pytest.fixture(scope="module")
@@ -47,19 +48,24 @@ def _caption_start(name: str) -> str:
     return " ".join(text.split()[:4])
 
 
-def test_report_holds_every_figure_and_table_with_its_caption(report):
+def test_report_holds_every_figure_and_table_with_its_caption_under_it(report):
+    pages = embedded_pages(report)
     for target in REPORT_TARGETS:
-        if target.endswith((".png", ".html")):
+        if target.endswith(".html"):
             assert Path(target).name in report, target
-    for caption in ("accuracy", "matching_summary", "training_curves", "convergence_by_layer"):
-        assert _caption_start(caption) in report, caption
+    for name in ("accuracy", "matching_summary", "training_curves", "convergence_by_layer"):
+        (page,) = [p for p in pages if f"<title>{name}</title>" in p]
+        body = page.index("<body>")
+        content = page.index("<img" if "<img" in page else '<table class="csv">', body)
+        assert content < page.index(_caption_start(name), content), name
 
 
 def test_report_is_self_contained_and_embeds_the_images(report):
     assert not re.search(r"<script[^>]+src=", report), "scripts must be inlined"
     assert not re.search(r"<link[^>]+href=\"http", report), "styles must be inlined"
-    # Every PNG is embedded as a data URI that decodes to a PNG.
-    images = re.findall(r"data:image/png;[^,\"]*base64,([A-Za-z0-9+/=]{16})", report)
+    # Every figure page embeds its PNG as a data URI that decodes to a PNG.
+    images = re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]{16})",
+                        "".join(embedded_pages(report)))
     assert len(images) >= sum(t.endswith(".png") for t in CORE_TARGETS)
     assert all(base64.b64decode(img[:16])[:8] == b"\x89PNG\r\n\x1a\n" for img in images)
 
@@ -67,7 +73,8 @@ def test_report_is_self_contained_and_embeds_the_images(report):
 def test_report_opens_on_the_findings_and_folds_the_config(report):
     assert "Convergent learning study" in report
     landing = report.index("Convergent learning study")
-    findings = report.index('<table class="findings">', landing)
+    # the landing page is a JSON string inside the report's script: quotes are escaped
+    findings = report.index('<table class=\\"findings\\">', landing)
     assert "units are matched one to one at r =" in report[findings:]
     assert "test top-1" in report[findings:]
     # the validated config (defaults filled in) is there, folded away after the findings

@@ -355,34 +355,34 @@ EXAMPLE_LABEL = f"{EXAMPLE.a.name} vs {EXAMPLE.b.name}"
 EXAMPLE_FAMILIES = ("correlation_matrices", "unit_pairs", "clustering")
 
 
-def report_item(path, family, kind, layer="all", caption=None):
-    """``path`` marked for the report under its family's question, with the family's caption
-    (``family`` may be a wildcard pattern such as "{table}")."""
-    def family_of(w):
-        return family.format(**dict(w.items()))
+def family_of(name):
+    """(family, layer) of a figure or table name: "correlation_matrices_conv1" -> the family
+    "correlation_matrices" at conv1; a name drawn once for all layers is its own family."""
+    for family in EXAMPLE_FAMILIES:
+        layer = name.removeprefix(f"{family}_")
+        if layer != name and layer in LAYERS:
+            return family, layer
+    return name, "all"
 
-    return report(
-        path,
-        caption=caption or f"../report/{family}.rst",
-        category=lambda w: QUESTION_OF[family_of(w)],
-        subcategory=kind,
-        labels=lambda w: {
-            kind[:-1].lower(): family_of(w).replace("_", " "),
+
+def report_page(path, kind):
+    """An HTML page (``path`` with the wildcard {name}: a figure or a table with its caption)
+    marked for the report under the question its family answers, labelled for filtering."""
+    def labels(w):
+        family, layer = family_of(w.name)
+        return {
+            kind[:-1].lower(): family.replace("_", " "),
             "layer": layer,
-            "pair": EXAMPLE_LABEL if family_of(w) in EXAMPLE_FAMILIES else "all pairs",
-        },
-    )
+            "pair": EXAMPLE_LABEL if family in EXAMPLE_FAMILIES else "all pairs",
+        }
+
+    return report(path, category=lambda w: QUESTION_OF[family_of(w.name)[0]],
+                  subcategory=kind, labels=labels)
 
 
-def figure_outputs(name, caption=None):
-    """PDF + PNG of one figure; the PNG goes into the report (``caption``: the family of a
-    figure drawn once per layer, ``name`` then holds ``{layer}``)."""
-    family = caption or name
-    return {
-        "pdf": f"{R}/figures/{name}.pdf",
-        "png": report_item(f"{R}/figures/{name}.png", family, "Figures",
-                           "{layer}" if caption else "all"),
-    }
+def figure_outputs(name):
+    """PDF + PNG of one figure (its HTML page with the caption goes into the report)."""
+    return {"pdf": f"{R}/figures/{name}.pdf", "png": f"{R}/figures/{name}.png"}
 
 
 # ------------------------------------------------------------------ targets
@@ -418,13 +418,13 @@ FINDINGS = {"files": ["findings.md", "findings.html", "tables/findings.csv"]}
 
 def outputs(*groups):
     """The files of named groups: tables (the CSV and its HTML page for the report), figures
-    (both formats) and other files."""
+    (PDF, PNG and the HTML page for the report) and other files."""
     def of(kind):
         return list(dict.fromkeys(x for g in groups for x in g.get(kind, [])))
 
     return (
         [f"{R}/tables/{t}.{ext}" for t in of("tables") for ext in ("csv", "html")]
-        + [f"{R}/figures/{f}.{ext}" for f in of("figures") for ext in ("pdf", "png")]
+        + [f"{R}/figures/{f}.{ext}" for f in of("figures") for ext in ("pdf", "png", "html")]
         + [f"{R}/{f}" for f in of("files")]
     )
 

@@ -6,7 +6,7 @@ rule figure_correlation_matrices:
         moments_a=f"{R}/moments/{EXAMPLE.arch}/{EXAMPLE.a.name}.h5",
         moments_b=f"{R}/moments/{EXAMPLE.arch}/{EXAMPLE.b.name}.h5",
     output:
-        **figure_outputs("correlation_matrices_{layer}", "correlation_matrices"),
+        **figure_outputs("correlation_matrices_{layer}"),
     log:
         f"{R}/logs/figure_correlation_matrices/{{layer}}.log",
     params:

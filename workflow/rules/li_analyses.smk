@@ -166,7 +166,7 @@ rule figure_unit_pairs:
         units=example_models("units"),
         ckpt=example_models("ckpt"),
     output:
-        **figure_outputs("unit_pairs_{layer}", "unit_pairs"),
+        **figure_outputs("unit_pairs_{layer}"),
     log:
         f"{R}/logs/figure_unit_pairs/{{layer}}.log",
     params:
@@ -223,7 +223,7 @@ rule figure_clustering:
     input:
         lambda w: f"{R}/clusters/{EXAMPLE.arch}/{EXAMPLE.name}/{w.layer}.h5",
     output:
-        **figure_outputs("clustering_{layer}", "clustering"),
+        **figure_outputs("clustering_{layer}"),
     log:
         f"{R}/logs/figure_clustering/{{layer}}.log",
     conda:

@@ -1,5 +1,6 @@
-# The study's findings (results/findings.md, .html, tables/findings.csv) and the HTML page of
-# every table, which the report shows in place (it only offers a CSV for download).
+# The study's findings (results/findings.md, .html, tables/findings.csv) and an HTML page of
+# every table and figure with its caption under it: the report shows those in place (it only
+# offers a CSV for download, and keeps captions in a side panel).
 import hashlib
 
 from convergent import models
@@ -31,7 +32,9 @@ rule study_findings:
     output:
         csv=f"{R}/tables/findings.csv",
         markdown=f"{R}/findings.md",
-        html=report_item(f"{R}/findings.html", "findings", "Tables"),
+        html=report(f"{R}/findings.html", caption="../report/findings.rst",
+                    category=QUESTION_OF["findings"], subcategory="Tables",
+                    labels={"table": "findings", "layer": "all", "pair": "all pairs"}),
     log:
         f"{R}/logs/study_findings.log",
     params:
@@ -57,23 +60,41 @@ rule study_findings:
 
 
 rule table_html:
-    """One table as an HTML page, shown in the report under its question with its caption."""
+    """One table as an HTML page with its caption, for the report (under its question)."""
     input:
-        f"{R}/tables/{{table}}.csv",
+        csv=f"{R}/tables/{{name}}.csv",
+        caption=lambda w: f"{workflow.basedir}/workflow/report/{w.name}.rst",
     output:
-        report_item(f"{R}/tables/{{table}}.html", "{table}", "Tables",
-                    caption="../report/table.rst"),
+        report_page(f"{R}/tables/{{name}}.html", "Tables"),
     log:
-        f"{R}/logs/table_html/{{table}}.log",
-    params:
-        # the table's caption, rendered by table.rst
-        caption=lambda w: open(f"{workflow.basedir}/workflow/report/{w.table}.rst").read(),
+        f"{R}/logs/table_html/{{name}}.log",
     wildcard_constraints:
-        table="|".join(f for f in QUESTION_OF if f != "findings"),
+        name="|".join(f for f in QUESTION_OF if f != "findings"),
     conda:
         ANALYSIS_ENV
     threads: job_threads("figure")
     resources:
         **job_resources("figure"),
     shell:
-        "convergent table-html --csv {input} --title {wildcards.table} --out {output} > {log} 2>&1"
+        "convergent table-html --csv {input.csv} --caption {input.caption} --title {wildcards.name}"
+        " --out {output} > {log} 2>&1"
+
+
+rule figure_page:
+    """One figure as an HTML page with its caption under it, for the report (under its
+    question, labelled with its layer and pair)."""
+    input:
+        png=f"{R}/figures/{{name}}.png",
+        caption=lambda w: f"{workflow.basedir}/workflow/report/{family_of(w.name)[0]}.rst",
+    output:
+        report_page(f"{R}/figures/{{name}}.html", "Figures"),
+    log:
+        f"{R}/logs/figure_page/{{name}}.log",
+    conda:
+        ANALYSIS_ENV
+    threads: job_threads("figure")
+    resources:
+        **job_resources("figure"),
+    shell:
+        "convergent figure-page --png {input.png} --caption {input.caption}"
+        " --title {wildcards.name} --out {output} > {log} 2>&1"

@@ -1,5 +1,5 @@
 """Steps of workflow/rules/report.smk: the study's findings (CSV, Markdown, HTML) and the HTML
-rendering of every table for the report."""
+pages of every table and figure (with its caption) for the report."""
 
 from __future__ import annotations
 
@@ -39,13 +39,27 @@ def findings(args: argparse.Namespace) -> None:
 
 
 def table_html(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
     import pandas as pd
 
     from convergent import io
     from convergent.tables.render import csv_html
 
+    page = csv_html(pd.read_csv(args.csv), args.title, Path(args.caption).read_text())
     with io.atomic_path(args.out) as tmp:
-        tmp.write_text(csv_html(pd.read_csv(args.csv), args.title))
+        tmp.write_text(page)
+
+
+def figure_page(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from convergent import io
+    from convergent.tables.render import figure_html
+
+    page = figure_html(Path(args.png).read_bytes(), Path(args.caption).read_text(), args.title)
+    with io.atomic_path(args.out) as tmp:
+        tmp.write_text(page)
 
 
 def register(step: Step) -> None:
@@ -66,7 +80,14 @@ def register(step: Step) -> None:
     s.add_argument("--markdown", required=True, help="findings.md written")
     s.add_argument("--html", required=True, help="findings as HTML tables (the report)")
 
-    s = step("table-html", table_html, "one CSV table as an HTML page (for the report)")
+    s = step("table-html", table_html, "one CSV table with its caption as an HTML page")
     s.add_argument("--csv", required=True, help="the table")
+    s.add_argument("--caption", required=True, help="its caption (reStructuredText)")
+    s.add_argument("--title", required=True, help="the page's title")
+    s.add_argument("--out", required=True, help="HTML written")
+
+    s = step("figure-page", figure_page, "one figure with its caption as an HTML page")
+    s.add_argument("--png", required=True, help="the figure")
+    s.add_argument("--caption", required=True, help="its caption (reStructuredText)")
     s.add_argument("--title", required=True, help="the page's title")
     s.add_argument("--out", required=True, help="HTML written")

@@ -1,9 +1,11 @@
-"""Tables for readers: the findings as Markdown (``findings.md``, copied into the README) and as
-HTML tables (the report's landing page), and any CSV table as an HTML page (the report shows
-HTML in place, where it would only offer a CSV for download)."""
+"""Pages for readers: the findings as Markdown (``findings.md``, copied into the README) and as
+HTML tables (the report's landing page); any CSV table, and any figure with its caption under
+it, as an HTML page (the report shows HTML in place: it would only offer a CSV for download,
+and it keeps captions in a side panel)."""
 
 from __future__ import annotations
 
+import base64
 import html
 import math
 
@@ -27,7 +29,8 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: now
 .h-screen.overflow-auto.items-center { align-items: flex-start; justify-content: flex-start; }
 </style>"""
 #: standalone pages (one table each) only: the findings fragment lives inside the report's page
-_PAGE_STYLE = "<style>body { font-family: system-ui, sans-serif; font-size: 14px; }</style>"
+_PAGE_STYLE = ("<style>body { font-family: system-ui, sans-serif; font-size: 14px; }"
+               " img { max-width: 100%; } .caption { max-width: 60em; }</style>")
 
 
 def _number(v: float, digits: int = 3) -> str:
@@ -109,8 +112,15 @@ def findings_html(df: pd.DataFrame, header: str) -> str:
     return "\n".join(parts)
 
 
-def csv_html(df: pd.DataFrame, title: str) -> str:
-    """A standalone HTML page showing a CSV table (numbers to 4 significant digits)."""
+def _caption(rst: str) -> str:
+    from docutils.core import publish_parts
+
+    return f'<div class="caption">{publish_parts(rst, writer_name="html")["body"]}</div>'
+
+
+def csv_html(df: pd.DataFrame, title: str, caption_rst: str = "") -> str:
+    """A standalone HTML page showing a CSV table (numbers to 4 significant digits) with its
+    caption (reStructuredText) under it."""
     def cell(v) -> str:
         if isinstance(v, float):
             return f'<td class="num">{"" if math.isnan(v) else f"{v:.4g}"}</td>'
@@ -120,9 +130,18 @@ def csv_html(df: pd.DataFrame, title: str) -> str:
 
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
     body = "\n".join(
-        "<tr>" + "".join(cell(v) for v in row) + "</tr>"
-        for row in df.itertuples(index=False)
+        "<tr>" + "".join(cell(v) for v in row) + "</tr>" for row in df.itertuples(index=False)
     )
     return (f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{html.escape(title)}"
             f"</title>{_PAGE_STYLE}{_STYLE}</head><body><h3>{html.escape(title)}</h3>"
-            f'<table class="csv"><tr>{head}</tr>\n{body}</table></body></html>\n')
+            f'<table class="csv"><tr>{head}</tr>\n{body}</table>{_caption(caption_rst)}'
+            "</body></html>\n")
+
+
+def figure_html(png: bytes, caption_rst: str, title: str) -> str:
+    """A standalone HTML page: the figure (embedded PNG) with its caption (reStructuredText)
+    under it."""
+    image = base64.b64encode(png).decode()
+    return (f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{html.escape(title)}"
+            f"</title>{_PAGE_STYLE}</head><body><img src=\"data:image/png;base64,{image}\" "
+            f"alt=\"{html.escape(title)}\">{_caption(caption_rst)}</body></html>\n")
