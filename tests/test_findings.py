@@ -143,6 +143,8 @@ def test_a_planted_decline_is_found_with_its_floors_and_the_published_value():
         assert trend["ci_low"] < sign * 0.3 < trend["ci_high"], measure
         assert 0 < sign * trend["ci_low"] or 0 < sign * trend["ci_high"]
         assert "networks grow less alike" in trend["text"], measure
+        conv = _row(df, "convergence", measure, "slope (conv)")  # conv1 → conv5 alone
+        assert conv["ci_low"] < sign * 0.3 < conv["ci_high"] and "conv1 → conv5" in conv["text"]
 
 
 def test_a_flat_profile_reads_as_no_trend_and_a_rise_as_growing_alike():

@@ -218,13 +218,22 @@ def convergence_rows(
                 ci_low=lo, ci_high=hi, interval=interval, untrained=u, shuffled=s,
                 published=pub, published_source=LI2016 if np.isfinite(pub) else np.nan,
             ))
-        if len(order) > 1:
-            depth = np.array([depths[arch][layer] for layer in order])
-            lo, hi = percentile_ci(slope(depth, draws), resampling.level)
-            value = float(slope(depth, means)[0])
+        # over every compared layer, and over the conv layers alone (Li et al.'s claim is
+        # about conv1-conv5; fully connected layers can reverse the trend)
+        spans = {"slope": list(range(len(order)))}
+        conv = [k for k, layer in enumerate(order) if layer.startswith("conv")]
+        if 1 < len(conv) < len(order):
+            spans["slope (conv)"] = conv
+        for name, ks in spans.items():
+            if len(ks) < 2:
+                continue
+            depth = np.array([depths[arch][order[k]] for k in ks])
+            lo, hi = percentile_ci(slope(depth, draws[:, ks]), resampling.level)
+            value = float(slope(depth, means[ks])[0])
             rows.append(_row(
-                "convergence", _slope_sentence(measure, order[0], order[-1], value, lo, hi),
-                architecture=arch, layer="slope", measure=measure, value=value, ci_low=lo,
+                "convergence",
+                _slope_sentence(measure, order[ks[0]], order[ks[-1]], value, lo, hi),
+                architecture=arch, layer=name, measure=measure, value=value, ci_low=lo,
                 ci_high=hi, interval=interval,
             ))
     return rows

@@ -55,7 +55,7 @@ def _cell(r: pd.Series) -> str:
 def _convergence_tables(rows: pd.DataFrame) -> list[str]:
     """Markdown: layers × measures, "mean [interval]" with the published values; then the
     same layout for the floors ("untrained / shuffled")."""
-    layers = rows[rows["layer"] != "slope"]
+    layers = rows[~rows["layer"].str.startswith("slope")]
     measures = list(dict.fromkeys(layers["measure"]))
     head = "| layer | " + " | ".join(CONVERGENCE[m] for m in measures)
     rule = "|---" * (len(measures) + 1)
