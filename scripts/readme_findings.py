@@ -2,9 +2,9 @@
 
     .venv/bin/python scripts/readme_findings.py [results]
 
-Commits nothing: it rewrites the README's findings block (between its marker lines) with
-results/findings.md and copies results/tables/findings.csv to docs/default_study/, the table
-the README's copy is checked against (tests/test_findings.py).
+Commits nothing: it copies results/tables/findings.csv to docs/default_study/ and rewrites the
+README's findings block (between its marker lines) from it, as findings.md renders it (with
+headings one level down); tests/test_findings.py checks the block against that table.
 """
 
 from __future__ import annotations
@@ -22,12 +22,15 @@ END = "<!-- findings: end -->"
 
 def main(results: Path) -> None:
     sys.path.insert(0, str(ROOT / "src"))
-    from convergent.tables.render import MARKER
+    import pandas as pd
 
-    findings = (results / "findings.md").read_text().rstrip("\n")
+    from convergent.tables.render import MARKER, README_LEVEL, findings_markdown
+
+    header = re.search(r"^Study \w+:.*$", (results / "findings.md").read_text(), re.M).group(0)
     (ROOT / TABLE).parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(results / "tables" / "findings.csv", ROOT / TABLE)
-    study = re.search(r"^Study (\w+):", findings, re.M).group(1)
+    findings = findings_markdown(pd.read_csv(ROOT / TABLE), header, README_LEVEL).rstrip("\n")
+    study = header.split()[1].rstrip(":")
     stamp = (f"*Copied on {datetime.date.today()} from a run of `config/config.yaml` (study "
              f"{study}); the table behind it: `{TABLE}`.*")
     readme = (ROOT / "README.md").read_text()

@@ -75,13 +75,18 @@ def _convergence_tables(rows: pd.DataFrame) -> list[str]:
     return values + [""] + floors + [""]
 
 
-def findings_markdown(df: pd.DataFrame, header: str) -> str:
-    """Each section's headline sentences; convergence also as a layers × measures table."""
-    out = [MARKER, "## Findings", "", header, ""]
+#: the heading level of findings.md's sections, and of the README's copy (under its own heading)
+LEVEL, README_LEVEL = 3, 4
+
+
+def findings_markdown(df: pd.DataFrame, header: str, level: int = LEVEL) -> str:
+    """Each section's headline sentences (headings of ``level``); convergence also as a layers
+    × measures table.  A standalone file (level 3) gets the title "Findings" above them."""
+    out = [MARKER, *(["## Findings", ""] if level == LEVEL else []), header, ""]
     last_title = None
     for title, arch, rows in _groups(df):
         if title != last_title:
-            out += [f"### {title}", ""]
+            out += [f"{'#' * level} {title}", ""]
             last_title = title
         if arch:
             out += [f"**{arch}**", ""]
@@ -115,7 +120,7 @@ def findings_html(df: pd.DataFrame, header: str) -> str:
 def _caption(rst: str) -> str:
     from docutils.core import publish_parts
 
-    return f'<div class="caption">{publish_parts(rst, writer_name="html")["body"]}</div>'
+    return f'<div class="caption">{publish_parts(rst, writer="html")["body"]}</div>'
 
 
 def csv_html(df: pd.DataFrame, title: str, caption_rst: str = "") -> str:
