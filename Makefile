@@ -8,7 +8,7 @@ study: setup
 	.venv/bin/snakemake --profile workflow/profiles/local
 
 test: setup
-	.venv/bin/ruff check src tests benchmarks
+	.venv/bin/ruff check src tests benchmarks scripts
 	.venv/bin/python -m pytest -q
 
 bench: setup
