@@ -81,14 +81,16 @@ def interval_sd(low: np.ndarray, high: np.ndarray, level: float = 0.95) -> np.nd
 
 
 def pairs_and_blocks(
-    values: np.ndarray, sd: np.ndarray, resamples: int, seed: int
+    values: np.ndarray, sd: np.ndarray | None, resamples: int, seed: int
 ) -> np.ndarray:
     """(resamples × layers) bootstrap draws of the mean over pairs of ``values`` (pairs ×
     layers): each draw resamples the pairs with replacement and replaces each drawn pair's value
     by a draw from its own probe-block distribution, N(value, sd²).  A pair keeps its draw
     across layers (the same resampled pairs enter every layer), so slopes over depth see the
-    pairs' correlation between layers; NaN values are left out of their layer's mean."""
-    values, sd = np.atleast_2d(values), np.atleast_2d(sd)
+    pairs' correlation between layers; NaN values are left out of their layer's mean.
+    ``sd`` None: no per-pair interval, the pairs alone are resampled."""
+    values = np.atleast_2d(values)
+    sd = np.zeros_like(values) if sd is None else np.atleast_2d(sd)
     rng = np.random.default_rng(seed)
     n = len(values)
     draws = np.empty((resamples, values.shape[1]))

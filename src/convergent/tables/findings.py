@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from convergent import paper
-from convergent.analysis.similarity import HIGHER_IS_MORE_SIMILAR, layer_identification
+from convergent.analysis.similarity import HIGHER_IS_MORE_SIMILAR
 from convergent.analysis.statistics import (
     interval_sd,
     pairs_and_blocks,
@@ -28,7 +28,8 @@ from convergent.analysis.statistics import (
     slope,
     t_interval,
 )
-from convergent.tables.similarity import ONE_WAY, similarity_matrices
+from convergent.tables.similarity import layer_identification_hits
+from convergent.tables.sparse_prediction import published_at
 
 COLUMNS = ("section", "architecture", "layer", "measure", "value", "ci_low", "ci_high",
            "interval", "untrained", "shuffled", "published", "published_source", "headline",
@@ -247,7 +248,6 @@ def sparse_rows(per_pair: pd.DataFrame, layers: Sequence[str], resampling: Resam
     rows = []
     per = per_pair.assign(pair=per_pair["model_a"] + "__" + per_pair["model_b"])
     loss = per.groupby(["architecture", "layer", "penalty", "pair"])["loss"].mean().reset_index()
-    grid = np.asarray(paper.LI2016_SPARSE_PENALTIES)
     for (arch, layer), g in sorted(loss.groupby(["architecture", "layer"]),
                                    key=lambda kv: list(layers).index(kv[0][1])):
         by_lambda = g.pivot_table(index="pair", columns="penalty", values="loss")
@@ -258,10 +258,8 @@ def sparse_rows(per_pair: pd.DataFrame, layers: Sequence[str], resampling: Resam
         found = {}
         for name, lam in lambdas.items():
             v = by_lambda[lam].to_numpy()[:, None]
-            draws = pairs_and_blocks(v, np.zeros_like(v), resampling.resamples, resampling.seed)
-            hit = np.flatnonzero(np.isclose(grid, lam, rtol=1e-6, atol=0))
-            published = paper.LI2016_SPARSE_LOSS.get(layer)
-            pub = published[hit[0]] if published is not None and len(hit) else np.nan
+            draws = pairs_and_blocks(v, None, resampling.resamples, resampling.seed)
+            pub = published_at(paper.LI2016_SPARSE_LOSS, layer, lam)
             found[name] = (lam, float(mean[lam]), *percentile_ci(draws[:, 0], resampling.level),
                            pub)
         parts = [f"{v:.3f} {_ci(lo, hi, 3)} " + ("with the dense linear map (λ = 0)" if lam == 0
@@ -295,7 +293,7 @@ def mean_activation_rows(agreement: pd.DataFrame, layers: Sequence[str],
         for measure in ("spearman", "top_overlap", "bottom_overlap"):
             v = g.pivot_table(index=["model_a", "model_b"], columns="layer", values=measure)
             v = v.reindex(columns=order).to_numpy()
-            draws = pairs_and_blocks(v, np.zeros_like(v), resampling.resamples, resampling.seed)
+            draws = pairs_and_blocks(v, None, resampling.resamples, resampling.seed)
             stats[measure] = (np.nanmean(v, axis=0), draws)
         chance = g.groupby("layer")["chance_overlap"].mean()
         for k, layer in enumerate(order):
@@ -332,19 +330,10 @@ def mean_activation_rows(agreement: pd.DataFrame, layers: Sequence[str],
 def layer_identification_rows(rows: pd.DataFrame, resampling: Resampling) -> list[dict]:
     """Per measure: how often a layer's most similar layer in the other seed is the
     corresponding one (Kornblith et al.'s test), interval over pairs, beside their Table 2."""
-    within = rows[(rows["comparison"] == "within") & (rows["source"] != "replicate")]
-    hits: dict[tuple[str, str], list[float]] = {}
-    for (arch, _, _, _, measure), (la, lb, m) in similarity_matrices(within).items():
-        if la != lb or measure not in HIGHER_IS_MORE_SIMILAR or measure in ONE_WAY:
-            continue
-        if not np.isfinite(m).any():
-            continue
-        hit = layer_identification(m, HIGHER_IS_MORE_SIMILAR[measure])
-        hits.setdefault((arch, measure), []).append(float(np.mean(hit)))
     out = []
-    for (arch, measure), per_pair in hits.items():
-        v = 100 * np.array(per_pair)[:, None]
-        draws = pairs_and_blocks(v, np.zeros_like(v), resampling.resamples, resampling.seed)
+    for (arch, measure), per_pair in layer_identification_hits(rows).items():
+        v = 100 * np.array([np.mean(h) for h in per_pair])[:, None]
+        draws = pairs_and_blocks(v, None, resampling.resamples, resampling.seed)
         lo, hi = percentile_ci(draws[:, 0], resampling.level)
         pub = paper.KORNBLITH2019_LAYER_ID.get(measure, np.nan)
         text = (f"{measure}: the corresponding layer is the most similar one in "

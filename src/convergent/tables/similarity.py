@@ -90,10 +90,10 @@ def similarity_matrices(rows: pd.DataFrame) -> dict[tuple, tuple[list, list, np.
     return out
 
 
-def layer_identification_table(rows: pd.DataFrame) -> pd.DataFrame:
-    """Kornblith et al.'s sanity check on the within-architecture pairs of trained models: the
-    percentage of layers (of A against B and of B against A) whose most similar layer in the
-    other network is the corresponding one, with the published Table 2 values beside."""
+def layer_identification_hits(rows: pd.DataFrame) -> dict[tuple[str, str], list[np.ndarray]]:
+    """{(architecture, measure): per pair, whether each layer of A against B and of B against
+    A finds the corresponding layer most similar} on the within-architecture pairs of trained
+    models (Kornblith et al.'s sanity check)."""
     # replicate pairs (same seeds) are excluded: they are identical up to non-determinism
     within = rows[(rows["comparison"] == "within") & (rows["source"] != "replicate")]
     hits: dict[tuple[str, str], list[np.ndarray]] = {}
@@ -105,6 +105,12 @@ def layer_identification_table(rows: pd.DataFrame) -> pd.DataFrame:
         hits.setdefault((arch, measure), []).append(
             layer_identification(m, HIGHER_IS_MORE_SIMILAR[measure])
         )
+    return hits
+
+
+def layer_identification_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """The percentage of layers (of A against B and of B against A) whose most similar layer in
+    the other network is the corresponding one, with the published Table 2 values beside."""
     table = [
         {
             "architecture": arch,
@@ -114,7 +120,7 @@ def layer_identification_table(rows: pd.DataFrame) -> pd.DataFrame:
             "layers": len(h[0]) // 2,
             "kornblith2019_pct": paper.KORNBLITH2019_LAYER_ID.get(measure, np.nan),
         }
-        for (arch, measure), h in hits.items()
+        for (arch, measure), h in layer_identification_hits(rows).items()
     ]
     return pd.DataFrame(table, columns=["architecture", "measure", "accuracy_pct", "pairs",
                                         "layers", "kornblith2019_pct"])

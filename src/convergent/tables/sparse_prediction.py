@@ -38,14 +38,12 @@ def sparse_rows(files: Sequence[str | os.PathLike]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _paper_column(values: dict[str, tuple], layer: str, penalties: pd.Series) -> pd.Series:
+def published_at(values: dict[str, tuple], layer: str, penalty: float) -> float:
+    """Li et al.'s value (``paper.LI2016_SPARSE_*``) for ``layer`` at L1 ``penalty``; NaN where
+    the paper has no such layer or penalty."""
     grid = np.asarray(paper.LI2016_SPARSE_PENALTIES)
-
-    def lookup(lam: float) -> float:
-        hit = np.flatnonzero(np.isclose(grid, lam, rtol=1e-6, atol=0))
-        return values[layer][hit[0]] if len(hit) else np.nan
-
-    return penalties.map(lookup)
+    hit = np.flatnonzero(np.isclose(grid, penalty, rtol=1e-6, atol=0))
+    return values[layer][hit[0]] if layer in values and len(hit) else np.nan
 
 
 def sparse_tables(
@@ -65,6 +63,8 @@ def sparse_tables(
         wide.columns = [f"{lay}_{d}" for lay, d in order]
         wide = wide.sort_index().reset_index()
         for layer in published:
-            wide[f"paper_{layer}_net1to2"] = _paper_column(published, layer, wide["penalty"])
+            wide[f"paper_{layer}_net1to2"] = [
+                published_at(published, layer, lam) for lam in wide["penalty"]
+            ]
         tables.append(wide)
     return tables[0], tables[1]
