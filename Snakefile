@@ -22,6 +22,7 @@ include: "workflow/rules/tables.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/similarity.smk"
 include: "workflow/rules/li_analyses.smk"
+include: "workflow/rules/claims.smk"
 include: "workflow/rules/report.smk"
 
 
@@ -47,3 +48,10 @@ rule findings:
     """The study's answers with intervals beside the published values (results/findings.md)."""
     input:
         outputs(FINDINGS),
+
+
+rule claims:
+    """The commentary's claims, tested: verdicts with intervals (results/tables/claims.csv), the
+    network distances and their grouping tests, and the findings with their Claims section."""
+    input:
+        outputs(CLAIMS_TARGET),

@@ -29,6 +29,7 @@ TRAINING = {
     "step_epochs": 30,
     "label_smoothing": 0.0,
     "augment_flip": True,
+    "augment_crop": 0,
     "accelerator": "cpu",
     "num_workers": 0,
 }

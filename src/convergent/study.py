@@ -76,7 +76,10 @@ class ConfigError(ValueError):
 #: Model names, which are file names (results/models/<arch>/<name>/) and wildcard values: the
 #: seed models the train rule trains, and the checkpoints a user gives (``ckpt-<label>``); the
 #: two patterns cannot match one name, and a label cannot hold the pair separator ``__``.
-SEED_MODEL = r"i\d+-d\d+(?:-r\d+)?"
+#: A seed model trained under a named condition (``conditions``) carries it last: ``-<condition>``.
+CONDITION_NAME = r"[a-z][a-z0-9]*"
+SEED_MODEL = rf"i\d+-d\d+(?:-r\d+)?(?:-{CONDITION_NAME})?"
+_SEED_PARTS = re.compile(rf"i(\d+)-d(\d+)(?:-r(\d+))?(?:-({CONDITION_NAME}))?")
 CHECKPOINT_PREFIX = "ckpt-"
 CHECKPOINT_LABEL = r"[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*"
 CHECKPOINT_MODEL = CHECKPOINT_PREFIX + CHECKPOINT_LABEL
@@ -97,6 +100,7 @@ class Model:
     replicate: int = 0
     checkpoint: str | None = None
     label: str | None = None
+    condition: str | None = None
 
     @property
     def trained_here(self) -> bool:
@@ -105,16 +109,23 @@ class Model:
 
     @property
     def name(self) -> str:
-        """``i<init>-d<data>`` (``-r<k>`` added for repeated runs) or ``ckpt-<label>``, unique
-        within ``arch``."""
+        """``i<init>-d<data>`` (``-r<k>`` added for repeated runs, ``-<condition>`` for a
+        named training condition) or ``ckpt-<label>``, unique within ``arch``."""
         if self.checkpoint is not None:
             return f"{CHECKPOINT_PREFIX}{self.label}"
         suffix = f"-r{self.replicate}" if self.replicate else ""
+        suffix += f"-{self.condition}" if self.condition else ""
         return f"i{self.init_seed}-d{self.data_seed}{suffix}"
 
     @property
     def id(self) -> str:
         return f"{self.arch}/{self.name}"
+
+
+def seed_model_parts(name: str) -> tuple[int, int, int, str | None] | None:
+    """(init_seed, data_seed, replicate, condition) of a seed model's name (None for others)."""
+    m = _SEED_PARTS.fullmatch(name)
+    return None if m is None else (int(m[1]), int(m[2]), int(m[3] or 0), m[4])
 
 
 @dataclass(frozen=True)
@@ -159,10 +170,11 @@ def register_architectures(config: dict[str, Any]) -> None:
 def _model(arch: str, entry: dict[str, Any]) -> Model | None:
     """The model a ``models`` entry gives ``arch``: a seed entry gives every architecture one,
     a checkpoint only its own (None for the others)."""
-    if "checkpoint" not in entry:
-        return Model(arch, entry["init_seed"], entry["data_seed"], entry["replicate"])
-    if entry["architecture"] != arch:
+    if entry.get("architecture", arch) != arch:
         return None
+    if "checkpoint" not in entry:
+        return Model(arch, entry["init_seed"], entry["data_seed"], entry["replicate"],
+                     condition=entry.get("condition"))
     return Model(arch, None, None, 0, entry["checkpoint"], entry["name"])
 
 
@@ -177,10 +189,48 @@ def models(config: dict[str, Any]) -> list[Model]:
     ]
 
 
+def training_of(config: dict[str, Any], model: Model) -> dict[str, Any]:
+    """The training section a model is trained with: ``training``, with its condition's
+    overrides on top (a model without a condition: ``training`` itself)."""
+    overrides = config.get("conditions", {}).get(model.condition, {}) if model.condition else {}
+    return {**config["training"], **overrides}
+
+
+def _entry_pairs(config: dict[str, Any]) -> list[tuple[int, int]]:
+    """The pairs of ``models`` entries compared (``pairing``): every two, or 1-2, 3-4, ..."""
+    n = len(config["models"])
+    if config.get("pairing", "all") == "consecutive":
+        return [(k, k + 1) for k in range(0, n - 1, 2)]
+    return list(itertools.combinations(range(n), 2))
+
+
 def pairs(config: dict[str, Any]) -> list[Pair]:
-    """Every unordered pair of models within an architecture; adding a seed only adds pairs."""
-    by_arch = itertools.groupby(models(config), key=lambda m: m.arch)
-    return [Pair(a, b) for _, group in by_arch for a, b in itertools.combinations(list(group), 2)]
+    """The compared pairs of models within an architecture, by architecture (``pairing``:
+    every pair, or consecutive entries); adding a model only adds pairs."""
+    out = []
+    for arch in architecture_names(config):
+        for i, j in _entry_pairs(config):
+            a, b = _model(arch, config["models"][i]), _model(arch, config["models"][j])
+            if a is not None and b is not None:
+                out.append(Pair(a, b))
+    return out
+
+
+def cross_pairs(config: dict[str, Any]) -> list[tuple[Model, Model]]:
+    """Models of two architectures compared (``similarity.cross_architecture``), the first
+    architecture's model first: for each compared pair of entries (i, j), i's model of one
+    architecture and j's of the other, both ways round (so no network is in two cross pairs
+    under consecutive pairing)."""
+    names, entries = architecture_names(config), config["models"]
+    out = []
+    for x, arch_a in enumerate(names):
+        for arch_b in names[x + 1:]:
+            for i, j in _entry_pairs(config):
+                for p, q in ((i, j), (j, i)) if config.get("pairing") == "consecutive" else ((i, j),):
+                    a, b = _model(arch_a, entries[p]), _model(arch_b, entries[q])
+                    if a is not None and b is not None:
+                        out.append((a, b))
+    return out
 
 
 def example_pair(config: dict[str, Any]) -> Pair:
@@ -217,6 +267,7 @@ def check_study(config: dict[str, Any]) -> None:
             raise ConfigError(message)
     _check_architectures(config)
     _check_analysis(config)
+    _check_claims(config)
     example_pair(config)
 
 
@@ -241,13 +292,17 @@ def _check_models(config: dict[str, Any]) -> None:
                 f"models[{k}]: give init_seed (a model to train) or checkpoint (a network "
                 "trained already)"
             )
-        key = (m["init_seed"], m["data_seed"], m["replicate"])
+        _check_seed_entry(k, m, names, config.get("conditions", {}))
+        key = (m["init_seed"], m["data_seed"], m["replicate"], m.get("condition"),
+               m.get("architecture"))
         if key in seen:
             raise ConfigError(
                 f"models[{k}]: duplicate of an earlier model (init_seed={key[0]}, "
-                f"data_seed={key[1]}, replicate={key[2]}); change a seed or set replicate"
+                f"data_seed={key[1]}, replicate={key[2]}, condition={key[3]}); change a seed "
+                "or set replicate"
             )
         seen.add(key)
+    _check_pairing(config, names)
     for k, arch in enumerate(names):
         count = sum(_model(arch, m) is not None for m in config["models"])
         if count < 2:
@@ -255,6 +310,62 @@ def _check_models(config: dict[str, Any]) -> None:
                 f"architectures[{k}]: {arch!r} has {count} model(s); a comparison needs two "
                 "(add seed entries or checkpoints of it to models)"
             )
+
+
+def _check_seed_entry(k: int, m: dict[str, Any], archs: list[str],
+                      conditions: dict[str, Any]) -> None:
+    """A seed entry's architecture (if it names one) and condition exist."""
+    if m.get("architecture") is not None and m["architecture"] not in archs:
+        raise ConfigError(
+            f"models[{k}].architecture: {m['architecture']!r} is not one of architectures "
+            f"({', '.join(archs)}); add it there, fix the name, or remove the key (train every "
+            "architecture)"
+        )
+    condition = m.get("condition")
+    if condition is not None and condition not in conditions:
+        known = ", ".join(conditions) or "none defined"
+        raise ConfigError(
+            f"models[{k}].condition: {condition!r} is not defined in conditions ({known}); "
+            "define it there or fix the name"
+        )
+
+
+def _check_pairing(config: dict[str, Any], archs: list[str]) -> None:
+    """Consecutive pairing: an even number of entries, each two giving the same architectures."""
+    if config.get("pairing", "all") != "consecutive":
+        return
+    entries = config["models"]
+    if len(entries) % 2:
+        raise ConfigError(
+            f"models: {len(entries)} entries, but pairing: consecutive compares entries 1-2, "
+            "3-4, ...; add or remove one entry (or set pairing: all)"
+        )
+    for i in range(0, len(entries), 2):
+        of = [{a for a in archs if _model(a, entries[k]) is not None} for k in (i, i + 1)]
+        if of[0] != of[1]:
+            raise ConfigError(
+                f"models[{i}] and models[{i + 1}]: a consecutive pair whose entries give "
+                f"different architectures ({', '.join(sorted(of[0]))} vs "
+                f"{', '.join(sorted(of[1]))}); give both the same architecture"
+            )
+
+
+def _check_conditions(config: dict[str, Any], schema: dict[str, Any]) -> None:
+    """Condition names fit in model names; each condition's overrides, over ``training``, are a
+    valid training section."""
+    training_schema = schema["properties"]["training"]
+    for name, overrides in config.get("conditions", {}).items():
+        key = f"conditions.{name}"
+        if (not re.fullmatch(CONDITION_NAME, name) or re.fullmatch(r"r\d+", name)
+                or name == BASE_CONDITION):
+            raise ConfigError(
+                f"{key}: {name!r} is not a valid condition name (a lower-case letter, then "
+                f"lower-case letters or digits, not r<digits> or {BASE_CONDITION!r}); rename it"
+            )
+        error = next(_validator(training_schema).iter_errors(
+            {**config["training"], **overrides}), None)
+        if error is not None:
+            raise ConfigError(_schema_message(error, ["conditions", name]))
 
 
 def _check_checkpoint_entry(k: int, m: dict[str, Any], archs: list[str]) -> None:
@@ -360,6 +471,27 @@ def _check_definition(key: str, entry: dict[str, Any], known: list[str]) -> None
         )
 
 
+#: the condition name that stands for ``training`` as it is (claims.variation)
+BASE_CONDITION = "base"
+
+
+def _check_claims(config: dict[str, Any]) -> None:
+    """The claims need the similarity measures; the variation contrast names conditions."""
+    claims = config.get("claims", {})
+    if claims.get("enabled") and not config["similarity"]["enabled"]:
+        raise ConfigError(
+            "claims.enabled: the claims are tested on the similarity measures; set "
+            "similarity.enabled: true (or claims.enabled: false)"
+        )
+    known = [BASE_CONDITION, *config.get("conditions", {})]
+    for side, name in (claims.get("variation") or {}).items():
+        if name not in known:
+            raise ConfigError(
+                f"claims.variation.{side}: {name!r} is not a condition ({', '.join(known)}); "
+                "define it in conditions or fix the name"
+            )
+
+
 def _check_analysis(config: dict[str, Any]) -> None:
     """Options of the analyses that must agree with ``layers`` and ``analysis.blocks``."""
     analysis, layers = config.get("analysis", {}), config["layers"]
@@ -411,6 +543,7 @@ def validate(config: dict[str, Any], schema_path: str | os.PathLike) -> None:
     error = next(_validator(schema).iter_errors(config), None)
     if error is not None:
         raise ConfigError(_schema_message(error))
+    _check_conditions(config, schema)
     _fill_derived_defaults(config)
     check_study(config)
 
@@ -456,10 +589,11 @@ def _fill_derived_defaults(config: dict[str, Any]) -> None:
     analysis.setdefault("sparse_folds", min(LI_SPARSE_FOLDS, analysis["blocks"]))
 
 
-def _schema_message(error: Any) -> str:
-    """One line for a jsonschema ``ValidationError``: the key path first, then what is wrong."""
+def _schema_message(error: Any, prefix: Sequence[str | int] = ()) -> str:
+    """One line for a jsonschema ``ValidationError``: the key path first (under ``prefix``),
+    then what is wrong."""
     kind, arg, value = error.validator, error.validator_value, error.instance
-    path = list(error.absolute_path)
+    path = [*prefix, *error.absolute_path]
     if kind == "additionalProperties":
         known = list(error.schema.get("properties", {}))
         key = next(k for k in value if k not in known)

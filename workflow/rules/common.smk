@@ -151,7 +151,8 @@ SPECS = {
         "data_seed": _of_model("data_seed"),
         "replicate": _of_model("replicate"),
         "dataset": WHOLE,
-        "training": WHOLE,
+        # training, with the model's condition (if any) over it
+        "training": lambda w: study.training_of(config, model_of(w)),
         "architectures": _JOB_ARCH,
     },
     "untrained": {
@@ -314,17 +315,12 @@ def sim_file(arch_a, model_a, arch_b, model_b):
 
 def similarity_files():
     """Within-architecture pairs, model vs untrained network, and cross-architecture pairs
-    (model k of one architecture vs model j > k of another, as for within pairs)."""
+    (convergent.study.cross_pairs)."""
     files = [sim_file(p.arch, p.a.name, p.arch, p.b.name) for p in PAIRS]
     if SIM["nulls"]["untrained"]:
         files += [sim_file(m.arch, m.name, m.arch, UNTRAINED) for m in MODELS]
     if SIM["cross_architecture"]:
-        by_arch = {arch: [m for m in MODELS if m.arch == arch] for arch in ARCHS}
-        for i, arch_a in enumerate(ARCHS):
-            for arch_b in ARCHS[i + 1:]:
-                for k, a in enumerate(by_arch[arch_a]):
-                    for b in by_arch[arch_b][k + 1:]:
-                        files.append(sim_file(arch_a, a.name, arch_b, b.name))
+        files += [sim_file(a.arch, a.name, b.arch, b.name) for a, b in study.cross_pairs(config)]
     return files
 
 
@@ -348,6 +344,7 @@ QUESTIONS = {
         "similarity_architectures"],
     "6. Which layer corresponds to which? (Kornblith et al.)": [
         "similarity_layer_identification", "layer_identification"],
+    "7. Do the commentary's claims hold?": ["claims", "network_grouping", "network_embedding"],
 }
 QUESTION_OF = {family: q for q, families in QUESTIONS.items() for family in families}
 EXAMPLE_LABEL = f"{EXAMPLE.a.name} vs {EXAMPLE.b.name}"
@@ -414,6 +411,10 @@ STUDY = {"tables": ["accuracy"], "figures": ["training_curves", "study_overview"
 
 
 FINDINGS = {"files": ["findings.md", "findings.html", "tables/findings.csv"]}
+# the claims; the findings too when they are part of them (claims.enabled)
+CLAIMS_TARGET = {"tables": ["claims", "network_grouping"],
+                 "figures": ["claims", "network_embedding"],
+                 **(FINDINGS if config["claims"]["enabled"] else {})}
 
 
 def outputs(*groups):
@@ -430,7 +431,8 @@ def outputs(*groups):
 
 
 def all_outputs():
-    return outputs(STUDY, FINDINGS, LI2016, *([SIMILARITY] if SIM["enabled"] else []))
+    return outputs(STUDY, FINDINGS, LI2016, *([SIMILARITY] if SIM["enabled"] else []),
+                   *([CLAIMS_TARGET] if config["claims"]["enabled"] else []))
 
 
 # A study of checkpoints only (models trained elsewhere) has no training history to draw.

@@ -14,12 +14,18 @@ FINDINGS_HEADER = (
     f"{SIM['ci']:.0%}: pairs+blocks = bootstrap over pairs of networks and probe blocks; "
     f"pairs = over pairs; t = Student t over seeds."
 )
+# findings.li2016: false leaves out the sections that need the unit-matching pipeline (with
+# the similarity measures on, convergence by depth comes from them)
+LI_FINDINGS = config["findings"]["li2016"]
 FINDINGS_INPUTS = {
     "accuracy": f"{R}/tables/accuracy.csv",
-    "matching": f"{R}/tables/matching_per_pair.csv",
-    "mean_activation": f"{R}/tables/mean_activation_agreement.csv",
+    **({"matching": f"{R}/tables/matching_per_pair.csv"}
+       if LI_FINDINGS or not SIM["enabled"] else {}),
+    **({"mean_activation": f"{R}/tables/mean_activation_agreement.csv"} if LI_FINDINGS else {}),
     **({"similarity": f"{R}/tables/similarity_per_pair.csv"} if SIM["enabled"] else {}),
-    **({"sparse": f"{R}/tables/sparse_prediction_per_pair.csv"} if SPARSE_LAYERS else {}),
+    **({"sparse": f"{R}/tables/sparse_prediction_per_pair.csv"}
+       if SPARSE_LAYERS and LI_FINDINGS else {}),
+    **({"claims": f"{R}/tables/claims.csv"} if config["claims"]["enabled"] else {}),
 }
 
 

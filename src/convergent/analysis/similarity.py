@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from convergent.analysis.correlation import scatter_correlation
-from convergent.analysis.matching import one_to_one_matching, semi_matching
+from convergent.analysis.matching import one_to_one_matching, rank_agreement, semi_matching
 
 RANK_TOL = 1e-10
 
@@ -53,6 +53,7 @@ HIGHER_IS_MORE_SIMILAR = {
     "rsa_kendall_tau_a": True,
     "matched_correlation": True,
     "semi_matched_correlation": True,
+    "mean_activation_rank": True,
 }
 
 
@@ -290,17 +291,27 @@ def data_measures(x: np.ndarray, y: np.ndarray, svcca_keep: float = 0.99) -> dic
 
 # ------------------------------------------------------------------ unit matching
 #: measures tied to the units' basis, which ``reduce_features`` replaces by principal components
-BASIS_MEASURES = ("pwcca", "matched_correlation", "semi_matched_correlation")
+BASIS_MEASURES = ("pwcca", "matched_correlation", "semi_matched_correlation",
+                  "mean_activation_rank")
 
 
-def matched_correlation(s: Scatter, dead_std: float) -> dict[str, float]:
+def matched_correlation(
+    s: Scatter, dead_std: float, means: tuple[np.ndarray, np.ndarray] | None = None
+) -> dict[str, float]:
     """Li et al.'s mean matched unit correlation (semi- and one-to-one matching) from the same
-    scatter matrices, so that it gets the same bootstrap CI as the other measures."""
+    scatter matrices, so that it gets the same bootstrap CI as the other measures; with the
+    units' ``means`` (of X, of Y) also ``mean_activation_rank``: the Spearman correlation of
+    one-to-one matched units' mean activations (are the most and least active units the same
+    across nets? Li et al. Fig. 4's question)."""
     c = scatter_correlation(s.n, s.sxx, s.syy, s.sxy, dead_std)
-    return {
+    partner, value = one_to_one_matching(c)
+    out = {
         "semi_matched_correlation": float(np.mean(semi_matching(c)[1])),
-        "matched_correlation": float(np.nanmean(one_to_one_matching(c)[1])),
+        "matched_correlation": float(np.nanmean(value)),
     }
+    if means is not None:
+        out["mean_activation_rank"] = rank_agreement(*means, partner)["spearman"]
+    return out
 
 
 def without_basis_measures(m: dict[str, float]) -> dict[str, float]:

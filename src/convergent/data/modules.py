@@ -1,7 +1,8 @@
 """The Lightning data modules of training.
 
 Fashion-MNIST and CIFAR-10 fit in memory, so they are held as uint8 tensors on the training
-device and served by :class:`DeviceBatches` (no worker processes, flips on the device).
+device and served by :class:`DeviceBatches` (no worker processes, flips and crops on the
+device).
 ImageFolder trees go through a standard DataLoader.
 
 Randomness: the minibatch order, the augmentation and (via the LightningModule) the dropout
@@ -39,9 +40,10 @@ class DeviceBatches:
         seed: int | None,
         flip: bool,
         epoch_of: Callable[[], int] = lambda: 0,
+        crop: int = 0,
     ) -> None:
         self.data, self.batch_size, self.seed, self.flip = data, batch_size, seed, flip
-        self.epoch_of = epoch_of
+        self.epoch_of, self.crop = epoch_of, crop
 
     def __len__(self) -> int:
         n = len(self.data.labels)
@@ -58,19 +60,38 @@ class DeviceBatches:
         order = torch.randperm(n, generator=gen, device=device)
         for k in range(len(self)):  # drop the last partial batch: fixed shapes
             idx = order[k * self.batch_size : (k + 1) * self.batch_size]
-            x = normalise(images[idx])
+            batch = images[idx]
+            if self.crop:
+                batch = random_crop(batch, self.crop, gen)
+            x = normalise(batch)
             if self.flip:
                 mirror = torch.rand(len(idx), generator=gen, device=device) < 0.5
                 x = torch.where(mirror[:, None, None, None], x.flip(3), x)
             yield x, labels[idx]
 
 
+def random_crop(images: torch.Tensor, pad: int, gen: torch.Generator) -> torch.Tensor:
+    """Each image (N, C, H, W) padded by ``pad`` zeros and cropped back to H × W at its own
+    random offset: a random translation by up to ``pad`` pixels."""
+    n, _, h, w = images.shape
+    device = images.device
+    padded = torch.nn.functional.pad(images, (pad, pad, pad, pad))
+    dy, dx = (torch.randint(0, 2 * pad + 1, (n,), generator=gen, device=device) for _ in "yx")
+    rows = (dy[:, None] + torch.arange(h, device=device))[:, :, None]  # (N, H, 1)
+    cols = (dx[:, None] + torch.arange(w, device=device))[:, None, :]  # (N, 1, W)
+    out = padded[torch.arange(n, device=device)[:, None, None], :, rows, cols]  # (N, H, W, C)
+    return out.permute(0, 3, 1, 2).contiguous()
+
+
 class TensorDataModule(pl.LightningDataModule):
     """A dataset that fits in device memory, held there for the whole fit."""
 
-    def __init__(self, spec: DataSpec, batch_size: int, data_seed: int, flip: bool) -> None:
+    def __init__(
+        self, spec: DataSpec, batch_size: int, data_seed: int, flip: bool, crop: int = 0
+    ) -> None:
         super().__init__()
         self.spec, self.batch_size, self.data_seed, self.flip = spec, batch_size, data_seed, flip
+        self.crop = crop
 
     def setup(self, stage: str) -> None:
         device = self.trainer.strategy.root_device if self.trainer else torch.device("cpu")
@@ -85,6 +106,7 @@ class TensorDataModule(pl.LightningDataModule):
             self.data_seed,
             self.flip,
             epoch_of=lambda: self.trainer.current_epoch,
+            crop=self.crop,
         )
 
     def val_dataloader(self) -> DeviceBatches:
@@ -129,7 +151,8 @@ def make_datamodule(
     spec: DataSpec, arch: str, training: dict[str, Any], data_seed: int
 ) -> pl.LightningDataModule:
     if spec.in_memory:
-        return TensorDataModule(spec, training["batch_size"], data_seed, training["augment_flip"])
+        return TensorDataModule(spec, training["batch_size"], data_seed, training["augment_flip"],
+                                training["augment_crop"])
     return ImageFolderDataModule(
         spec, arch, training["batch_size"], data_seed, training["num_workers"]
     )

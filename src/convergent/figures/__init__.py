@@ -134,6 +134,8 @@ REGISTRY = {
     "clustering": "clustering",
     "mutual-information": "mutual_information",
     "study-overview": "study_overview",
+    "claims": "claims",
+    "network-embedding": "claims",
     **{
         f"similarity-{name}": "similarity"
         for name in ("by-layer", "heatmaps", "layer-identification", "sources", "architectures")

@@ -33,6 +33,7 @@ def modules() -> list:
     its functions, so that ``convergent <step>`` starts fast)."""
     from convergent.steps import (
         activations,
+        claims,
         compare,
         figures,
         li_analyses,
@@ -43,8 +44,8 @@ def modules() -> list:
         train,
     )
 
-    return [train, activations, compare, stream, tables, li_analyses, similarity, figures,
-            report]
+    return [train, activations, compare, stream, tables, li_analyses, similarity, claims,
+            figures, report]
 
 
 #: where the GPU jobs of one machine take their slots (one lock file per device); default: a

@@ -23,12 +23,13 @@ def findings(args: argparse.Namespace) -> None:
 
     table = findings(
         pd.read_csv(args.accuracy),
-        pd.read_csv(args.matching),
+        optional(args.matching),
         args.layers,
         args.depths,
         similarity=read_rows([args.similarity]) if args.similarity else None,
         sparse=optional(args.sparse),
         mean_activation=optional(args.mean_activation),
+        claims=optional(args.claims),
         resampling=Resampling(args.resamples, args.seed, args.level),
     )
     write_csv(table, args.csv)
@@ -65,10 +66,11 @@ def figure_page(args: argparse.Namespace) -> None:
 def register(step: Step) -> None:
     s = step("findings", findings, "the study's findings: numbers, intervals, published values")
     s.add_argument("--accuracy", required=True, help="accuracy.csv")
-    s.add_argument("--matching", required=True, help="matching_per_pair.csv")
+    s.add_argument("--matching", help="matching_per_pair.csv (needed without --similarity)")
     s.add_argument("--similarity", help="similarity_per_pair.csv (when similarity is enabled)")
     s.add_argument("--sparse", help="sparse_prediction_per_pair.csv (when configured)")
     s.add_argument("--mean-activation", help="mean_activation_agreement.csv")
+    s.add_argument("--claims", help="claims.csv (when claims.enabled)")
     s.add_argument("--layers", nargs="+", required=True, help="layer order, input to output")
     s.add_argument("--depths", type=json.loads, required=True,
                    help='JSON {architecture: {layer: relative depth}}')

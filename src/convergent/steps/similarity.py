@@ -70,7 +70,9 @@ def per_layer_rows(
         def stat(idx: np.ndarray) -> dict[str, float]:
             s = sim.Scatter.from_moments(*moms, idx)
             m = sim.scatter_measures(s, opts["svcca_keep"])
-            m.update(sim.matched_correlation(s, dead_std))
+            cross = moms[2]
+            means = (cross.sum_x[idx].sum(0) / s.n, cross.sum_y[idx].sum(0) / s.n)
+            m.update(sim.matched_correlation(s, dead_std, means))
             return sim.without_basis_measures(m) if reduced else m
 
         return stat

@@ -42,6 +42,7 @@ SECTIONS = {
     "sparse_prediction": "Sparse prediction (Li et al. 2016, Table 1)",
     "mean_activation": "Most and least active units",
     "layer_identification": "Layer identification (Kornblith et al. 2019, Table 2)",
+    "claims": "The commentary's claims, tested (Dong, Wang & Hu 2018)",
 }
 
 #: convergence measures -> how a sentence names the number
@@ -347,24 +348,37 @@ def layer_identification_rows(rows: pd.DataFrame, resampling: Resampling) -> lis
     return sorted(out, key=lambda r: -r["value"])
 
 
+# ------------------------------------------------------------------ claims
+def claim_rows(claims: pd.DataFrame) -> list[dict]:
+    """The claims table (``tables.claims``), one finding per tested claim and measure."""
+    return [
+        _row("claims", f"({r.claim}) {r.text}", architecture=r.architecture, layer=r.layers,
+             measure=r.measure, value=r.effect, ci_low=r.ci_low, ci_high=r.ci_high,
+             interval=r.interval, untrained=r.untrained, shuffled=r.shuffled)
+        for r in claims.itertuples()
+    ]
+
+
 def findings(
     accuracy: pd.DataFrame,
-    matching: pd.DataFrame,
+    matching: pd.DataFrame | None,
     layers: Sequence[str],
     depths: dict[str, dict[str, float]],
     similarity: pd.DataFrame | None = None,
     sparse: pd.DataFrame | None = None,
     mean_activation: pd.DataFrame | None = None,
+    claims: pd.DataFrame | None = None,
     resampling: Resampling = Resampling(),
 ) -> pd.DataFrame:
-    """The findings table from the study's tables (the optional ones when configured);
-    ``depths``: each architecture's relative depth of each layer."""
+    """The findings table from the study's tables (the optional ones when configured; the
+    matching table is read when there is no similarity table); ``depths``: each architecture's
+    relative depth of each layer."""
     rows = accuracy_rows(accuracy, resampling.level)
     if similarity is not None:
         pairs, untrained, shuffled = similarity_inputs(similarity, resampling.level)
         rows += convergence_rows(pairs, layers, depths, untrained, shuffled, "pairs+blocks",
                                  resampling)
-    else:
+    elif matching is not None:
         rows += convergence_rows(matching_inputs(matching), layers, depths, None, None, "pairs",
                                  resampling)
     if sparse is not None:
@@ -373,4 +387,6 @@ def findings(
         rows += mean_activation_rows(mean_activation, layers, resampling)
     if similarity is not None:
         rows += layer_identification_rows(similarity, resampling)
+    if claims is not None:
+        rows += claim_rows(claims)
     return pd.DataFrame(rows, columns=list(COLUMNS))

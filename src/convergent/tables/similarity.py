@@ -4,7 +4,6 @@ the kind of pair) and the layer-identification table beside Kornblith et al. 201
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -13,19 +12,21 @@ import pandas as pd
 from convergent import paper
 from convergent.analysis.similarity import HIGHER_IS_MORE_SIMILAR, layer_identification
 from convergent.io import InputError
+from convergent.study import seed_model_parts
 
 #: the two directions of regression; the table reports their mean (Kornblith's symmetrisation)
 ONE_WAY = ("regression_r2_ab", "regression_r2_ba")
-NAME = re.compile(r"^i(\d+)-d(\d+)(?:-r(\d+))?$")
 
 
 def source_of(a: str, b: str) -> str:
-    """What differs between two trained models of one architecture: init, data, both or
-    replicate (same seeds, a rerun)."""
-    ma, mb = NAME.match(a), NAME.match(b)
-    if not ma or not mb:
+    """What differs between two trained models of one architecture: init, data, both,
+    replicate (same seeds, a rerun) or condition (trained under different conditions)."""
+    pa, pb = seed_model_parts(a), seed_model_parts(b)
+    if pa is None or pb is None:
         return "-"
-    init, data = ma[1] != mb[1], ma[2] != mb[2]
+    if pa[3] != pb[3]:
+        return "condition"
+    init, data = pa[0] != pb[0], pa[1] != pb[1]
     if init and data:
         return "init+data"
     return "init" if init else "data" if data else "replicate"

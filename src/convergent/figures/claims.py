@@ -1,0 +1,103 @@
+"""The claims' effects with their intervals (one panel per claim), and the networks embedded
+by their distances at each layer (classical MDS), coloured by condition, marked by
+architecture."""
+
+from __future__ import annotations
+
+import argparse
+import textwrap
+
+import numpy as np
+import pandas as pd
+
+from convergent.figures import PALETTE, legend_below, save, suptitle
+from convergent.tables.claims import CLAIMS, distance_matrix, network_labels
+
+VERDICT_COLORS = {"supported": PALETTE[2], "contradicted": PALETTE[1],
+                  "inconclusive": "#888888"}
+MARKERS = ["o", "s", "^", "D", "v", "P"]
+
+
+def claims_figure(args: argparse.Namespace) -> None:
+    """One panel per claim: each row's effect (dot) and interval (bar), coloured by verdict,
+    with zero and (for negligible-effect claims) the ±margin band."""
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+
+    table = pd.read_csv(args.claims)
+    claims = [c for c in CLAIMS if c in set(table["claim"])]
+    cols = min(2, max(len(claims), 1))
+    rows = -(-max(len(claims), 1) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 0.6 + 1.9 * rows),
+                             squeeze=False, layout="constrained")
+    for ax, claim in zip(axes.flat, claims, strict=False):
+        g = table[table["claim"] == claim].reset_index(drop=True)
+        y = np.arange(len(g))[::-1]
+        for k, r in g.iterrows():
+            color = VERDICT_COLORS[r["verdict"]]
+            ax.errorbar(r["effect"], y[k], xerr=[[r["effect"] - r["ci_low"]],
+                                                 [r["ci_high"] - r["effect"]]],
+                        fmt="o", color=color, ms=4, capsize=2, lw=1.2)
+        if g["test"].str.startswith("|").any():
+            m = args.margin
+            ax.axvspan(-m, m, color="#dddddd", zorder=0, lw=0)
+        ax.axvline(0, color="black", lw=0.8)
+        labels = [f"{r['architecture']}: {r['measure']}\n{r['layers']}" for _, r in g.iterrows()]
+        ax.set_yticks(y, labels, fontsize=6.5)
+        ax.set_ylim(-0.6, len(g) - 0.4)
+        ax.set_title("\n".join(textwrap.wrap(f"({claim}) {CLAIMS[claim]}", 55)), fontsize=8.5,
+                     loc="left")
+        ax.set_xlabel("effect (larger = more alike; slopes per unit of relative depth)",
+                      fontsize=7)
+    for ax in list(axes.flat)[len(claims):]:
+        ax.set_visible(False)
+    handles = [Line2D([], [], color=c, marker="o", ls="", label=v)
+               for v, c in VERDICT_COLORS.items()]
+    fig.legend(handles=handles, loc="outside lower center", ncol=3)
+    suptitle(fig, "The claims, tested: effects with 95 % intervals (pairs + probe blocks)")
+    save(fig, args.out)
+
+
+def embedding_figure(args: argparse.Namespace) -> None:
+    """Per distance (row) and layer (column): the networks' classical-MDS embedding, colour =
+    condition, marker = architecture."""
+    import matplotlib.pyplot as plt
+
+    from convergent.analysis.networks import classical_mds
+
+    d = pd.concat([pd.read_csv(p) for p in args.distances], ignore_index=True)
+    layers = [layer for layer in args.layers if layer in set(d["layer"])]
+    distances = list(dict.fromkeys(d["distance"]))
+    fig, axes = plt.subplots(len(distances), len(layers),
+                             figsize=(2.2 * len(layers), 0.9 + 2.3 * len(distances)),
+                             squeeze=False, layout="constrained")
+    for row, name in enumerate(distances):
+        for ax, layer in zip(axes[row], layers, strict=True):
+            ids, dm = distance_matrix(d[(d["distance"] == name) & (d["layer"] == layer)])
+            archs, conditions = network_labels(ids)
+            points, explained = classical_mds(dm)
+            for ci, cond in enumerate(dict.fromkeys(conditions)):
+                for ai, arch in enumerate(dict.fromkeys(archs)):
+                    k = [i for i in range(len(ids)) if conditions[i] == cond and archs[i] == arch]
+                    if k:
+                        ax.scatter(points[k, 0], points[k, 1], s=14, color=PALETTE[ci % 6],
+                                   marker=MARKERS[ai % 6], label=f"{arch}, {cond}", alpha=0.85)
+            ax.set_title(f"{layer}: {name.replace('_', ' ')}", fontsize=8)
+            ax.set_xlabel(f"MDS 1 ({explained[0]:.0%})", fontsize=7)
+            ax.set_ylabel(f"MDS 2 ({explained[1]:.0%})", fontsize=7)
+            ax.set_aspect("equal", adjustable="datalim")
+            ax.tick_params(labelsize=6)
+    legend_below(fig, ncol=4)
+    suptitle(fig, "Every network at each layer, placed by its distances to the others "
+                  "(classical MDS; colour: training condition, marker: architecture)")
+    save(fig, args.out)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--claims", help="tables/claims.csv (claims)")
+    parser.add_argument("--margin", type=float, help="claims.margin (claims)")
+    parser.add_argument("--distances", nargs="+", help="network distance CSVs (embedding)")
+    parser.add_argument("--layers", nargs="+", help="layers in order (embedding)")
+
+
+FIGURES = {"claims": claims_figure, "network-embedding": embedding_figure}

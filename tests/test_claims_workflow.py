@@ -1,0 +1,81 @@
+"""The claims study end to end on a tiny version of config/claims.yaml: two architectures,
+consecutive (independent) pairs, a training condition without augmentation; then adding a
+condition plans only its own new jobs."""
+
+from __future__ import annotations
+
+import copy
+import re
+import subprocess
+
+import pandas as pd
+import pytest
+import workflow_runs
+
+pytestmark = pytest.mark.workflow
+
+A = "alexnet_small"
+TINY_CLAIMS = {
+    **copy.deepcopy(workflow_runs.TINY_STUDY),
+    "architectures": [A, "vgg_small"],
+    "pairing": "consecutive",
+    "conditions": {"noaug": {"augment_flip": False, "augment_crop": 0}},
+    "models": [
+        *({"init_seed": k} for k in range(4)),  # two both-seeds pairs, both architectures
+        *({"init_seed": k, "condition": "noaug", "architecture": A} for k in range(4, 8)),
+    ],
+    "probe": {"size": 80, "batch_size": 40},
+    "similarity": {"enabled": True, "subsample": 40, "bootstrap": 10, "kendall": False,
+                   "layer_by_layer": False},
+    "findings": {"resamples": 200, "li2016": False},
+    "claims": {"enabled": True, "permutations": 99, "variation": {"more": "base",
+                                                                     "less": "noaug"}},
+}
+TINY_CLAIMS["training"] = {**TINY_CLAIMS["training"], "augment_crop": 2}
+
+
+def snakemake(workdir, config, *args: str) -> str:
+    configfile = workflow_runs.write_config(workdir, config)
+    proc = subprocess.run(
+        workflow_runs.snakemake_args(configfile, workdir, "--cores", "2", *args),
+        cwd=workflow_runs.ROOT, env=workflow_runs.env(), capture_output=True, text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.stdout + proc.stderr
+
+
+def test_claims_study_end_to_end(tmp_path):
+    snakemake(tmp_path, TINY_CLAIMS, "claims")
+    results = tmp_path / "results"
+    table = pd.read_csv(results / "tables" / "claims.csv")
+    assert {"a", "b", "c", "e", "f"} <= set(table["claim"])
+    assert set(table["verdict"]) <= {"supported", "contradicted", "inconclusive"}
+    assert (table["ci_low"] <= table["effect"] + 1e-12).all()
+    assert (table["effect"] <= table["ci_high"] + 1e-12).all()
+    assert table["untrained"].notna().all() and table["pairs"].notna().all()
+    grouping = pd.read_csv(results / "tables" / "network_grouping.csv")
+    assert set(grouping["grouping"]) == {"condition", "architecture"}
+    assert grouping["p_value"].between(0, 1).all()
+    distances = pd.read_csv(results / "networks" / "conv1.csv")
+    assert distances["network_a"].nunique() + 1 == 12  # every two of the 12 networks
+    assert len(distances) == 2 * 12 * 11 // 2
+    findings = (results / "findings.md").read_text()
+    assert "The commentary's claims, tested" in findings
+    for name in ("claims", "network_embedding"):
+        for ext in ("pdf", "png", "html"):
+            assert (results / "figures" / f"{name}.{ext}").stat().st_size > 0
+    # the noaug models were trained without augmentation, the others with crops
+    models = results / "models" / A
+    assert (models / "i4-d4-noaug" / "model.ckpt").is_file()
+    assert not (models / "i4-d4").exists()
+
+    # a new condition adds only its models' jobs: nothing trained already is planned again
+    more = copy.deepcopy(TINY_CLAIMS)
+    more["conditions"]["short"] = {"epochs": 2}
+    more["models"] += [{"init_seed": 9, "condition": "short", "architecture": A},
+                       {"init_seed": 10, "condition": "short", "architecture": A}]
+    out = snakemake(tmp_path, more, "claims", "--dry-run", "--quiet", "rules")
+    planned = {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", out, re.M)}
+    assert planned["train"] == 2 and planned["dump"] == 2
+    assert planned["similarity"] == 1 + 2  # the new pair and both against the untrained net
