@@ -1,10 +1,13 @@
-"""Copy the default study's findings into the README (run after `make study`).
+"""Copy a study's findings into the README (run after the study).
 
-    .venv/bin/python scripts/readme_findings.py [results]
+    .venv/bin/python scripts/readme_findings.py [results]            # the default study
+    .venv/bin/python scripts/readme_findings.py --claims <results>   # config/claims.yaml's run
 
-Commits nothing: it copies results/tables/findings.csv to docs/default_study/ and rewrites the
-README's findings block (between its marker lines) from it, as findings.md renders it (with
-headings one level down); tests/test_findings.py checks the block against that table.
+Commits nothing.  The default study: copies results/tables/findings.csv to docs/default_study/
+and rewrites the README's findings block (between its marker lines) from it, as findings.md
+renders it (with headings one level down).  The claims study: copies its tables/claims.csv to
+docs/claims_study/ and rewrites the README's verdict table from it.  tests/test_findings.py and
+tests/test_claims.py check the blocks against those tables.
 """
 
 from __future__ import annotations
@@ -17,29 +20,60 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLE = "docs/default_study/findings.csv"
+CLAIMS_TABLE = "docs/claims_study/claims.csv"
 END = "<!-- findings: end -->"
+CLAIMS_END = "<!-- claims: end -->"
 
 
-def main(results: Path) -> None:
-    sys.path.insert(0, str(ROOT / "src"))
+def _replace_block(start_marker: str, end_marker: str, block: str, stamp: str) -> None:
+    """The README with the text between the markers (and the stamp line after) replaced."""
+    readme = (ROOT / "README.md").read_text()
+    start, end = readme.index(start_marker), readme.index(end_marker)
+    tail = readme[end + len(end_marker):].split("\n", 2)  # the stamp line follows the end marker
+    readme = readme[:start] + block + "\n" + end_marker + "\n" + stamp + "\n" + tail[2]
+    (ROOT / "README.md").write_text(readme)
+
+
+def _study(results: Path) -> str:
+    header = re.search(r"^Study \w+:.*$", (results / "findings.md").read_text(), re.M).group(0)
+    return header
+
+
+def findings(results: Path) -> None:
     import pandas as pd
 
     from convergent.tables.render import MARKER, README_LEVEL, findings_markdown
 
-    header = re.search(r"^Study \w+:.*$", (results / "findings.md").read_text(), re.M).group(0)
+    header = _study(results)
     (ROOT / TABLE).parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(results / "tables" / "findings.csv", ROOT / TABLE)
-    findings = findings_markdown(pd.read_csv(ROOT / TABLE), header, README_LEVEL).rstrip("\n")
+    block = findings_markdown(pd.read_csv(ROOT / TABLE), header, README_LEVEL).rstrip("\n")
     study = header.split()[1].rstrip(":")
-    stamp = (f"*Copied on {datetime.date.today()} from a run of `config/config.yaml` (study "
-             f"{study}); the table behind it: `{TABLE}`.*")
-    readme = (ROOT / "README.md").read_text()
-    start, end = readme.index(MARKER), readme.index(END)
-    tail = readme[end + len(END):].split("\n", 2)  # the stamp line follows the end marker
-    readme = readme[:start] + findings + "\n" + END + "\n" + stamp + "\n" + tail[2]
-    (ROOT / "README.md").write_text(readme)
+    _replace_block(MARKER, END, block,
+                   f"*Copied on {datetime.date.today()} from a run of `config/config.yaml` "
+                   f"(study {study}); the table behind it: `{TABLE}`.*")
     print(f"README.md: findings of study {study}; {TABLE} updated")
 
 
+def claims(results: Path) -> None:
+    import pandas as pd
+
+    from convergent.tables.render import CLAIMS_MARKER, claims_markdown
+
+    study = _study(results).split()[1].rstrip(":")
+    (ROOT / CLAIMS_TABLE).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(results / "tables" / "claims.csv", ROOT / CLAIMS_TABLE)
+    block = claims_markdown(pd.read_csv(ROOT / CLAIMS_TABLE))
+    _replace_block(CLAIMS_MARKER, CLAIMS_END, block,
+                   f"*Copied on {datetime.date.today()} from a run of `config/claims.yaml` "
+                   f"(study {study}); the table behind it: `{CLAIMS_TABLE}`.*")
+    print(f"README.md: claims of study {study}; {CLAIMS_TABLE} updated")
+
+
 if __name__ == "__main__":
-    main(Path(sys.argv[1] if len(sys.argv) > 1 else "results"))
+    sys.path.insert(0, str(ROOT / "src"))
+    args = sys.argv[1:]
+    if args[:1] == ["--claims"]:
+        claims(Path(args[1]))
+    else:
+        findings(Path(args[0] if args else "results"))

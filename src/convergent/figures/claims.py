@@ -16,6 +16,7 @@ from convergent.tables.claims import CLAIMS, distance_matrix, network_labels
 VERDICT_COLORS = {"supported": PALETTE[2], "contradicted": PALETTE[1],
                   "inconclusive": "#888888"}
 MARKERS = ["o", "s", "^", "D", "v", "P"]
+DISTANCE_LABELS = {"angular_shape": "angular shape (rad)", "cka_distance": "1 − linear CKA"}
 
 
 def claims_figure(args: argparse.Namespace) -> None:
@@ -82,7 +83,7 @@ def embedding_figure(args: argparse.Namespace) -> None:
                     if k:
                         ax.scatter(points[k, 0], points[k, 1], s=14, color=PALETTE[ci % 6],
                                    marker=MARKERS[ai % 6], label=f"{arch}, {cond}", alpha=0.85)
-            ax.set_title(f"{layer}: {name.replace('_', ' ')}", fontsize=8)
+            ax.set_title(f"{layer}: {DISTANCE_LABELS.get(name, name)}", fontsize=8)
             ax.set_xlabel(f"MDS 1 ({explained[0]:.0%})", fontsize=7)
             ax.set_ylabel(f"MDS 2 ({explained[1]:.0%})", fontsize=7)
             ax.set_aspect("equal", adjustable="datalim")

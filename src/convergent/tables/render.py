@@ -96,6 +96,29 @@ def findings_markdown(df: pd.DataFrame, header: str, level: int = LEVEL) -> str:
     return "\n".join(out)
 
 
+#: first line of the claims' verdict table; the README's copy is recognised by it
+CLAIMS_MARKER = "<!-- claims: written by `claims_markdown`; regenerate, do not edit -->"
+
+
+def claims_markdown(claims: pd.DataFrame) -> str:
+    """The verdict table of ``tables/claims.csv``: one row per claim, architecture and measure,
+    with the effect, its interval, the verdict and the similarity beside its floors."""
+    out = [CLAIMS_MARKER, "",
+           "| claim | architecture: measure, layers | effect [95 % interval] | test | verdict "
+           "| similarity (untrained / shuffled; learned share) |",
+           "|---|---|---|---|---|---|"]
+    for _, r in claims.iterrows():
+        share = "" if math.isnan(r["learned_share"]) else f"; {r['learned_share']:.0%}"
+        floors = (f"{_number(r['similarity'], 2)} ({_number(r['untrained'], 2) or '–'} / "
+                  f"{_number(r['shuffled'], 2) or '–'}{share})")
+        out.append(
+            f"| ({r['claim']}) {r['statement']} | {r['architecture']}: {r['measure']}, "
+            f"{r['layers']} ({r['cells']}, {r['pairs']} pairs) | {r['effect']:+.3f} "
+            f"[{r['ci_low']:+.3f}, {r['ci_high']:+.3f}] | {r['test']} | **{r['verdict']}** "
+            f"| {floors} |")
+    return "\n".join(out)
+
+
 def findings_html(df: pd.DataFrame, header: str) -> str:
     """One table per section (and architecture): the sentence, the number, its interval, the
     floors and the published value."""
