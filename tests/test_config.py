@@ -106,12 +106,13 @@ def test_example_pair_must_index_models():
         (
             lambda c: c.update(colour="red"),
             "colour: unknown key; valid top-level keys: dataset, architectures, models, "
-            "training, probe, layers, analysis, similarity, figures, findings, resources",
+            "training, conditions, pairing, probe, layers, analysis, similarity, figures, "
+            "findings, claims, resources",
         ),
         (
             lambda c: c["models"][0].update(seed=1),
             "models[0].seed: unknown key; valid keys: init_seed, data_seed, replicate, "
-            "checkpoint, architecture, name",
+            "checkpoint, architecture, condition, name",
         ),
         (
             lambda c: c["training"].update(epochs="many"),
@@ -259,3 +260,86 @@ def test_yaml_syntax_error_names_line_and_column(tmp_path):
     path.write_text("layers: [conv1]\n")
     study.check_yaml(path)
     study.check_yaml(tmp_path / "absent.yaml")
+
+
+# ------------------------------------------------------------------ conditions and pairing
+def claims_like() -> dict:
+    cfg = default()
+    cfg["architectures"] = ["alexnet_small", "vgg_small"]
+    cfg["conditions"] = {"noaug": {"augment_flip": False}}
+    cfg["pairing"] = "consecutive"
+    cfg["models"] = [
+        {"init_seed": 0, "data_seed": 0, "architecture": "alexnet_small"},
+        {"init_seed": 1, "data_seed": 0, "architecture": "alexnet_small"},
+        {"init_seed": 2},
+        {"init_seed": 3},
+        {"init_seed": 4, "condition": "noaug", "architecture": "alexnet_small"},
+        {"init_seed": 5, "condition": "noaug", "architecture": "alexnet_small"},
+    ]
+    return cfg
+
+
+def test_conditions_name_models_and_override_training():
+    cfg = checked(claims_like())
+    ms = {m.id: m for m in study.models(cfg)}
+    assert list(ms) == ["alexnet_small/i0-d0", "alexnet_small/i1-d0", "alexnet_small/i2-d2",
+                        "alexnet_small/i3-d3", "alexnet_small/i4-d4-noaug",
+                        "alexnet_small/i5-d5-noaug", "vgg_small/i2-d2", "vgg_small/i3-d3"]
+    noaug = study.training_of(cfg, ms["alexnet_small/i4-d4-noaug"])
+    assert noaug["augment_flip"] is False and noaug["epochs"] == cfg["training"]["epochs"]
+    assert study.training_of(cfg, ms["alexnet_small/i0-d0"]) == cfg["training"]
+    assert study.seed_model_parts("i4-d4-r2-noaug") == (4, 4, 2, "noaug")
+    assert study.seed_model_parts("ckpt-x") is None
+
+
+def test_consecutive_pairing_gives_independent_pairs():
+    cfg = checked(claims_like())
+    pairs = [p.id for p in study.pairs(cfg)]
+    assert pairs == ["alexnet_small/i0-d0__i1-d0", "alexnet_small/i2-d2__i3-d3",
+                     "alexnet_small/i4-d4-noaug__i5-d5-noaug", "vgg_small/i2-d2__i3-d3"]
+    cross = [(a.id, b.id) for a, b in study.cross_pairs(cfg)]
+    assert cross == [("alexnet_small/i2-d2", "vgg_small/i3-d3"),
+                     ("alexnet_small/i3-d3", "vgg_small/i2-d2")]
+    everyone = [m for p in study.pairs(cfg) for m in (p.a.id, p.b.id)]
+    assert len(everyone) == len(set(everyone))  # no network in two pairs
+    cfg = default()
+    cfg["architectures"] = ["alexnet_small", "vgg_small"]
+    checked(cfg)
+    # all pairs: model i of one architecture against model j > i of the other
+    assert len(study.cross_pairs(cfg)) == 6 and len(study.pairs(cfg)) == 12
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda c: c["conditions"].update(noaug={"augment_flp": False}),
+     "conditions.noaug.augment_flp: unknown key"),
+    (lambda c: c["conditions"].update(noaug={"epochs": 0}),
+     "conditions.noaug.epochs: 0 is below the minimum 1"),
+    (lambda c: c["conditions"].update(r2={}), "conditions.r2: 'r2' is not a valid condition"),
+    (lambda c: c["conditions"].update(base={}), "conditions.base: 'base' is not a valid"),
+    (lambda c: c["models"][4].update(condition="crops"),
+     "models[4].condition: 'crops' is not defined in conditions (noaug)"),
+    (lambda c: c["models"][0].update(architecture="resnet"),
+     "models[0].architecture: 'resnet' is not one of architectures"),
+    (lambda c: c["models"].pop(), "models: 5 entries, but pairing: consecutive"),
+    (lambda c: c["models"][1].pop("architecture"),
+     "models[0] and models[1]: a consecutive pair whose entries give different architectures"),
+    (lambda c: c.update(claims={"variation": {"more": "base", "less": "crops"}}),
+     "claims.variation.less: 'crops' is not a condition (base, noaug)"),
+    (lambda c: c.update(claims={"enabled": True}, similarity={"enabled": False}),
+     "claims.enabled: the claims are tested on the similarity measures"),
+])
+def test_condition_and_pairing_errors_name_the_key(edit, message):
+    cfg = claims_like()
+    edit(cfg)
+    assert error(cfg).startswith(message)
+
+
+def test_the_claims_config_is_valid():
+    cfg = yaml.safe_load((ROOT / "config" / "claims.yaml").read_text())
+    checked(cfg)
+    ms = study.models(cfg)
+    assert len({m.condition for m in ms}) == 2 and len(study.cross_pairs(cfg)) == 6
+    # three independent pairs per cell of the design
+    sources = [study.seed_model_parts(p.a.name)[:2] != study.seed_model_parts(p.b.name)[:2]
+               for p in study.pairs(cfg)]
+    assert len(study.pairs(cfg)) == 18 and sum(sources) == 15  # 3 replicate pairs

@@ -125,3 +125,24 @@ def test_image_folder_without_train_is_one_error_naming_the_path(tmp_path):
         spec.shape("alexnet_small")
     with pytest.raises(InputError, match=r"lacks train/"):
         datasets.image_folder(str(tmp_path), "test", train=False, size=32)
+
+
+def test_random_crop_translates_each_image_within_the_padding():
+    """Each image is its own shifted copy (by at most ``pad`` pixels, black where it moved in)."""
+    images = torch.arange(4 * 1 * 6 * 6, dtype=torch.uint8).reshape(4, 1, 6, 6) + 1
+    gen = torch.Generator().manual_seed(0)
+    out = modules.random_crop(images, 2, gen)
+    assert out.shape == images.shape and out.dtype == images.dtype
+    shifts = set()
+    for k in range(4):
+        found = [(dy, dx) for dy in range(-2, 3) for dx in range(-2, 3)
+                 if torch.equal(out[k], _shifted(images[k], dy, dx))]
+        assert found, f"image {k} is no translation of its input"
+        shifts.add(found[0])
+    assert len(shifts) > 1  # each image draws its own offset
+
+
+def _shifted(x: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
+    padded = torch.nn.functional.pad(x, (2, 2, 2, 2))
+    h, w = x.shape[-2:]
+    return padded[..., 2 + dy : 2 + dy + h, 2 + dx : 2 + dx + w]

@@ -222,11 +222,12 @@ def cross_pairs(config: dict[str, Any]) -> list[tuple[Model, Model]]:
     architecture and j's of the other, both ways round (so no network is in two cross pairs
     under consecutive pairing)."""
     names, entries = architecture_names(config), config["models"]
+    both_ways = config.get("pairing") == "consecutive"
     out = []
     for x, arch_a in enumerate(names):
         for arch_b in names[x + 1:]:
             for i, j in _entry_pairs(config):
-                for p, q in ((i, j), (j, i)) if config.get("pairing") == "consecutive" else ((i, j),):
+                for p, q in ((i, j), (j, i)) if both_ways else ((i, j),):
                     a, b = _model(arch_a, entries[p]), _model(arch_b, entries[q])
                     if a is not None and b is not None:
                         out.append((a, b))

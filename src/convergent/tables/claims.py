@@ -279,11 +279,12 @@ def claims(
     measures: Sequence[str],
     margin: float = 0.05,
     variation: dict[str, str] | None = None,
-    resampling: Resampling = Resampling(),
+    resampling: Resampling | None = None,
 ) -> pd.DataFrame:
     """The claims table from the long similarity table (``tables.similarity.read_rows``);
     ``depths``: each architecture's relative depth of each layer.  A claim the design has no
     cells for (two pairs or more each) has no row."""
+    resampling = resampling or Resampling()
     rows = labelled(rows)
     archs = list(depths)
     out = []
