@@ -197,3 +197,18 @@ def test_grouping_table_reads_long_distances():
     table = tc.grouping_table(pd.DataFrame(rows), ["conv1"], 199, 0)
     assert table["grouping"].tolist() == ["condition"]  # one architecture: no such test
     assert table["p_value"].iloc[0] < 0.05
+
+
+def test_the_readme_verdict_table_is_the_committed_claims_table():
+    """The README's verdict table is what ``claims_markdown`` renders from the committed run of
+    config/claims.yaml (scripts/readme_findings.py --claims writes both)."""
+    from conftest import ROOT
+
+    from convergent.tables.render import CLAIMS_MARKER, claims_markdown
+
+    text = (ROOT / "README.md").read_text()
+    start = text.index(CLAIMS_MARKER)
+    end = text.index("<!-- claims: end -->", start)
+    source = ROOT / "docs" / "claims_study" / "claims.csv"
+    assert text[start:end].rstrip("\n") == claims_markdown(pd.read_csv(source))
+    assert set(pd.read_csv(source)["claim"]) == set(tc.CLAIMS)  # the design tests every claim

@@ -21,7 +21,8 @@ TINY_CLAIMS = {
     "pairing": "consecutive",
     "conditions": {"noaug": {"augment_flip": False, "augment_crop": 0}},
     "models": [
-        *({"init_seed": k} for k in range(4)),  # two both-seeds pairs, both architectures
+        {"init_seed": 0}, {"init_seed": 1},  # a both-seeds pair in both architectures
+        {"init_seed": 2, "architecture": A}, {"init_seed": 3, "architecture": A},
         *({"init_seed": k, "condition": "noaug", "architecture": A} for k in range(4, 8)),
     ],
     "probe": {"size": 80, "batch_size": 40},
@@ -58,8 +59,8 @@ def test_claims_study_end_to_end(tmp_path):
     assert set(grouping["grouping"]) == {"condition", "architecture"}
     assert grouping["p_value"].between(0, 1).all()
     distances = pd.read_csv(results / "networks" / "conv1.csv")
-    assert distances["network_a"].nunique() + 1 == 12  # every two of the 12 networks
-    assert len(distances) == 2 * 12 * 11 // 2
+    assert distances["network_a"].nunique() + 1 == 10  # every two of the 10 networks
+    assert len(distances) == 2 * 10 * 9 // 2
     findings = (results / "findings.md").read_text()
     assert "The commentary's claims, tested" in findings
     for name in ("claims", "network_embedding"):

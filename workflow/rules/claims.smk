@@ -7,22 +7,19 @@
 from convergent import models
 
 CLAIMS = config["claims"]
-NETWORK_IDS = [m.id for m in MODELS]
 
 
 rule network_distances:
     """Angular shape metric and 1 - linear CKA between every two networks at one layer (on the
     similarity subsample's per-image features)."""
     input:
-        [f"{R}/activations/{m}.h5" for m in NETWORK_IDS],
+        [f"{R}/activations/{m.id}.h5" for m in MODELS],
     output:
         f"{R}/networks/{{layer}}.csv",
     log:
         f"{R}/logs/network_distances/{{layer}}.log",
     params:
-        spec=json.dumps({"models": NETWORK_IDS, "subsample": SIM["subsample"],
-                         "seed": SIM["seed"], "image_features": SIM["image_features"]},
-                        sort_keys=True),
+        spec=spec("network_distances"),
     conda:
         ANALYSIS_ENV
     threads: job_threads("analysis")

@@ -216,6 +216,13 @@ SPECS = {
         # relative depths of the layers (layer identification across architectures)
         "architectures": arch_definitions(lambda w: [w.arch_a, w.arch_b]),
     },
+    # every network of the study at one layer (the claims' distance matrices)
+    "network_distances": {
+        "models": lambda w: [m.id for m in MODELS],
+        "subsample": "similarity.subsample",
+        "seed": "similarity.seed",
+        "image_features": "similarity.image_features",
+    },
     "mutual_information": {
         "models": pair_ids,
         "analysis": (

@@ -241,10 +241,11 @@ def source_rows(rows: pd.DataFrame, measure: str, layers: Sequence[str], archs: 
 
 def architecture_rows(rows: pd.DataFrame, measure: str, layers: Sequence[str],
                       resampling: Resampling) -> list[dict]:
-    """Claim (e): seed pairs within an architecture (every architecture's, pooled) − pairs of
-    different architectures, layer by layer at matched relative depth (same layer names)."""
-    within = cell(rows, measure, layers, resampling.level, comparison="within", sources=SEEDS,
-                  condition=BASE_CONDITION)
+    """Claim (e): pairs within an architecture that differ in both seeds (every
+    architecture's, pooled) − pairs of different architectures (which differ in both seeds
+    too), layer by layer at matched relative depth (same layer names)."""
+    within = cell(rows, measure, layers, resampling.level, comparison="within",
+                  sources=["init+data"], condition=BASE_CONDITION)
     cross = cell(rows, measure, layers, resampling.level, comparison="cross", sources=None,
                  condition=BASE_CONDITION)
     if not _enough(within, cross):
