@@ -22,6 +22,7 @@ include: "workflow/rules/tables.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/similarity.smk"
 include: "workflow/rules/li_analyses.smk"
+include: "workflow/rules/neural.smk"
 include: "workflow/rules/report.smk"
 
 
@@ -47,3 +48,9 @@ rule findings:
     """The study's answers with intervals beside the published values (results/findings.md)."""
     input:
         outputs(FINDINGS),
+
+
+rule neural:
+    """Neural predictivity across seeds: tables and figure (neural.enabled; docs/neural.md)."""
+    input:
+        outputs(NEURAL_OUTPUTS),

@@ -106,7 +106,7 @@ def test_example_pair_must_index_models():
         (
             lambda c: c.update(colour="red"),
             "colour: unknown key; valid top-level keys: dataset, architectures, models, "
-            "training, probe, layers, analysis, similarity, figures, findings, resources",
+            "training, probe, layers, analysis, similarity, figures, findings, neural, resources",
         ),
         (
             lambda c: c["models"][0].update(seed=1),

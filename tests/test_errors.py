@@ -58,7 +58,7 @@ def one_line_error(proc: subprocess.CompletedProcess, status: int) -> str:
         (
             lambda c: c.update(colour="red"),
             "colour: unknown key; valid top-level keys: dataset, architectures, models, "
-            "training, probe, layers, analysis, similarity, figures, findings, resources",
+            "training, probe, layers, analysis, similarity, figures, findings, neural, resources",
         ),
         (
             lambda c: c["dataset"].update(path="fm"),

@@ -20,6 +20,7 @@ FINDINGS_INPUTS = {
     "mean_activation": f"{R}/tables/mean_activation_agreement.csv",
     **({"similarity": f"{R}/tables/similarity_per_pair.csv"} if SIM["enabled"] else {}),
     **({"sparse": f"{R}/tables/sparse_prediction_per_pair.csv"} if SPARSE_LAYERS else {}),
+    **({"neural": f"{R}/tables/neural_by_layer.csv"} if NEURAL["enabled"] else {}),
 }
 
 

@@ -134,6 +134,7 @@ REGISTRY = {
     "clustering": "clustering",
     "mutual-information": "mutual_information",
     "study-overview": "study_overview",
+    "neural-predictivity": "neural",
     **{
         f"similarity-{name}": "similarity"
         for name in ("by-layer", "heatmaps", "layer-identification", "sources", "architectures")

@@ -36,6 +36,7 @@ def modules() -> list:
         compare,
         figures,
         li_analyses,
+        neural,
         report,
         similarity,
         stream,
@@ -43,8 +44,8 @@ def modules() -> list:
         train,
     )
 
-    return [train, activations, compare, stream, tables, li_analyses, similarity, figures,
-            report]
+    return [train, activations, compare, stream, tables, li_analyses, similarity, neural,
+            figures, report]
 
 
 #: where the GPU jobs of one machine take their slots (one lock file per device); default: a

@@ -42,6 +42,7 @@ SECTIONS = {
     "sparse_prediction": "Sparse prediction (Li et al. 2016, Table 1)",
     "mean_activation": "Most and least active units",
     "layer_identification": "Layer identification (Kornblith et al. 2019, Table 2)",
+    "neural": "Neural predictivity across seeds",
 }
 
 #: convergence measures -> how a sentence names the number
@@ -355,6 +356,7 @@ def findings(
     similarity: pd.DataFrame | None = None,
     sparse: pd.DataFrame | None = None,
     mean_activation: pd.DataFrame | None = None,
+    neural: pd.DataFrame | None = None,
     resampling: Resampling = Resampling(),
 ) -> pd.DataFrame:
     """The findings table from the study's tables (the optional ones when configured);
@@ -373,4 +375,8 @@ def findings(
         rows += mean_activation_rows(mean_activation, layers, resampling)
     if similarity is not None:
         rows += layer_identification_rows(similarity, resampling)
+    if neural is not None:
+        from convergent.tables.neural import neural_rows
+
+        rows += neural_rows(neural, resampling.level)
     return pd.DataFrame(rows, columns=list(COLUMNS))
