@@ -23,6 +23,7 @@ include: "workflow/rules/figures.smk"
 include: "workflow/rules/similarity.smk"
 include: "workflow/rules/li_analyses.smk"
 include: "workflow/rules/claims.smk"
+include: "workflow/rules/neural.smk"
 include: "workflow/rules/report.smk"
 
 
@@ -55,3 +56,9 @@ rule claims:
     network distances and their grouping tests, and the findings with their Claims section."""
     input:
         outputs(CLAIMS_TARGET),
+
+
+rule neural:
+    """Neural predictivity across seeds: tables and figure (neural.enabled; docs/neural.md)."""
+    input:
+        outputs(NEURAL_OUTPUTS),

@@ -107,7 +107,7 @@ def test_example_pair_must_index_models():
             lambda c: c.update(colour="red"),
             "colour: unknown key; valid top-level keys: dataset, architectures, models, "
             "training, conditions, pairing, probe, layers, analysis, similarity, figures, "
-            "findings, claims, resources",
+            "findings, claims, neural, resources",
         ),
         (
             lambda c: c["models"][0].update(seed=1),

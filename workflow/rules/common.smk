@@ -112,7 +112,7 @@ PROBE_SET = ("split", "size", "seed", "batch_size")  # data.probe_batches
 
 
 def model_of(w):
-    return next(m for m in MODELS if m.arch == w.arch and m.name == w.model)
+    return next(m for m in MODELS + NEURAL_MODELS if m.arch == w.arch and m.name == w.model)
 
 
 def model_id(w):
@@ -352,6 +352,8 @@ QUESTIONS = {
     "6. Which layer corresponds to which? (Kornblith et al.)": [
         "similarity_layer_identification", "layer_identification"],
     "7. Do the commentary's claims hold?": ["claims", "network_grouping", "network_embedding"],
+    "8. Do the seeds tell the same story about the brain?": [
+        "neural_predictivity", "neural_by_layer", "neural_best_layer", "neural_consistency"],
 }
 QUESTION_OF = {family: q for q, families in QUESTIONS.items() for family in families}
 EXAMPLE_LABEL = f"{EXAMPLE.a.name} vs {EXAMPLE.b.name}"
@@ -439,9 +441,74 @@ def outputs(*groups):
 
 def all_outputs():
     return outputs(STUDY, FINDINGS, LI2016, *([SIMILARITY] if SIM["enabled"] else []),
-                   *([CLAIMS_TARGET] if config["claims"]["enabled"] else []))
+                   *([CLAIMS_TARGET] if config["claims"]["enabled"] else []),
+                   *([NEURAL_OUTPUTS] if NEURAL["enabled"] else []))
 
 
 # A study of checkpoints only (models trained elsewhere) has no training history to draw.
 if not SEED_MODELS:
     STUDY["figures"].remove("training_curves")
+
+
+# ------------------------------------------------------------------ neural predictivity
+# (docs/neural.md; rules in neural.smk.)  The neural data: the user's file, checked here before
+# any job starts, or the demo's planted data (rule neural_demo_data), read out of the layers of
+# a held-out network trained like a seed and compared with nothing (NEURAL_MODELS: model_of
+# finds it, so its train and dump jobs get their specs like the study's models).
+NEURAL = config["neural"]
+NEURAL_DEMO = NEURAL["path"] == "demo"
+NEURAL_MODELS = []
+NEURAL_HELD_OUT = None
+NEURAL_FILE = f"{R}/neural/demo.h5" if NEURAL_DEMO else NEURAL["path"]
+if NEURAL["enabled"]:
+    from convergent.io import InputError
+    from convergent.io import neural as neural_io
+
+    def _neural_error(message):
+        sys.exit(f"config error: {message}")
+
+    if NEURAL["path"] is None:
+        _neural_error("neural.path: null; give your recordings' HDF5 file (docs/neural.md), "
+                      "or 'demo' for planted pseudo-neural data")
+    if NEURAL_DEMO:
+        _demo = NEURAL["demo"]
+        for _area, _layer in _demo["areas"].items():
+            if _layer not in LAYERS:
+                _neural_error(f"neural.demo.areas.{_area}: {_layer!r} is not one of layers "
+                              f"({', '.join(LAYERS)}); name a compared layer")
+        for _area in NEURAL["areas"] or []:
+            if _area not in _demo["areas"]:
+                _neural_error(f"neural.areas: {_area!r} is not one of neural.demo.areas; "
+                              "list only planted areas")
+        _seed = _demo["init_seed"]
+        NEURAL_HELD_OUT = study.Model(ARCHS[0], _seed, _seed)
+        if any(m.name == NEURAL_HELD_OUT.name for m in MODELS):
+            _neural_error(f"neural.demo.init_seed: {_seed} is a seed of the study's models; "
+                          "the held-out network needs seeds of its own")
+        NEURAL_MODELS.append(NEURAL_HELD_OUT)
+    else:
+        try:
+            _data = neural_io.read(NEURAL["path"], NEURAL["areas"])
+        except InputError as err:
+            _neural_error(f"neural.path: {err}")
+        for _key, _want in (("dataset", config["dataset"]["name"]),
+                            ("split", config["probe"]["split"])):
+            if _data.attrs[_key] != _want:
+                _neural_error(f"neural.path: {NEURAL['path']} was recorded on {_key} "
+                              f"{_data.attrs[_key]!r}, the study probes {_want!r}; use neural "
+                              "data of the study's probe images")
+
+#: the models whose predictivity is measured: the study's, and the held-out network (a check)
+NEURAL_SUBJECTS = MODELS + NEURAL_MODELS
+NEURAL_TABLES = ["neural_by_layer", "neural_best_layer", "neural_consistency"]
+NEURAL_OUTPUTS = {"tables": NEURAL_TABLES, "figures": ["neural_predictivity"]}
+_NEURAL_MAPPING = ("mapping", "folds", "penalties", "pls_components", "conv_features", "width",
+                   "splits", "seed", "min_reliability", "areas")
+SPECS.update({
+    "predictivity": {"model": model_id, "layers": WHOLE, "neural": _NEURAL_MAPPING},
+    "neural_demo_data": {
+        "model": lambda w: NEURAL_HELD_OUT.id,
+        "probe": ("split",),
+        "neural": ("demo", "conv_features", "width"),
+    },
+})

@@ -26,6 +26,7 @@ FINDINGS_INPUTS = {
     **({"sparse": f"{R}/tables/sparse_prediction_per_pair.csv"}
        if SPARSE_LAYERS and LI_FINDINGS else {}),
     **({"claims": f"{R}/tables/claims.csv"} if config["claims"]["enabled"] else {}),
+    **({"neural": f"{R}/tables/neural_by_layer.csv"} if NEURAL["enabled"] else {}),
 }
 
 

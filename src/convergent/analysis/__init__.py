@@ -2,4 +2,5 @@
 
 correlation, matching, pairs (Li et al.'s per-layer comparison), mutual_information,
 sparse_prediction, clustering, top_units, similarity (CKA, CCA family, Procrustes, regression),
-rsa, statistics (bootstrap, nulls)."""
+rsa, statistics (bootstrap, nulls), predictivity (neural predictivity: ridge/PLS, noise
+ceilings, planted pseudo-neural data)."""

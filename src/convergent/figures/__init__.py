@@ -136,6 +136,7 @@ REGISTRY = {
     "study-overview": "study_overview",
     "claims": "claims",
     "network-embedding": "claims",
+    "neural-predictivity": "neural",
     **{
         f"similarity-{name}": "similarity"
         for name in ("by-layer", "heatmaps", "layer-identification", "sources", "architectures")

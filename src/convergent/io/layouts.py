@@ -13,6 +13,8 @@ sparse_prediction   ``penalties/value``; ``a2b``, ``b2a`` (each ``{loss, nonzero
 clustering          ``joint/correlation``; ``spectral/{labels, order}``;
                     ``hierarchical/{labels, order, linkage}``
 top_units           ``<layer>/{image, row, col, value}``; ``probe/index``
+predictivity        ``sites/{area, name, ceiling}``; ``layer/<layer>/{prediction, ev, r,
+                    normalised, penalty}`` — one model against neural data (docs/neural.md)
 ==================  ==========================================================================
 
 Per-model files carry the attribute ``model``, per-pair files ``model_a`` and ``model_b`` (plus
@@ -262,3 +264,44 @@ class TopUnitsFile(ResultFile):
             raise InputError("a layer may not be called 'probe' (the group of the probe index)")
         groups = {name: top.as_dict() for name, top in layers.items()}
         cls.write(path, {**groups, "probe": {"index": probe_index}}, attrs)
+
+
+@dataclass(frozen=True)
+class LayerPredictivity:
+    """One layer against every site: held-out predictions (stimuli × sites), per site the
+    explained variance, Pearson r and normalised predictivity, and the chosen relative ridge
+    penalty per fold (folds × sites; NaN for PLS)."""
+
+    prediction: np.ndarray
+    ev: np.ndarray
+    r: np.ndarray
+    normalised: np.ndarray
+    penalty: np.ndarray
+
+
+class PredictivityFile(ResultFile):
+    """One model's predictivity of neural data: the sites (area, name, noise ceiling) and one
+    group per layer."""
+
+    KIND = "predictivity"
+
+    def sites(self) -> dict[str, np.ndarray]:
+        g = self.group("sites")
+        return {**g, "area": g["area"].astype(str), "name": g["name"].astype(str)}
+
+    def layer(self, name: str) -> LayerPredictivity:
+        return LayerPredictivity(**self.group(f"layer/{name}"))
+
+    @classmethod
+    def save(
+        cls,
+        path: str | os.PathLike,
+        sites: dict[str, np.ndarray],
+        layers: dict[str, LayerPredictivity],
+        attrs: dict[str, Any],
+    ) -> None:
+        groups = {"sites": {"area": np.asarray(sites["area"], dtype="S"),
+                            "name": np.asarray(sites["name"], dtype="S"),
+                            "ceiling": np.asarray(sites["ceiling"], dtype=np.float64)}}
+        groups.update({f"layer/{name}": vars(p) for name, p in layers.items()})
+        cls.write(path, groups, attrs)

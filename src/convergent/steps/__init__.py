@@ -37,6 +37,7 @@ def modules() -> list:
         compare,
         figures,
         li_analyses,
+        neural,
         report,
         similarity,
         stream,
@@ -45,7 +46,7 @@ def modules() -> list:
     )
 
     return [train, activations, compare, stream, tables, li_analyses, similarity, claims,
-            figures, report]
+            neural, figures, report]
 
 
 #: where the GPU jobs of one machine take their slots (one lock file per device); default: a

@@ -30,6 +30,7 @@ def findings(args: argparse.Namespace) -> None:
         sparse=optional(args.sparse),
         mean_activation=optional(args.mean_activation),
         claims=optional(args.claims),
+        neural=optional(args.neural),
         resampling=Resampling(args.resamples, args.seed, args.level),
     )
     write_csv(table, args.csv)
@@ -71,6 +72,7 @@ def register(step: Step) -> None:
     s.add_argument("--sparse", help="sparse_prediction_per_pair.csv (when configured)")
     s.add_argument("--mean-activation", help="mean_activation_agreement.csv")
     s.add_argument("--claims", help="claims.csv (when claims.enabled)")
+    s.add_argument("--neural", help="neural_by_layer.csv (when neural.enabled)")
     s.add_argument("--layers", nargs="+", required=True, help="layer order, input to output")
     s.add_argument("--depths", type=json.loads, required=True,
                    help='JSON {architecture: {layer: relative depth}}')

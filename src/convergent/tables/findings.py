@@ -43,6 +43,7 @@ SECTIONS = {
     "mean_activation": "Most and least active units",
     "layer_identification": "Layer identification (Kornblith et al. 2019, Table 2)",
     "claims": "The commentary's claims, tested (Dong, Wang & Hu 2018)",
+    "neural": "Neural predictivity across seeds",
 }
 
 #: convergence measures -> how a sentence names the number
@@ -368,6 +369,7 @@ def findings(
     sparse: pd.DataFrame | None = None,
     mean_activation: pd.DataFrame | None = None,
     claims: pd.DataFrame | None = None,
+    neural: pd.DataFrame | None = None,
     resampling: Resampling = Resampling(),
 ) -> pd.DataFrame:
     """The findings table from the study's tables (the optional ones when configured; the
@@ -389,4 +391,8 @@ def findings(
         rows += layer_identification_rows(similarity, resampling)
     if claims is not None:
         rows += claim_rows(claims)
+    if neural is not None:
+        from convergent.tables.neural import neural_rows
+
+        rows += neural_rows(neural, resampling.level)
     return pd.DataFrame(rows, columns=list(COLUMNS))
