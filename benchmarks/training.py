@@ -5,8 +5,9 @@ torch.compile, jobs in parallel).
     python benchmarks/training.py [--quick] [--device cpu|cuda] [--compile]
 
 ``bench_training(device, steps)`` returns (name, images/s, note) rows; benchmarks/bench.py and
-benchmarks/gpu.py call it.  Both loops run the default study's step exactly (alexnet_small,
-AdamW, OneCycle, label smoothing from the config, bf16 autocast on a GPU) after the same warm-up.
+benchmarks/gpu.py call it.  Both loops run the default study's step (alexnet_small, AdamW,
+OneCycle, bf16 autocast on a GPU) after the same warm-up; images/s = batch / the median time
+between step starts, so that a step preempted on a shared machine does not move it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 ARCH = "alexnet_small"
@@ -77,12 +79,17 @@ def plain_loop(device: str, steps: int, batch: int = 256, channels_last: bool = 
 
     for _ in range(WARMUP):
         step()
-    sync()
-    t = time.perf_counter()
-    for _ in range(steps):
+    stamps = []
+    for _ in range(steps + 1):
+        sync()
+        stamps.append(time.perf_counter())
         step()
-    sync()
-    return steps * batch / (time.perf_counter() - t)
+    return batch / _median_step(stamps)
+
+
+def _median_step(stamps: list[float]) -> float:
+    """Median seconds between step starts: robust to a preempted step on a shared machine."""
+    return float(np.median(np.diff(stamps)))
 
 
 def lightning_loop(device: str, steps: int, batch: int = 256) -> float:
@@ -97,20 +104,18 @@ def lightning_loop(device: str, steps: int, batch: int = 256) -> float:
     gpu = device == "cuda"
 
     class Clock(pl.Callback):
+        def __init__(self) -> None:
+            self.stamps: list[float] = []
+
         def on_train_batch_start(self, trainer, *_):
-            if trainer.global_step == WARMUP:
+            if trainer.global_step >= WARMUP:
                 if gpu:
                     torch.cuda.synchronize()
-                self.start = time.perf_counter()
-
-        def on_train_end(self, *_):
-            if gpu:
-                torch.cuda.synchronize()
-            self.seconds = time.perf_counter() - self.start
+                self.stamps.append(time.perf_counter())
 
     clock = Clock()
     trainer = pl.Trainer(
-        max_steps=WARMUP + steps,
+        max_steps=WARMUP + steps + 1,
         accelerator="gpu" if gpu else "cpu",
         devices=1,
         precision=precision({}, gpu),
@@ -126,7 +131,7 @@ def lightning_loop(device: str, steps: int, batch: int = 256) -> float:
     module = _module(gpu, device)
     with contextlib.redirect_stdout(sys.stderr):  # the progress bar, as in a job log
         trainer.fit(module, TensorDataModule(DataSpec("fashion_mnist"), batch, 0, False))
-    return steps * batch / clock.seconds
+    return batch / _median_step(clock.stamps)
 
 
 def _in_subprocess(threads: int, steps: int, copies: int, channels_last: bool = False) -> float:
