@@ -85,7 +85,7 @@ def one_model(device: str, quick: bool) -> list[tuple]:
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
         with contextlib.redirect_stdout(sys.stderr):  # Lightning's progress bar
-            summary = fit(copy.deepcopy(spec), tmp, threads=None if device == "cuda" else 2)
+            summary = fit(copy.deepcopy(spec), tmp)  # torch's threads (OMP_NUM_THREADS)
         total = time.perf_counter() - start
     t = config["training"]
     return [

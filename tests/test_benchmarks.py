@@ -4,6 +4,7 @@ GPU script's code path run on the CPU (--device cpu --quick)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -58,6 +59,7 @@ def test_gpu_script_runs_on_the_cpu(tmp_path):
     proc = subprocess.run(
         [sys.executable, str(BENCH / "gpu.py"), "--device", "cpu", "--quick", "--no-study"],
         capture_output=True, text=True, timeout=600,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},  # one thread: quick on a busy machine
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = proc.stdout
