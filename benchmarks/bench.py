@@ -2,7 +2,8 @@
 
     python benchmarks/bench.py [--quick]
 
-Sections: training throughput (CPU, and GPU when present), the streamed correlation pass
+Sections: training throughput, Lightning against a plain loop and the CPU options
+(benchmarks/training.py; CPU, and GPU when present), the streamed correlation pass
 against one in-memory BLAS product of the same shape and against np.corrcoef, matching,
 peak memory of an analysis job at two probe-set sizes, scaling with the number of seeds, and the
 per-analysis lines of benchmarks/analyses.py and benchmarks/similarity.py when present.
@@ -59,60 +60,6 @@ def planted_file(path: Path, n: int, c: int, hw: int, compress: bool = True) -> 
     }
     activations.write(path, batches(), n, attrs, np.arange(n), np.zeros(n, int), compress=compress)
     return path
-
-
-# ------------------------------------------------------------------ training
-def bench_training(steps: int) -> list[tuple]:
-    import torch
-
-    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-    return [training_throughput(device, steps) for device in devices]
-
-
-def training_throughput(device: str, steps: int) -> tuple:
-    """Images/s of plain training steps on device-resident Fashion-MNIST batches (batch 128)."""
-    import torch
-
-    from convergent.data import DataSpec, ImageTensors
-    from convergent.data.modules import DeviceBatches
-    from convergent.training import Classifier
-
-    training = {
-        "optimizer": "adamw",
-        "lr": 0.002,
-        "weight_decay": 5e-4,
-        "schedule": "constant",
-        "label_smoothing": 0.0,
-    }
-    module = Classifier("alexnet_small", 10, 1, 28, 0, 0, training).to(device)
-    if device == "cuda":
-        module = module.to(memory_format=torch.channels_last)
-    opt = torch.optim.AdamW(module.parameters(), 0.002)
-    train = DataSpec("fashion_mnist").tensors("train")
-    tensors = ImageTensors(train.images.to(device), train.labels.to(device))
-    batches = iter(DeviceBatches(tensors, 128, 0, True))
-
-    def step() -> None:
-        x, y = next(batches)
-        with torch.autocast(device, dtype=torch.bfloat16, enabled=device == "cuda"):
-            loss = torch.nn.functional.cross_entropy(module(x), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-
-    for _ in range(5):
-        step()
-    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
-    sync()
-    t = time.perf_counter()
-    for _ in range(steps):
-        step()
-    sync()
-    dt = (time.perf_counter() - t) / steps
-    where = (
-        f"{torch.get_num_threads()} threads" if device == "cpu" else torch.cuda.get_device_name()
-    )
-    return (device, where, f"{128 / dt:,.0f} img/s", f"{60000 / 128 * dt:.1f} s/epoch (plain loop)")
 
 
 # ------------------------------------------------------------------ correlation pass
@@ -280,9 +227,13 @@ def main() -> None:
         f"# convergent benchmarks — {os.cpu_count()} CPUs, torch {torch.__version__}, "
         f"numpy {np.__version__}, cuda={torch.cuda.is_available()}"
     )
-    table(
-        "training step throughput (alexnet_small, Fashion-MNIST)", bench_training(10 if q else 50)
-    )
+    from training import bench_training  # benchmarks/training.py
+
+    for device in ["cpu"] + (["cuda"] if torch.cuda.is_available() else []):
+        table(
+            f"training step throughput on {device} (alexnet_small, Fashion-MNIST, img/s)",
+            bench_training(device, 10 if q else 50, options=not q),
+        )
     for compress in (True, False):
         table(
             "streamed correlation pass vs in-memory (conv1-like layer)",

@@ -7,6 +7,12 @@ positions), conv2 32 × 392k (196 positions), conv3/conv4 48 × 98k (49), conv5 
 scatter matrices (paid again per bootstrap resample).  Gram/RDM measures are timed on the default
 500-image subsample with flattened features (conv1: 12,544 features).
 
+Every scatter-route row also prints its cost per pair and layer against ONE float64 GEMM of the
+pair's shape (Xᵀ Y, samples × units each; target <= 1.5x): the streamed cross sum XᵀY plus the
+measure from the scatter matrices, the within-net sums XᵀX, YᵀY being per-model work (computed
+once per model, not per pair).  The layer x layer rows compare building each layer's centred
+features, scatter and eigendecomposition once against rebuilding them for every pair.
+
 ``bench_similarity()`` returns [(name, seconds, note)]; benchmarks/bench.py calls it.
 """
 
@@ -76,9 +82,19 @@ def _bench() -> list[tuple[str, float, str]]:
             m[1].add(0, y)
             m[2].add(0, x, y)
 
-        seconds = _best(accumulate) * samples / chunk
-        out.append((f"similarity/streamed sums {layer}", seconds,
-                    f"{units} units x {samples} samples, XtX+YtY+XtY (per pair & layer)"))
+        def cross(x=x, y=y, units=units) -> None:
+            BlockMoments.zeros(1, units, units).add(0, x, y)
+
+        scale = samples / chunk
+        gemm = _best(lambda x=x, y=y: x.T @ y) * scale
+        t_cross = _best(cross) * scale
+        seconds = _best(accumulate) * scale
+        shape = f"{units} units x {samples} samples"
+        out.append((f"similarity/one float64 GEMM XtY {layer}", gemm, f"{shape}: the yardstick"))
+        out.append((f"similarity/streamed cross sum XtY {layer}", t_cross,
+                    f"{t_cross / gemm:.2f}x GEMM (per pair & layer)"))
+        out.append((f"similarity/streamed sums XtX+YtY+XtY {layer}", seconds,
+                    f"{seconds / gemm:.2f}x GEMM (within sums redone per pair)"))
         s = _scatter(rng, units)
         for name, func in (
             ("linear_cka", sim.linear_cka),
@@ -90,8 +106,11 @@ def _bench() -> list[tuple[str, float, str]]:
                                                      sim.regression_r2(s.swap()))),
             ("matched correlation (semi + 1:1)", lambda s: matched_correlation(s, 1e-6)),
         ):
-            out.append((f"similarity/{name} {layer}", _best(lambda f=func, s=s: f(s)),
-                        f"from {units}x{units} scatter matrices (per bootstrap resample)"))
+            t = _best(lambda f=func, s=s: f(s))
+            out.append((f"similarity/{name} {layer}", t,
+                        f"from {units}x{units} scatter (per resample); cross sum + measure = "
+                        f"{(t_cross + t) / gemm:.2f}x GEMM"))
+    out += _layer_by_layer(rng)
     for layer in ("conv1", "fc7"):
         p = LAYERS[layer][2]
         x, y = _relu_features(rng, SUBSAMPLE, min(p, 512)), _relu_features(rng, SUBSAMPLE, 256)
@@ -113,6 +132,36 @@ def _bench() -> list[tuple[str, float, str]]:
             out.append((f"similarity/rsa {method} {layer}", _best(
                 lambda m=method, ra=ra, rb=rb: rsa.compare(ra, rb, m)), f"{len(ra)} RDM entries"))
     return out
+
+
+def _layer_by_layer(rng: np.random.Generator) -> list[tuple[str, float, str]]:
+    """The step's layer x layer matrix of data measures on PCA-reduced subsample features:
+    each layer's centred features, scatter and eigh built once vs once per pair."""
+    feats = [
+        [sim.reduce_features(_relu_features(rng, SUBSAMPLE // 2, min(p, SUBSAMPLE)))
+         for _, _, p in LAYERS.values()]
+        for _ in range(2)
+    ]
+
+    def per_pair() -> None:
+        for xa in feats[0]:
+            for xb in feats[1]:
+                sim.data_measures(xa, xb)
+
+    def once() -> None:
+        a, b = ([sim.CentredLayer(x) for x in side] for side in feats)
+        for xa in a:
+            for xb in b:
+                sim.data_measures(xa, xb)
+
+    t_pair, t_once = _best(per_pair), _best(once)
+    n = len(LAYERS)
+    note = f"{n}x{n} layers, {SUBSAMPLE // 2} images"
+    return [
+        ("similarity/layer x layer, scatter rebuilt per pair", t_pair, note),
+        ("similarity/layer x layer, each layer's scatter once", t_once,
+         f"{note}: {t_pair / t_once:.2f}x faster"),
+    ]
 
 
 if __name__ == "__main__":

@@ -197,3 +197,35 @@ def test_layer_by_layer_angular_shape_of_a_rotated_copy_is_zero(tmp_path):
         distances.append(lbl["procrustes"])
     assert max(angles) <= 1e-12
     assert max(distances) <= 1e-24
+
+
+def test_shuffled_cross_moments_in_small_windows_equal_the_full_pass(dumps, monkeypatch):
+    """The null's cross sums alone, read in windows smaller than the layer, are the cross part
+    of the full shuffled pass; with the pair's within sums they give the same measures."""
+    from convergent.moments import dumps as streamed
+
+    fa, fb = dumps
+    perm = np.random.default_rng(1).permutation(20)
+    full = pair_moments(fa, "conv1", fb, "conv1", "positions", 2, 3, pairing=perm)
+    row_bytes = 4 * 3 * 4 * 4
+    monkeypatch.setattr(streamed, "PAIRED_WINDOW_BYTES", 7 * row_bytes)  # 7 of 20 images
+    cross = streamed.paired_cross_moments(fa, "conv1", fb, "conv1", "positions", 2, 3, perm)
+    for k in ("count", "sum_x", "sum_y", "sum_xy"):
+        assert np.array_equal(getattr(cross, k), getattr(full[2], k)), k
+    pair = pair_moments(fa, "conv1", fb, "conv1", "positions", 2, 3)
+    reused = sim.scatter_measures(sim.Scatter.from_moments(pair[0], pair[1], cross))
+    direct = sim.scatter_measures(sim.Scatter.from_moments(*full))
+    for k in direct:
+        assert reused[k] == pytest.approx(direct[k], rel=1e-9, abs=1e-12), k
+
+
+def test_layer_by_layer_shares_each_layer_and_changes_no_number(dumps):
+    """A layer's centred scatter and eigh built once give the numbers of a per-pair rebuild."""
+    fa, fb = dumps
+    x = as_features(fa.layer("conv1")[:], "flatten")
+    y = as_features(fb.layer("fc7")[:], "flatten")
+    a, b = sim.CentredLayer(x), sim.CentredLayer(y)
+    shared = sim.data_measures(a, b)
+    assert shared == sim.data_measures(x, y)
+    s = sim.Scatter(len(x), a.scatter, b.scatter, a.xc.T @ b.xc, a.eig, b.eig)
+    assert s.eigh("x") is a.eig and s.swap().eigh("x") is b.eig  # not decomposed again

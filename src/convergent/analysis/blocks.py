@@ -38,12 +38,15 @@ class BlockMoments:
 
     def add(self, block: int, x: np.ndarray, y: np.ndarray | None = None) -> None:
         """Accumulate one chunk of (samples × units) float64 rows into ``block``."""
-        # x.T @ x would dispatch to BLAS syrk, measured at half the speed of gemm on a copy
-        y = x.copy() if y is None else y
+        # column sums as a BLAS product with ones: ndarray.sum(0) of a tall, narrow array costs
+        # about one x.T @ y itself (measured, 16 units); x.T @ x is BLAS syrk, measured at twice
+        # the speed of gemm on a copy (OpenBLAS 0.3.31, 1 and 2 threads)
+        ones = np.ones(len(x))
+        sum_x = ones @ x
         self.count[block] += len(x)
-        self.sum_x[block] += x.sum(0)
-        self.sum_y[block] += y.sum(0)
-        self.sum_xy[block] += x.T @ y
+        self.sum_x[block] += sum_x
+        self.sum_y[block] += sum_x if y is None else ones @ y
+        self.sum_xy[block] += x.T @ (x if y is None else y)
 
     def total(self, blocks: np.ndarray | slice = slice(None)) -> BlockMoments:
         """The moments of a subset of blocks (default all), as a single block."""

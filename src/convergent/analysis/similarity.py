@@ -24,7 +24,7 @@ whitening to the eigen-directions with eigenvalue > ``RANK_TOL`` × the largest 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -58,14 +58,31 @@ HIGHER_IS_MORE_SIMILAR = {
 
 
 # ------------------------------------------------------------------ scatter route
+Eigen = tuple[np.ndarray, np.ndarray]  # np.linalg.eigh of a scatter matrix (values, vectors)
+
+
 @dataclass(frozen=True)
 class Scatter:
-    """Centred sums of products of n samples: sxx = XcᵀXc, syy = YcᵀYc, sxy = XcᵀYc."""
+    """Centred sums of products of n samples: sxx = XcᵀXc, syy = YcᵀYc, sxy = XcᵀYc.
+
+    ``eig_x``/``eig_y`` hold eigh(sxx)/eigh(syy) once computed (or given: a layer's own
+    decomposition is shared by all its pairs), so the measures of one pair decompose each
+    within-scatter matrix once.
+    """
 
     n: float
     sxx: np.ndarray
     syy: np.ndarray
     sxy: np.ndarray
+    eig_x: Eigen | None = field(default=None, compare=False, repr=False)
+    eig_y: Eigen | None = field(default=None, compare=False, repr=False)
+
+    def eigh(self, side: str) -> Eigen:
+        """eigh(sxx) (``side`` "x") or eigh(syy) ("y"), computed at most once."""
+        name = f"eig_{side}"
+        if getattr(self, name) is None:  # frozen: the cache is set past __setattr__
+            object.__setattr__(self, name, np.linalg.eigh(self.sxx if side == "x" else self.syy))
+        return getattr(self, name)
 
     @classmethod
     def from_data(cls, x: np.ndarray, y: np.ndarray) -> Scatter:
@@ -109,7 +126,7 @@ class Scatter:
 
     def swap(self) -> Scatter:
         """The same pair with the roles of X and Y exchanged."""
-        return Scatter(self.n, self.syy, self.sxx, self.sxy.T)
+        return Scatter(self.n, self.syy, self.sxx, self.sxy.T, self.eig_y, self.eig_x)
 
 
 def linear_hsic(s: Scatter) -> float:
@@ -123,16 +140,17 @@ def linear_cka(s: Scatter) -> float:
     return float(np.sum(s.sxy**2) / denom) if denom > 0 else np.nan
 
 
-def _whitener(sxx: np.ndarray) -> np.ndarray:
-    """W (p × r) with Wᵀ Sxx W = I on the r eigen-directions above the rank tolerance."""
-    evals, evecs = np.linalg.eigh(sxx)
+def _whitener(sxx: np.ndarray, eig: Eigen | None = None) -> np.ndarray:
+    """W (p × r) with Wᵀ Sxx W = I on the r eigen-directions above the rank tolerance
+    (``eig``: eigh(sxx), when already known)."""
+    evals, evecs = np.linalg.eigh(sxx) if eig is None else eig
     keep = evals > RANK_TOL * max(evals.max(), 0.0) if evals.size else evals > 0
     return evecs[:, keep] / np.sqrt(evals[keep])
 
 
 def canonical_correlations(s: Scatter) -> np.ndarray:
     """ρ₁ ≥ … ≥ ρ_c, c = min(rank X, rank Y): singular values of Wxᵀ Sxy Wy."""
-    wx, wy = _whitener(s.sxx), _whitener(s.syy)
+    wx, wy = _whitener(s.sxx, s.eigh("x")), _whitener(s.syy, s.eigh("y"))
     if wx.shape[1] == 0 or wy.shape[1] == 0:
         return np.zeros(0)
     return np.clip(np.linalg.svd(wx.T @ s.sxy @ wy, compute_uv=False), 0.0, 1.0)
@@ -150,9 +168,9 @@ def cca_r2(s: Scatter) -> float:
     return float(np.mean(rho**2)) if rho.size else np.nan
 
 
-def _principal_subspace(sxx: np.ndarray, keep: float) -> np.ndarray:
+def _principal_subspace(sxx: np.ndarray, keep: float, eig: Eigen | None = None) -> np.ndarray:
     """Top eigenvectors of Sxx explaining at least ``keep`` of the total variance (tr Sxx)."""
-    evals, evecs = np.linalg.eigh(sxx)
+    evals, evecs = np.linalg.eigh(sxx) if eig is None else eig
     evals, evecs = evals[::-1].clip(min=0), evecs[:, ::-1]
     total = evals.sum()
     if total <= 0:
@@ -163,7 +181,8 @@ def _principal_subspace(sxx: np.ndarray, keep: float) -> np.ndarray:
 
 def svcca_scatter(s: Scatter, keep: float = 0.99) -> Scatter:
     """Project both sides onto their principal subspaces (``keep`` of the variance each)."""
-    vx, vy = _principal_subspace(s.sxx, keep), _principal_subspace(s.syy, keep)
+    vx = _principal_subspace(s.sxx, keep, s.eigh("x"))
+    vy = _principal_subspace(s.syy, keep, s.eigh("y"))
     return Scatter(s.n, vx.T @ s.sxx @ vx, vy.T @ s.syy @ vy, vx.T @ s.sxy @ vy)
 
 
@@ -190,7 +209,7 @@ def pwcca(s: Scatter, side: str = "smaller") -> float:
         side = "x" if s.sxx.shape[0] <= s.syy.shape[0] else "y"
     if side == "y":
         s = s.swap()
-    wx, wy = _whitener(s.sxx), _whitener(s.syy)
+    wx, wy = _whitener(s.sxx, s.eigh("x")), _whitener(s.syy, s.eigh("y"))
     if wx.shape[1] == 0 or wy.shape[1] == 0:
         return np.nan
     u, rho, _ = np.linalg.svd(wx.T @ s.sxy @ wy, full_matrices=False)
@@ -236,11 +255,14 @@ def procrustes_data(x: np.ndarray, y: np.ndarray) -> float:
     """``procrustes`` from the data: ‖X̂ − ŶQ‖²_F with the optimal rotation Q = UVᵀ
     (ŶᵀX̂ = UΣVᵀ).  Summing squared residuals avoids the cancellation in 2 − 2‖X̂ᵀŶ‖_*, so a
     rotated copy gives ~1e-30 instead of ~1e-16."""
-    xc, yc = x - x.mean(0), y - y.mean(0)
+    return _procrustes_centred(x - x.mean(0), y - y.mean(0))
+
+
+def _procrustes_centred(xc: np.ndarray, yc: np.ndarray) -> float:
     norms = np.linalg.norm(xc), np.linalg.norm(yc)
     if min(norms) <= 0:
         return np.nan
-    width = max(x.shape[1], y.shape[1])
+    width = max(xc.shape[1], yc.shape[1])
     xh, yh = (np.pad(a / norm, ((0, 0), (0, width - a.shape[1])))
               for a, norm in zip((xc, yc), norms, strict=True))
     u, _, vt = np.linalg.svd(yh.T @ xh)
@@ -255,13 +277,14 @@ def angular_shape_data(x: np.ndarray, y: np.ndarray) -> float:
 def regression_r2(s: Scatter) -> float:
     """Linear regression fit of Y from X: R² = 1 − min_B ‖Yc − XcB‖²_F / ‖Yc‖²_F
     = tr(Syx Sxx⁺ Sxy) / tr(Syy).  Asymmetric (X predicts Y)."""
-    w = _whitener(s.sxx)
+    w = _whitener(s.sxx, s.eigh("x"))
     denom = np.trace(s.syy)
     return float(np.sum((w.T @ s.sxy) ** 2) / denom) if denom > 0 else np.nan
 
 
 def scatter_measures(s: Scatter, svcca_keep: float = 0.99) -> dict[str, float]:
     """Every scatter-route measure of one pair of layers (regression both ways and their mean)."""
+    s.eigh("x"), s.eigh("y")  # before swap(), so that both orientations share them
     ab, ba = regression_r2(s), regression_r2(s.swap())
     rho = canonical_correlations(s)  # once for ρ̄ and R²
     sv = canonical_correlations(svcca_scatter(s, svcca_keep))
@@ -281,10 +304,25 @@ def scatter_measures(s: Scatter, svcca_keep: float = 0.99) -> dict[str, float]:
     }
 
 
-def data_measures(x: np.ndarray, y: np.ndarray, svcca_keep: float = 0.99) -> dict[str, float]:
+class CentredLayer:
+    """One layer's in-memory samples, column-centred, with its scatter matrix and that
+    matrix's eigendecomposition: what every pair with this layer shares (a layer x layer
+    matrix builds each once, not once per pair)."""
+
+    def __init__(self, x: np.ndarray) -> None:
+        self.xc = x - x.mean(0)
+        self.scatter = self.xc.T @ self.xc
+        self.eig = np.linalg.eigh(self.scatter)
+
+
+def data_measures(
+    x: np.ndarray | CentredLayer, y: np.ndarray | CentredLayer, svcca_keep: float = 0.99
+) -> dict[str, float]:
     """``scatter_measures`` of in-memory data, with the shape metrics from the residuals."""
-    m = scatter_measures(Scatter.from_data(x, y), svcca_keep)
-    m["procrustes"] = procrustes_data(x, y)
+    a, b = (v if isinstance(v, CentredLayer) else CentredLayer(v) for v in (x, y))
+    s = Scatter(len(a.xc), a.scatter, b.scatter, a.xc.T @ b.xc, a.eig, b.eig)
+    m = scatter_measures(s, svcca_keep)
+    m["procrustes"] = _procrustes_centred(a.xc, b.xc)
     m["angular_shape"] = _chord_angle(m["procrustes"])
     return m
 

@@ -4,6 +4,7 @@ resamples (conventions: docs/similarity.md)."""
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -35,6 +36,11 @@ class SubsampleLayer:
         iu = np.triu_indices(n, 1)
         square[iu] = rsa.rdm(x, rdm_metric)
         self.rdm_square = square + square.T
+
+    @cached_property
+    def centred(self) -> sim.CentredLayer:
+        """The reduced features centred, with their scatter and its eigh (scatter measures)."""
+        return sim.CentredLayer(self.reduced)
 
     def rbf(self, idx: np.ndarray, fraction: float) -> np.ndarray:
         d = self.sq_dist[np.ix_(idx, idx)]

@@ -10,7 +10,12 @@ from convergent.analysis.blocks import (
     pair_moments_of_arrays,
 )
 from convergent.moments.conventions import CONVENTIONS, as_features, image_features
-from convergent.moments.dumps import cross_moments, layer_moments, pair_moments
+from convergent.moments.dumps import (
+    cross_moments,
+    layer_moments,
+    pair_moments,
+    paired_cross_moments,
+)
 
 __all__ = [
     "BlockMoments",
@@ -24,4 +29,5 @@ __all__ = [
     "cross_moments",
     "layer_moments",
     "pair_moments",
+    "paired_cross_moments",
 ]

@@ -19,10 +19,31 @@ from convergent.analysis import similarity as sim
 from convergent.analysis.statistics import bootstrap, shuffled_pairing
 from convergent.analysis.subsample import SubsampleLayer, subsample_index, subsample_measures
 from convergent.io.activations import ActivationFile
-from convergent.moments import image_features, pair_moments, pair_moments_of_arrays
+from convergent.moments import (
+    image_features,
+    pair_moments,
+    pair_moments_of_arrays,
+    paired_cross_moments,
+)
 from convergent.moments.conventions import effective_convention
 from convergent.progress import progress
 from convergent.steps import Step, add_spec
+
+
+class SubsampleLayers:
+    """Each layer's subsample features of one file, read and prepared once per job (the
+    per-layer measures and the layer x layer matrix share them)."""
+
+    def __init__(self, f: ActivationFile, opts: dict[str, Any]) -> None:
+        self.f, self.opts = f, opts
+        self.sub = subsample_index(f.n_images, opts["subsample"], opts["seed"])
+        self.layers: dict[str, SubsampleLayer] = {}
+
+    def __getitem__(self, layer: str) -> SubsampleLayer:
+        if layer not in self.layers:
+            x = image_features(self.f, layer, self.sub, self.opts["image_features"])
+            self.layers[layer] = SubsampleLayer(x, self.opts["rdm_metric"])
+        return self.layers[layer]
 
 
 def per_layer_rows(
@@ -32,13 +53,14 @@ def per_layer_rows(
     opts: dict[str, Any],
     blocks: int,
     chunk_images: int,
+    feats: tuple[SubsampleLayers, SubsampleLayers] | None = None,
 ) -> list[dict[str, Any]]:
     """Every measure of one same-named layer of A and B, with CIs, plus the shuffled null."""
     conv = effective_convention(fa, layer, fb, layer, opts["conv_convention"])
-    sub = subsample_index(fa.n_images, opts["subsample"], opts["seed"])
+    feats = feats or (SubsampleLayers(fa, opts), SubsampleLayers(fb, opts))
+    sub = feats[0].sub
     img_conv = opts["image_features"]
-    sa = SubsampleLayer(image_features(fa, layer, sub, img_conv), opts["rdm_metric"])
-    sb = SubsampleLayer(image_features(fb, layer, sub, img_conv), opts["rdm_metric"])
+    sa, sb = feats[0][layer], feats[1][layer]
     rows: list[dict[str, Any]] = []
 
     def add(kind: str, results: dict, convention: str, samples: float) -> None:
@@ -61,8 +83,10 @@ def per_layer_rows(
         null_moments = None
         if opts["nulls"]["shuffled"]:
             with progress(fa.n_images, "img", f"{layer} shuffled-pairing moments") as bar:
-                null_moments = pair_moments(fa, layer, fb, layer, conv, blocks, chunk_images,
-                                            perm, bar.update)
+                cross = paired_cross_moments(fa, layer, fb, layer, conv, blocks, chunk_images,
+                                             perm, bar.update)
+            # the null uses all blocks: the within-net sums are the pair's (see the function)
+            null_moments = (moments[0], moments[1], cross)
     dead_std = opts["dead_unit_std"]
     reduced = conv == "flatten" and (sa.was_reduced or sb.was_reduced)
 
@@ -102,22 +126,22 @@ def per_layer_rows(
 
 
 def layer_by_layer_rows(
-    fa: ActivationFile, fb: ActivationFile, layers: list[str], opts: dict[str, Any]
+    fa: ActivationFile,
+    fb: ActivationFile,
+    layers: list[str],
+    opts: dict[str, Any],
+    feats: tuple[SubsampleLayers, SubsampleLayers] | None = None,
 ) -> list[dict[str, Any]]:
     """Every (layer of A, layer of B) on the subsample's per-image features (no CIs)."""
-    sub = subsample_index(fa.n_images, opts["subsample"], opts["seed"])
+    feats = feats or (SubsampleLayers(fa, opts), SubsampleLayers(fb, opts))
+    sub = feats[0].sub
     conv = opts["image_features"]
-    feats = [
-        {layer: SubsampleLayer(image_features(f, layer, sub, conv), opts["rdm_metric"])
-         for layer in layers}
-        for f in (fa, fb)
-    ]
     rows = []
     all_idx = np.arange(len(sub))
     pairs = [(la, lb) for la in layers for lb in layers]
     for la, lb in progress(len(pairs), "pair", "layer x layer", pairs):
         xa, xb = feats[0][la], feats[1][lb]
-        m = sim.data_measures(xa.reduced, xb.reduced, opts["svcca_keep"])
+        m = sim.data_measures(xa.centred, xb.centred, opts["svcca_keep"])
         if xa.was_reduced or xb.was_reduced:
             m = sim.without_basis_measures(m)
         m.update(subsample_measures(xa, xb, all_idx, opts, kendall=False))
@@ -147,11 +171,15 @@ def pair_rows(
         "model_b": str(fb.attrs["model"]).split("/")[-1],
     }
     rows = []
+    # held for the whole job only when the layer x layer matrix reuses them
+    feats = None
+    if opts["layer_by_layer"]:
+        feats = SubsampleLayers(fa, opts), SubsampleLayers(fb, opts)
     for layer in layers:
-        for r in per_layer_rows(fa, fb, layer, opts, blocks, chunk_images):
+        for r in per_layer_rows(fa, fb, layer, opts, blocks, chunk_images, feats):
             rows.append({"analysis": "per_layer", **base, "layer_a": layer, "layer_b": layer, **r})
     if opts["layer_by_layer"]:
-        for r in layer_by_layer_rows(fa, fb, layers, opts):
+        for r in layer_by_layer_rows(fa, fb, layers, opts, feats):
             rows.append({"analysis": "layer_by_layer", **base, **r})
     for r in rows:
         r["depth_a"] = models.relative_depth(arch_a, r["layer_a"])

@@ -1,0 +1,205 @@
+"""Training throughput: Lightning against a plain PyTorch loop on the same device-resident
+batches, in the same process, and the CPU options (threads, channels_last, batch size,
+torch.compile, jobs in parallel).
+
+    python benchmarks/training.py [--quick] [--device cpu|cuda] [--compile]
+
+``bench_training(device, steps)`` returns (name, images/s, note) rows; benchmarks/bench.py and
+benchmarks/gpu.py call it.  Both loops run the default study's step (alexnet_small, AdamW,
+OneCycle, bf16 autocast on a GPU) after the same warm-up; images/s = batch / the median time
+between step starts, so that a step preempted on a shared machine does not move it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+ARCH = "alexnet_small"
+TRAINING: dict[str, Any] = {
+    "optimizer": "adamw",
+    "lr": 0.003,
+    "weight_decay": 5e-4,
+    "schedule": "onecycle",
+    "label_smoothing": 0.0,
+    "epochs": 8,
+    "batch_size": 256,
+    "augment_flip": False,
+}
+WARMUP = 5
+
+
+def _data(device: str):
+    from convergent.data import DataSpec, ImageTensors
+
+    train = DataSpec("fashion_mnist").tensors("train")
+    return ImageTensors(train.images.to(device), train.labels.to(device))
+
+
+def _module(channels_last: bool, device: str):
+    from convergent.training import Classifier
+
+    module = Classifier(ARCH, 10, 1, 28, 0, 0, TRAINING).to(device)
+    return module.to(memory_format=torch.channels_last) if channels_last else module
+
+
+def plain_loop(device: str, steps: int, batch: int = 256, channels_last: bool = False,
+               compile_net: bool = False) -> float:
+    """Images/s of a plain PyTorch loop: the Classifier's step, AdamW + OneCycle, no Lightning."""
+    from convergent.data.modules import DeviceBatches
+
+    module = _module(channels_last, device)
+    net = torch.compile(module.net) if compile_net else module.net
+    opt = torch.optim.AdamW(module.parameters(), TRAINING["lr"],
+                            weight_decay=TRAINING["weight_decay"])
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, TRAINING["lr"], total_steps=10**6,
+                                                pct_start=0.15)
+    batches = iter(DeviceBatches(_data(device), batch, 0, False))
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+
+    def step() -> None:
+        x, y = next(batches)
+        if channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with torch.autocast(device, dtype=torch.bfloat16, enabled=device == "cuda"):
+            loss = torch.nn.functional.cross_entropy(net(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+
+    for _ in range(WARMUP):
+        step()
+    stamps = []
+    for _ in range(steps + 1):
+        sync()
+        stamps.append(time.perf_counter())
+        step()
+    return batch / _median_step(stamps)
+
+
+def _median_step(stamps: list[float]) -> float:
+    """Median seconds between step starts: robust to a preempted step on a shared machine."""
+    return float(np.median(np.diff(stamps)))
+
+
+def lightning_loop(device: str, steps: int, batch: int = 256) -> float:
+    """Images/s of convergent's Trainer setup (training.fit's options, validation off)."""
+    import pytorch_lightning as pl
+
+    from convergent.data import DataSpec
+    from convergent.data.modules import TensorDataModule
+    from convergent.training import precision, quiet_lightning
+
+    quiet_lightning()
+    gpu = device == "cuda"
+
+    class Clock(pl.Callback):
+        def __init__(self) -> None:
+            self.stamps: list[float] = []
+
+        def on_train_batch_start(self, trainer, *_):
+            if trainer.global_step >= WARMUP:
+                if gpu:
+                    torch.cuda.synchronize()
+                self.stamps.append(time.perf_counter())
+
+    clock = Clock()
+    trainer = pl.Trainer(
+        max_steps=WARMUP + steps + 1,
+        accelerator="gpu" if gpu else "cpu",
+        devices=1,
+        precision=precision({}, gpu),
+        deterministic=not gpu,
+        logger=False,
+        enable_checkpointing=False,
+        callbacks=[clock, pl.callbacks.TQDMProgressBar(refresh_rate=50)],
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        limit_val_batches=0,
+        log_every_n_steps=1,
+    )
+    module = _module(gpu, device)
+    with contextlib.redirect_stdout(sys.stderr):  # the progress bar, as in a job log
+        trainer.fit(module, TensorDataModule(DataSpec("fashion_mnist"), batch, 0, False))
+    return batch / _median_step(clock.stamps)
+
+
+def _in_subprocess(threads: int, steps: int, copies: int, channels_last: bool = False) -> float:
+    """Summed images/s of ``copies`` plain loops run at once, each with ``threads`` threads."""
+    code = (
+        f"import sys, torch; sys.path.insert(0, {str(Path(__file__).parent)!r});"
+        f"torch.set_num_threads({threads}); import training;"
+        f"print(training.plain_loop('cpu', {steps}, channels_last={channels_last!r}))"
+    )
+    procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+             for _ in range(copies)]
+    return sum(float(p.communicate()[0].split()[-1]) for p in procs)
+
+
+def bench_training(device: str = "cpu", steps: int = 30, compile_net: bool = False,
+                   options: bool = True) -> list[tuple[str, float, str]]:
+    """(name, images/s, note) rows: Lightning vs plain, then (``options``) the options tried."""
+    if device == "cpu":
+        torch.set_num_threads(min(2, torch.get_num_threads()))
+    gpu = device == "cuda"
+    where = torch.cuda.get_device_name() if gpu else f"{torch.get_num_threads()} threads"
+    plain = plain_loop(device, steps)
+    light = lightning_loop(device, steps)
+    rows = [
+        (f"plain PyTorch loop, batch 256 ({where})", plain, "img/s"),
+        ("Lightning (convergent's Trainer options)", light,
+         f"img/s = {light / plain:.2f}x the plain loop (target >= 0.9x)"),
+    ]
+    if device == "cuda":
+        rows.append(("plain loop, batch 512", plain_loop(device, steps, 512), "img/s"))
+        rows.append(("plain loop, torch.compile(net)", plain_loop(device, steps,
+                                                                  compile_net=True),
+                     "img/s (compile time excluded)"))
+    if device == "cuda" or not options:
+        return rows
+    rows.append(("plain loop, channels_last", plain_loop(device, steps, channels_last=True),
+                 "img/s"))
+    for batch in (128, 512):
+        rows.append((f"plain loop, batch {batch}", plain_loop(device, steps, batch), "img/s"))
+    if compile_net:
+        rows.append(("plain loop, torch.compile(net)", plain_loop(device, steps,
+                                                                  compile_net=True),
+                     "img/s (compile time excluded)"))
+    one = _in_subprocess(1, steps, 1)
+    rows.append(("1 job x 1 thread", one, "img/s"))
+    rows.append(("1 job x 2 threads", _in_subprocess(2, steps, 1), "img/s"))
+    two = _in_subprocess(1, steps, 2)
+    rows.append(("2 jobs x 1 thread at once (sum)", two, f"img/s = {two / one:.2f}x one job"))
+    two_cl = _in_subprocess(1, steps, 2, channels_last=True)
+    rows.append(("2 jobs x 1 thread, channels_last (sum)", two_cl,
+                 f"img/s = {two_cl / plain:.2f}x 1 job x 2 threads"))
+    return rows
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="fewer steps (a smoke run)")
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--compile", action="store_true", help="also time torch.compile")
+    p.add_argument("--json", action="store_true", help="print the rows as JSON")
+    args = p.parse_args()
+    rows = bench_training(args.device, 10 if args.quick else 60, args.compile)
+    if args.json:
+        print(json.dumps(rows))
+        return
+    for name, value, note in rows:
+        print(f"{name:50s} {value:10,.0f} {note}")
+
+
+if __name__ == "__main__":
+    main()
