@@ -5,7 +5,6 @@ architecture."""
 from __future__ import annotations
 
 import argparse
-import textwrap
 
 import numpy as np
 import pandas as pd
@@ -19,43 +18,54 @@ MARKERS = ["o", "s", "^", "D", "v", "P"]
 DISTANCE_LABELS = {"angular_shape": "angular shape (rad)", "cka_distance": "1 − linear CKA"}
 
 
+#: how the panels name the measures
+MEASURE_LABELS = {"semi_matched_correlation": "semi-matched r", "matched_correlation":
+                  "one-to-one r", "linear_cka": "linear CKA", "angular_shape": "angular shape",
+                  "procrustes": "Procrustes", "regression_r2": "regression R²",
+                  "mean_activation_rank": "mean-activation ρ"}
+SLOPE_CLAIMS = ("a", "b")
+
+
 def claims_figure(args: argparse.Namespace) -> None:
-    """One panel per claim: each row's effect (dot) and interval (bar), coloured by verdict,
-    with zero and (for negligible-effect claims) the ±margin band."""
+    """One panel per claim, one row per architecture, measure and span: the effect (dot) and
+    its interval (bar), coloured by verdict, with zero and (for negligible-effect claims) the
+    ±margin band; panel heights follow their row counts."""
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
 
     table = pd.read_csv(args.claims)
     claims = [c for c in CLAIMS if c in set(table["claim"])]
-    cols = min(2, max(len(claims), 1))
-    rows = -(-max(len(claims), 1) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 0.6 + 1.9 * rows),
-                             squeeze=False, layout="constrained")
-    for ax, claim in zip(axes.flat, claims, strict=False):
+    sizes = [int((table["claim"] == c).sum()) for c in claims]
+    fig, axes = plt.subplots(len(claims), 1, figsize=(7.5, 1.0 + sum(0.3 * n + 0.75
+                                                                      for n in sizes)),
+                             squeeze=False, layout="constrained",
+                             gridspec_kw={"height_ratios": [n + 1.2 for n in sizes]})
+    for ax, claim in zip(axes[:, 0], claims, strict=True):
         g = table[table["claim"] == claim].reset_index(drop=True)
         y = np.arange(len(g))[::-1]
         for k, r in g.iterrows():
-            color = VERDICT_COLORS[r["verdict"]]
             ax.errorbar(r["effect"], y[k], xerr=[[r["effect"] - r["ci_low"]],
                                                  [r["ci_high"] - r["effect"]]],
-                        fmt="o", color=color, ms=4, capsize=2, lw=1.2)
+                        fmt="o", color=VERDICT_COLORS[r["verdict"]], ms=4, capsize=2, lw=1.2)
         if g["test"].str.startswith("|").any():
-            m = args.margin
-            ax.axvspan(-m, m, color="#dddddd", zorder=0, lw=0)
+            ax.axvspan(-args.margin, args.margin, color="#dddddd", zorder=0, lw=0)
         ax.axvline(0, color="black", lw=0.8)
-        labels = [f"{r['architecture']}: {r['measure']}\n{r['layers']}" for _, r in g.iterrows()]
-        ax.set_yticks(y, labels, fontsize=6.5)
+        span = g["layers"].str.replace(r"^(all|conv) layers \((.*)\)$", r"\2", regex=True)
+        labels = [f"{r['architecture']}: {MEASURE_LABELS.get(r['measure'], r['measure'])}"
+                  + (f", {s}" if s != "all layers" else "")
+                  for (_, r), s in zip(g.iterrows(), span, strict=True)]
+        ax.set_yticks(y, labels, fontsize=7)
         ax.set_ylim(-0.6, len(g) - 0.4)
-        ax.set_title("\n".join(textwrap.wrap(f"({claim}) {CLAIMS[claim]}", 55)), fontsize=8.5,
-                     loc="left")
-        ax.set_xlabel("effect (larger = more alike; slopes per unit of relative depth)",
+        ax.set_title(f"({claim}) {CLAIMS[claim]}", fontsize=8.5, loc="left")
+        ax.set_xlabel("slope over relative depth" if claim in SLOPE_CLAIMS else
+                      "difference of means" if claim not in ("c",) else "Spearman ρ",
                       fontsize=7)
-    for ax in list(axes.flat)[len(claims):]:
-        ax.set_visible(False)
+        ax.tick_params(axis="x", labelsize=7)
     handles = [Line2D([], [], color=c, marker="o", ls="", label=v)
                for v, c in VERDICT_COLORS.items()]
     fig.legend(handles=handles, loc="outside lower center", ncol=3)
-    suptitle(fig, "The claims, tested: effects with 95 % intervals (pairs + probe blocks)")
+    suptitle(fig, "The claims, tested: effects (larger = more alike) with 95 % intervals over "
+                  "pairs and probe blocks")
     save(fig, args.out)
 
 
