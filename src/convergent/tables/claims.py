@@ -8,10 +8,13 @@ pairs and, within each pair, its probe-block bootstrap (``pairs+blocks``:
 independently), and a verdict (:mod:`convergent.analysis.verdicts`).  Effects are in the
 measure's units, oriented so that larger means more alike (a distance's sign is flipped).
 
-Beside each effect: the similarity it rests on (cell a's mean over the row's layers), its
-floors — the untrained-network baseline (what architecture and input statistics alone give) and
-the shuffled-image null of the same pairs — and the learned share, (similarity − untrained) /
-(similarity − shuffled): how much of the similarity above chance training added.
+Beside each effect: the similarity of the pairs the claim is about (e.g. the init-only pairs
+of claim d, the cross-architecture pairs of claim e), its floors — the untrained-network
+baseline (what architecture and input statistics alone give) and the shuffled-image null of the
+same pairs — and the learned share, (similarity − untrained) / (similarity − shuffled) clipped
+to [0, 1]: how much of the similarity above the null training added.  Under the ``positions``
+convention the shuffled null keeps the spatial layout (images are shuffled, positions are not),
+so it is above zero in conv layers.
 
 Pairs are independent when no network is in two of them (``pairing: consecutive``); under
 ``pairing: all`` a cell's pairs share networks and its intervals are too narrow.
@@ -113,13 +116,15 @@ def cell(rows: pd.DataFrame, measure: str, layers: Sequence[str], level: float, 
 
 
 def _floors(c: Cell, measure: str) -> dict[str, float]:
-    """Cell a's similarity over the row's layers, its floors and the learned share."""
+    """A cell's similarity over the row's layers, its floors and the learned share
+    (s − untrained) / (s − shuffled), clipped to [0, 1] (an untrained network below the
+    shuffled null leaves all of it to training); NaN when s is no better than the null."""
     s = float(np.nanmean(c.values.to_numpy()))
     u = float(np.nanmean(c.untrained)) if c.untrained.notna().any() else np.nan
     z = float(np.nanmean(c.shuffled.to_numpy())) if c.shuffled.notna().any().any() else np.nan
     share = np.nan
-    if HIGHER_IS_MORE_SIMILAR.get(measure, True) and np.isfinite(z) and s > z:
-        share = (s - u) / (s - z)
+    if np.isfinite(z) and _sign(measure) * (s - z) > 0:  # a distance: s below the null
+        share = float(np.clip((s - u) / (s - z), 0.0, 1.0))
     return {"similarity": s, "untrained": u, "shuffled": z, "learned_share": share}
 
 
@@ -206,15 +211,19 @@ def activity_rows(rows: pd.DataFrame, layers: Sequence[str], archs: Sequence[str
 
 
 def _contrast(claim: str, arch: str, measure: str, layers: Sequence[str], a: Cell, b: Cell,
-              names: str, test: str, margin: float, resampling: Resampling) -> dict:
-    """mean(a) − mean(b) over layers, oriented, with independent resamples of the two cells."""
+              names: str, test: str, margin: float, resampling: Resampling,
+              subject: str = "a") -> dict:
+    """mean(a) − mean(b) over layers, oriented, with independent resamples of the two cells;
+    the floors are those of the ``subject`` cell (the pairs whose divergence the claim is
+    about), ``similarity_b`` the other cell's similarity."""
     draws = difference_draws(_draws(a, measure, resampling), _draws(b, measure, resampling, 1))
     sign = _sign(measure)
     effect = sign * float(np.nanmean(np.nanmean(a.values.to_numpy(), axis=0)
                                      - np.nanmean(b.values.to_numpy(), axis=0)))
+    main, other = (a, b) if subject == "a" else (b, a)
     return _row(claim, arch, measure, "all layers", names, f"{a.pairs} vs {b.pairs}", effect,
-                draws, test, margin, resampling, _floors(a, measure),
-                float(np.nanmean(b.values.to_numpy())))
+                draws, test, margin, resampling, _floors(main, measure),
+                float(np.nanmean(other.values.to_numpy())))
 
 
 def source_rows(rows: pd.DataFrame, measure: str, layers: Sequence[str], archs: Sequence[str],
@@ -228,14 +237,14 @@ def source_rows(rows: pd.DataFrame, measure: str, layers: Sequence[str], archs: 
                         sources=[source], condition=BASE_CONDITION, archs=[arch])
 
         rep, init, data, both = of("replicate"), of("init"), of("data"), of("init+data")
-        for claim, a, b, names, test in (
-            ("d", rep, init, "replicates vs init only", "> 0"),
-            ("d2", init, both, "init only vs both seeds", "|·| ≤ margin"),
-            ("d3", rep, data, "replicates vs data only", "> 0"),
+        for claim, a, b, names, test, subject in (
+            ("d", rep, init, "replicates vs init only", "> 0", "b"),
+            ("d2", init, both, "init only vs both seeds", "|·| ≤ margin", "a"),
+            ("d3", rep, data, "replicates vs data only", "> 0", "b"),
         ):
             if _enough(a, b):
                 out.append(_contrast(claim, arch, measure, layers, a, b, names, test, margin,
-                                     resampling))
+                                     resampling, subject))
     return out
 
 
@@ -251,7 +260,7 @@ def architecture_rows(rows: pd.DataFrame, measure: str, layers: Sequence[str],
     if not _enough(within, cross):
         return []
     return [_contrast("e", "across", measure, layers, within, cross,
-                      "seeds within vs across architectures", "> 0", 0.0, resampling)]
+                      "seeds within vs across architectures", "> 0", 0.0, resampling, "b")]
 
 
 def variation_rows(rows: pd.DataFrame, measure: str, layers: Sequence[str],
