@@ -111,10 +111,11 @@ def claims_markdown(claims: pd.DataFrame) -> str:
         share = "" if math.isnan(r["learned_share"]) else f"; {r['learned_share']:.0%}"
         floors = (f"{_number(r['similarity'], 2)} ({_number(r['untrained'], 2) or '–'} / "
                   f"{_number(r['shuffled'], 2) or '–'}{share})")
+        test = r["test"].replace("|", "\\|")  # a bare | would end the Markdown cell
         out.append(
             f"| ({r['claim']}) {r['statement']} | {r['architecture']}: {r['measure']}, "
             f"{r['layers']} ({r['cells']}, {r['pairs']} pairs) | {r['effect']:+.3f} "
-            f"[{r['ci_low']:+.3f}, {r['ci_high']:+.3f}] | {r['test']} | **{r['verdict']}** "
+            f"[{r['ci_low']:+.3f}, {r['ci_high']:+.3f}] | {test} | **{r['verdict']}** "
             f"| {floors} |")
     return "\n".join(out)
 
