@@ -166,16 +166,21 @@ def _enough(*cells: Cell) -> bool:
     return all(c.pairs >= 2 and np.isfinite(c.values.to_numpy()).any() for c in cells)
 
 
+def _seed_cells(rows: pd.DataFrame, measure: str, layers: Sequence[str],
+                archs: Sequence[str], level: float) -> list[tuple[str, Cell]]:
+    """(architecture, cell) of each architecture's seed pairs (init, data or both differ) of
+    the base condition, where there are enough of them."""
+    cells = [(arch, cell(rows, measure, layers, level, comparison="within", sources=SEEDS,
+                         condition=BASE_CONDITION, archs=[arch])) for arch in archs]
+    return [(arch, c) for arch, c in cells if _enough(c)]
+
+
 def slope_rows(rows: pd.DataFrame, claim: str, measure: str, layers: Sequence[str],
                depths: dict[str, dict[str, float]], resampling: Resampling) -> list[dict]:
     """Claims (a), (b): per architecture, the slope over relative depth of the seed pairs' mean
     (over every layer, and over the conv layers alone)."""
     out = []
-    for arch in depths:
-        c = cell(rows, measure, layers, resampling.level, comparison="within", sources=SEEDS,
-                 condition=BASE_CONDITION, archs=[arch])
-        if not _enough(c):
-            continue
+    for arch, c in _seed_cells(rows, measure, layers, depths, resampling.level):
         draws = _draws(c, measure, resampling)
         means = _sign(measure) * np.nanmean(c.values.to_numpy(), axis=0)
         spans = {"all layers": list(layers)}
@@ -198,11 +203,7 @@ def activity_rows(rows: pd.DataFrame, layers: Sequence[str], archs: Sequence[str
     """Claim (c): matched units' rank agreement of mean activation is negligible (|ρ| ≤
     margin, what random partners give), mean over layers."""
     out = []
-    for arch in archs:
-        c = cell(rows, ACTIVITY, layers, resampling.level, comparison="within", sources=SEEDS,
-                 condition=BASE_CONDITION, archs=[arch])
-        if not _enough(c):
-            continue
+    for arch, c in _seed_cells(rows, ACTIVITY, layers, archs, resampling.level):
         draws = np.nanmean(_draws(c, ACTIVITY, resampling), axis=1)
         out.append(_row("c", arch, ACTIVITY, "all layers", "seed pairs", str(c.pairs),
                         float(np.nanmean(c.values.to_numpy())), draws, "|·| ≤ margin", margin,
