@@ -189,11 +189,29 @@ def models(config: dict[str, Any]) -> list[Model]:
     ]
 
 
+#: training options added after studies were run, with the value that reproduces those
+#: studies: the train spec leaves them out at that value (so a study trained before an option
+#: existed keeps its models), and training reads them back through :func:`with_later_options`
+LATER_TRAINING_OPTIONS = {"augment_crop": 0}
+
+
 def training_of(config: dict[str, Any], model: Model) -> dict[str, Any]:
     """The training section a model is trained with: ``training``, with its condition's
     overrides on top (a model without a condition: ``training`` itself)."""
     overrides = config.get("conditions", {}).get(model.condition, {}) if model.condition else {}
     return {**config["training"], **overrides}
+
+
+def training_spec(config: dict[str, Any], model: Model) -> dict[str, Any]:
+    """:func:`training_of` as the train rule's spec holds it: without the later options at
+    their reproducing value."""
+    return {k: v for k, v in training_of(config, model).items()
+            if k not in LATER_TRAINING_OPTIONS or LATER_TRAINING_OPTIONS[k] != v}
+
+
+def with_later_options(training: dict[str, Any]) -> dict[str, Any]:
+    """A spec's training section with the options :func:`training_spec` left out restored."""
+    return {**LATER_TRAINING_OPTIONS, **training}
 
 
 def _entry_pairs(config: dict[str, Any]) -> list[tuple[int, int]]:

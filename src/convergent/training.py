@@ -28,6 +28,7 @@ from torch.nn import functional as F
 from convergent import models
 from convergent.data import DataSpec, epoch_seed, make_datamodule
 from convergent.io import InputError, atomic_path, sha256, write_json
+from convergent.study import with_later_options
 
 #: outdir/resume/: what a killed run needs to resume (see :func:`fit`)
 RESUME_DIR = "resume"
@@ -216,7 +217,7 @@ def fit(
     """
     quiet_lightning()
     outdir = Path(outdir)
-    t, data = spec["training"], DataSpec.from_config(spec["dataset"])
+    t, data = with_later_options(spec["training"]), DataSpec.from_config(spec["dataset"])
     gpu = use_gpu(t["accelerator"])
     if threads:
         torch.set_num_threads(threads)

@@ -152,7 +152,7 @@ SPECS = {
         "replicate": _of_model("replicate"),
         "dataset": WHOLE,
         # training, with the model's condition (if any) over it
-        "training": lambda w: study.training_of(config, model_of(w)),
+        "training": lambda w: study.training_spec(config, model_of(w)),
         "architectures": _JOB_ARCH,
     },
     "untrained": {
