@@ -122,7 +122,8 @@ def test_findings_say_which_layer_wins_in_how_many_seeds():
 def test_the_findings_have_a_neural_section_when_given_the_table():
     from convergent.tables.findings import SECTIONS, findings
 
-    accuracy = pd.DataFrame({"arch": ["a", "a"], "test_acc_pct": [90.0, 91.0]})
+    accuracy = pd.DataFrame({"arch": ["a", "a"], "model": ["a/i0-d0", "a/i1-d1"],
+                             "test_acc_pct": [90.0, 91.0]})
     matching = pd.DataFrame({"architecture": ["a"], "model_a": ["i0"], "model_b": ["i1"],
                              "layer": ["fc6"], "semi_mean": [0.5], "one_to_one_mean": [0.4]})
     table = pd.DataFrame({"architecture": "a", "model": ["i0", "i1"], "role": "seed",
