@@ -78,6 +78,8 @@ class ConfigError(ValueError):
 #: two patterns cannot match one name, and a label cannot hold the pair separator ``__``.
 #: A seed model trained under a named condition (``conditions``) carries it last: ``-<condition>``.
 CONDITION_NAME = r"[a-z][a-z0-9]*"
+#: the condition name that stands for ``training`` as it is (claims.variation)
+BASE_CONDITION = "base"
 SEED_MODEL = rf"i\d+-d\d+(?:-r\d+)?(?:-{CONDITION_NAME})?"
 _SEED_PARTS = re.compile(rf"i(\d+)-d(\d+)(?:-r(\d+))?(?:-({CONDITION_NAME}))?")
 CHECKPOINT_PREFIX = "ckpt-"
@@ -126,6 +128,13 @@ def seed_model_parts(name: str) -> tuple[int, int, int, str | None] | None:
     """(init_seed, data_seed, replicate, condition) of a seed model's name (None for others)."""
     m = _SEED_PARTS.fullmatch(name)
     return None if m is None else (int(m[1]), int(m[2]), int(m[3] or 0), m[4])
+
+
+def condition_of(model: str) -> str | None:
+    """The training condition of a model, by name or id (arch/name); None: training as it
+    is (and for checkpoints)."""
+    parts = seed_model_parts(model.split("/")[-1])
+    return parts[3] if parts else None
 
 
 @dataclass(frozen=True)
@@ -198,7 +207,7 @@ LATER_TRAINING_OPTIONS = {"augment_crop": 0}
 def training_of(config: dict[str, Any], model: Model) -> dict[str, Any]:
     """The training section a model is trained with: ``training``, with its condition's
     overrides on top (a model without a condition: ``training`` itself)."""
-    overrides = config.get("conditions", {}).get(model.condition, {}) if model.condition else {}
+    overrides = config["conditions"].get(model.condition, {}) if model.condition else {}
     return {**config["training"], **overrides}
 
 
@@ -217,7 +226,7 @@ def with_later_options(training: dict[str, Any]) -> dict[str, Any]:
 def _entry_pairs(config: dict[str, Any]) -> list[tuple[int, int]]:
     """The pairs of ``models`` entries compared (``pairing``): every two, or 1-2, 3-4, ..."""
     n = len(config["models"])
-    if config.get("pairing", "all") == "consecutive":
+    if config["pairing"] == "consecutive":
         return [(k, k + 1) for k in range(0, n - 1, 2)]
     return list(itertools.combinations(range(n), 2))
 
@@ -240,7 +249,7 @@ def cross_pairs(config: dict[str, Any]) -> list[tuple[Model, Model]]:
     architecture and j's of the other, both ways round (so no network is in two cross pairs
     under consecutive pairing)."""
     names, entries = architecture_names(config), config["models"]
-    both_ways = config.get("pairing") == "consecutive"
+    both_ways = config["pairing"] == "consecutive"
     out = []
     for x, arch_a in enumerate(names):
         for arch_b in names[x + 1:]:
@@ -311,7 +320,7 @@ def _check_models(config: dict[str, Any]) -> None:
                 f"models[{k}]: give init_seed (a model to train) or checkpoint (a network "
                 "trained already)"
             )
-        _check_seed_entry(k, m, names, config.get("conditions", {}))
+        _check_seed_entry(k, m, names, config["conditions"])
         key = (m["init_seed"], m["data_seed"], m["replicate"], m.get("condition"),
                m.get("architecture"))
         if key in seen:
@@ -351,7 +360,7 @@ def _check_seed_entry(k: int, m: dict[str, Any], archs: list[str],
 
 def _check_pairing(config: dict[str, Any], archs: list[str]) -> None:
     """Consecutive pairing: an even number of entries, each two giving the same architectures."""
-    if config.get("pairing", "all") != "consecutive":
+    if config["pairing"] != "consecutive":
         return
     entries = config["models"]
     if len(entries) % 2:
@@ -373,7 +382,7 @@ def _check_conditions(config: dict[str, Any], schema: dict[str, Any]) -> None:
     """Condition names fit in model names; each condition's overrides, over ``training``, are a
     valid training section."""
     training_schema = schema["properties"]["training"]
-    for name, overrides in config.get("conditions", {}).items():
+    for name, overrides in config["conditions"].items():
         key = f"conditions.{name}"
         if (not re.fullmatch(CONDITION_NAME, name) or re.fullmatch(r"r\d+", name)
                 or name == BASE_CONDITION):
@@ -490,20 +499,16 @@ def _check_definition(key: str, entry: dict[str, Any], known: list[str]) -> None
         )
 
 
-#: the condition name that stands for ``training`` as it is (claims.variation)
-BASE_CONDITION = "base"
-
-
 def _check_claims(config: dict[str, Any]) -> None:
     """The claims need the similarity measures; the variation contrast names conditions."""
-    claims = config.get("claims", {})
-    if claims.get("enabled") and not config["similarity"]["enabled"]:
+    claims = config["claims"]
+    if claims["enabled"] and not config["similarity"]["enabled"]:
         raise ConfigError(
             "claims.enabled: the claims are tested on the similarity measures; set "
             "similarity.enabled: true (or claims.enabled: false)"
         )
-    known = [BASE_CONDITION, *config.get("conditions", {})]
-    for side, name in (claims.get("variation") or {}).items():
+    known = [BASE_CONDITION, *config["conditions"]]
+    for side, name in (claims["variation"] or {}).items():
         if name not in known:
             raise ConfigError(
                 f"claims.variation.{side}: {name!r} is not a condition ({', '.join(known)}); "

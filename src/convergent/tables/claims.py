@@ -32,7 +32,8 @@ from convergent.analysis.networks import grouping_test
 from convergent.analysis.similarity import HIGHER_IS_MORE_SIMILAR
 from convergent.analysis.statistics import interval_sd, pairs_and_blocks, percentile_ci, slope
 from convergent.analysis.verdicts import difference_draws, verdict
-from convergent.study import BASE_CONDITION, seed_model_parts
+from convergent.study import BASE_CONDITION
+from convergent.study import condition_of as study_condition
 from convergent.tables.findings import Resampling
 
 COLUMNS = ("claim", "statement", "architecture", "measure", "layers", "cells", "pairs", "effect",
@@ -71,9 +72,8 @@ class Cell:
 
 
 def condition_of(model: str) -> str:
-    """A model's training condition (``base``: training as it is; checkpoints too)."""
-    parts = seed_model_parts(model)
-    return (parts[3] if parts else None) or BASE_CONDITION
+    """A model's training condition, ``base`` for training as it is (checkpoints too)."""
+    return study_condition(model) or BASE_CONDITION
 
 
 def labelled(rows: pd.DataFrame) -> pd.DataFrame:

@@ -28,7 +28,7 @@ from convergent.analysis.statistics import (
     slope,
     t_interval,
 )
-from convergent.study import seed_model_parts
+from convergent.study import condition_of
 from convergent.tables.similarity import layer_identification_hits
 from convergent.tables.sparse_prediction import published_at
 
@@ -83,18 +83,12 @@ def _ci(lo: float, hi: float, digits: int = 2) -> str:
 
 
 # ------------------------------------------------------------------ accuracy
-def _condition(model: str) -> str | None:
-    """The training condition of a model id arch/name (None: training as it is)."""
-    parts = seed_model_parts(model.split("/")[-1])
-    return parts[3] if parts else None
-
-
 def accuracy_rows(acc: pd.DataFrame, level: float = 0.95) -> list[dict]:
     """Per architecture (and training condition, where there are several): mean test top-1
     over seeds (t interval) and the spread across seeds."""
     rows = []
     lo_pub, hi_pub = paper.LI2016_TOP1
-    label = [a if (c := _condition(m)) is None else f"{a} ({c})"
+    label = [a if (c := condition_of(m)) is None else f"{a} ({c})"
              for a, m in zip(acc["arch"], acc["model"], strict=True)]
     for arch, g in acc.assign(label=label).groupby("label", sort=False):
         pct = g["test_acc_pct"].to_numpy()
