@@ -11,19 +11,21 @@ names.
 from __future__ import annotations
 
 import copy
-import itertools
 import json
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
 from convergent import models as registry
+
+T = TypeVar("T")
+U = TypeVar("U")
 
 FASHION_MNIST_FILES = {
     "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
@@ -224,11 +226,13 @@ def with_later_options(training: dict[str, Any]) -> dict[str, Any]:
 
 
 def _entry_pairs(config: dict[str, Any]) -> list[tuple[int, int]]:
-    """The pairs of ``models`` entries compared (``pairing``): every two, or 1-2, 3-4, ..."""
+    """The pairs of ``models`` entries compared (``pairing``): every two, or 1-2, 3-4, ...;
+    ordered by their later entry, so that an added entry appends its pairs and leaves the
+    earlier pairs' order (and so every pair block, :func:`blocks`) as it was."""
     n = len(config["models"])
     if config["pairing"] == "consecutive":
         return [(k, k + 1) for k in range(0, n - 1, 2)]
-    return list(itertools.combinations(range(n), 2))
+    return [(i, j) for j in range(n) for i in range(j)]
 
 
 def pairs(config: dict[str, Any]) -> list[Pair]:
@@ -240,6 +244,18 @@ def pairs(config: dict[str, Any]) -> list[Pair]:
             a, b = _model(arch, config["models"][i]), _model(arch, config["models"][j])
             if a is not None and b is not None:
                 out.append(Pair(a, b))
+    return out
+
+
+def blocks(pairs: Iterable[tuple[T, U]]) -> dict[U, list[T]]:
+    """Pairs batched by their second (later) member: ``{b: [a, ...]}`` in pair order.
+
+    Per-pair work runs one job per block (and layer), so job counts grow with models, not
+    pairs; a model added to a study adds its own block and leaves the others' inputs as they
+    were, so only its pairs are computed."""
+    out: dict[U, list[T]] = {}
+    for a, b in pairs:
+        out.setdefault(b, []).append(a)
     return out
 
 
