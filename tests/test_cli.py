@@ -53,7 +53,7 @@ def compare(a, b, out, layer="conv1", models=("alexnet_small/i0-d0", "alexnet_sm
     return cli(
         "compare",
         "--spec",
-        spec(models=list(models)),
+        spec(models={"a": [models[0]], "b": models[1]}),  # a block of one pair
         "--a",
         a,
         "--b",
@@ -88,7 +88,7 @@ def test_rerun_gives_identical_analysis_outputs(pair, tmp_path):
     assert one.keys() == two.keys()
     for key in one:
         np.testing.assert_array_equal(one[key], two[key])
-    assert one["correlation/between"].shape == (5, 5)
+    assert one["i0-d0/correlation/between"].shape == (5, 5)  # the block's one pair
 
 
 def test_pair_from_different_probe_sets_is_refused_and_nothing_is_overwritten(pair, tmp_path):
@@ -126,7 +126,8 @@ def test_swapped_activation_files_are_refused_and_nothing_is_written(pair, tmp_p
     a, b = pair
     proc = compare(b, a, tmp_path / "p.h5")  # files of the pair swapped (moved by hand)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert "b.h5: holds model 'alexnet_small/i1-d1', expected 'alexnet_small/i0-d0'" in proc.stderr
+    # model B's file is opened first
+    assert "a.h5: holds model 'alexnet_small/i0-d0', expected 'alexnet_small/i1-d1'" in proc.stderr
     assert not (tmp_path / "p.h5").exists()
     proc = moments(a, "alexnet_small/i1-d1")
     assert proc.returncode == 2 and "a.h5: holds model 'alexnet_small/i0-d0'" in proc.stderr

@@ -292,6 +292,32 @@ def test_conditions_name_models_and_override_training():
     assert study.seed_model_parts("ckpt-x") is None
 
 
+def test_pairs_are_batched_by_their_later_model_and_an_added_seed_adds_one_block():
+    """Per-pair jobs run per block (a model and its earlier partners): appending a seed appends
+    its pairs and its block and leaves every earlier block as it was."""
+    cfg = checked(default())
+    blocks = study.blocks((p.a, p.b) for p in study.pairs(cfg))
+    assert {b.name: [a.name for a in partners] for b, partners in blocks.items()} == {
+        "i1-d1": ["i0-d0"], "i2-d2": ["i0-d0", "i1-d1"], "i3-d3": ["i0-d0", "i1-d1", "i2-d2"]}
+    more = default()
+    more["models"] = [*more["models"], {"init_seed": 9, "data_seed": 9}]
+    more = checked(more)
+    grown = study.blocks((p.a, p.b) for p in study.pairs(more))
+    assert [p.id for p in study.pairs(more)][:6] == [p.id for p in study.pairs(cfg)]
+    assert {b: v for b, v in grown.items() if b.name != "i9-d9"} == blocks
+    assert len(grown[study.Model("alexnet_small", 9, 9)]) == 4
+
+
+def test_the_example_pair_must_be_a_compared_pair():
+    cfg = claims_like()
+    cfg["figures"] = {"example_pair": [1, 2]}  # entries 1 and 2 are not a consecutive pair
+    with pytest.raises(study.ConfigError, match=r"figures\.example_pair = \[1, 2\]: not a "
+                       r"compared pair under pairing: consecutive"):
+        checked(cfg)
+    cfg["figures"] = {"example_pair": [3, 2]}  # drawn as 2-3: the earlier entry is model A
+    assert study.example_pair(checked(cfg)).name == "i2-d2__i3-d3"
+
+
 def test_consecutive_pairing_gives_independent_pairs():
     cfg = checked(claims_like())
     pairs = [p.id for p in study.pairs(cfg)]

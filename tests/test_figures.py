@@ -31,6 +31,7 @@ from convergent.tables.matching import matching_rows, matching_summary
 
 ARCH = "alexnet_small"
 A, B, C = (f"{ARCH}/i{k}-d{k}" for k in range(3))
+PARTNER = A.split("/")[1]  # the member of a block file that holds a pair (A, B)
 LAYERS = ["conv1", "fc6", "fc7"]
 rng = np.random.default_rng(0)
 
@@ -58,7 +59,8 @@ def planted_pair(tmp: Path, layer: str, x_a: np.ndarray, x_b: np.ndarray, a: str
              "samples": float(n), "dead_a": r.dead_a, "dead_b": r.dead_b,
              "same_partner_fraction": r.matchings.same_partner_fraction}
     out = tmp / f"{a.split('/')[1]}__{b.split('/')[1]}_{layer}.h5"
-    PairFile.save(out, r.between, r.matchings, cross, attrs)
+    with PairFile.block(out) as add:
+        add(a.split("/")[1], PairFile.groups(r.between, r.matchings, cross), attrs)
     return out
 
 
@@ -182,6 +184,7 @@ def test_training_bars_start_at_zero_and_epochs_are_integers(study, drawn):
 def test_correlation_matrices_show_the_planted_permutation(study, drawn):
     tmp, perm = study["tmp"], study["perm"]
     fig = drawn(correlation_matrices, "correlation-matrices", pair=str(study["pairs"]["conv1"]),
+                partner=PARTNER,
                 moments_a=str(moments_path(tmp, A, "conv1")),
                 moments_b=str(moments_path(tmp, B, "conv1")), dead_std=1e-6)
     panels = [ax for ax in fig.axes if ax.images]
@@ -222,7 +225,7 @@ def test_matched_sorted_and_mean_activations_have_integer_unit_axes(study, drawn
 def planted_clustering(tmp: Path, p: int) -> Path:
     x_a = activations(300, p)
     x_b = x_a[:, rng.permutation(p)] + rng.normal(scale=0.5, size=x_a.shape)
-    pair = PairFile(planted_pair(tmp, "fc7", x_a, x_b))
+    pair = PairFile(planted_pair(tmp, "fc7", x_a, x_b), PARTNER)
     within = [MomentsFile(moments_path(tmp, m, "fc7")).layer("fc7").within_correlation(1e-6)
               for m in (A, B)]
     s = cl.joint_matrix(within[0], pair.between(), within[1])
@@ -233,14 +236,17 @@ def planted_clustering(tmp: Path, p: int) -> Path:
     attrs = {"layer": "fc7", "model_a": A, "model_b": B, "architecture": ARCH, "clusters": k,
              "affinity": "abs", "units_a": p, "spectral_shared": 1, "hierarchical_shared": 1}
     out = tmp / "clusters.h5"
-    ClusteringFile.save(out, s, Clusterings(Clusters(spectral, cl.cluster_order(spectral, a)),
-                                            Clusters(hac, leaves, link)), attrs)
+    clusterings = Clusterings(Clusters(spectral, cl.cluster_order(spectral, a)),
+                              Clusters(hac, leaves, link))
+    with ClusteringFile.block(out) as add:
+        add(PARTNER, ClusteringFile.groups(s, clusterings), attrs)
     return out
 
 
 def test_clustering_ticks_clear_of_the_strip_and_a_thin_dendrogram(tmp_path, drawn):
     p = 100
-    fig = drawn(clustering, "clustering", clusters=str(planted_clustering(tmp_path, p)))
+    fig = drawn(clustering, "clustering", clusters=str(planted_clustering(tmp_path, p)),
+                partner=PARTNER)
     matrices = [ax for ax in fig.axes if ax.images and ax.images[0].get_array().shape[0] == 2 * p]
     assert len(matrices) == 3
     for ax in matrices:
@@ -300,7 +306,8 @@ def test_study_overview_panels(study, drawn, similarity):
     summary = str(similarity_summary(tmp / "sim.csv")) if similarity else None
     fig = drawn(study_overview, "study-overview", accuracy=str(tmp / "accuracy.csv"),
                 matching_summary=str(tmp / "matching_summary.csv"),
-                pair=str(study["pairs"]["conv1"]), similarity_summary=summary, ci=0.95)
+                pair=str(study["pairs"]["conv1"]), partner=PARTNER, similarity_summary=summary,
+                ci=0.95)
     titles = [ax.get_title(loc="left") for ax in fig.axes if ax.get_title(loc="left")]
     expected = ["a", "b", "c", "d"] + (["e", "f", "g"] if similarity else [])
     assert [t.split("}$")[0][-1] for t in titles] == expected
@@ -349,7 +356,8 @@ def test_unit_pairs_separate_the_nets_and_keep_the_title_on_the_page(tmp_path, d
         files.append(str(tmp_path / f"{model.split('/')[1]}.units.h5"))
         TopUnitsFile.save(files[-1], {"conv1": top}, np.arange(20), {"model": model})
     k = 3
-    fig = drawn(unit_pairs, "unit-pairs", pair=str(pair), units=files, checkpoints=["a", "b"],
+    fig = drawn(unit_pairs, "unit-pairs", pair=str(pair), partner=PARTNER, units=files,
+                checkpoints=["a", "b"],
                 spec={"arch": ARCH, "dataset": {}, "probe": {"split": "test"}, "k": k})
     rows = [ax for ax in fig.axes if ax.images]
     assert len(rows) == 2 * k  # best and worst

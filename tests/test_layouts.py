@@ -36,14 +36,20 @@ def same(a, b) -> None:
         np.testing.assert_array_equal(a, b)
 
 
+def save_pair(kind, path, *groups_args, attrs=PAIR) -> None:
+    """A block file of one member, the pair's partner A (as the per-pair steps write them)."""
+    with kind.block(path) as add:
+        add(attrs["model_a"].split("/")[-1], kind.groups(*groups_args), attrs)
+
+
 def test_every_kind_round_trips(tmp_path):
     within, cross = moments(4, 4), moments(4, 5)
     L.MomentsFile.save(tmp_path / "m.h5", {"conv1": within}, {"model": "arch/i0-d0"})
     same(L.MomentsFile(tmp_path / "m.h5", model="arch/i0-d0").layer("conv1"), within)
 
     c = rng.uniform(-1, 1, size=(4, 5))
-    L.PairFile.save(tmp_path / "p.h5", c, matchings(c), cross, PAIR)
-    pair = L.PairFile(tmp_path / "p.h5", models=("arch/i0-d0", "arch/i1-d1"))
+    save_pair(L.PairFile, tmp_path / "p.h5", c, matchings(c), cross)
+    pair = L.PairFile(tmp_path / "p.h5", "i0-d0", models=("arch/i0-d0", "arch/i1-d1"))
     same(pair.between(), c)
     same(pair.matchings(), matchings(c))
     same(pair.cross(), cross)
@@ -51,15 +57,15 @@ def test_every_kind_round_trips(tmp_path):
 
     info = L.UnitInformation(*rng.uniform(size=(2, 4, 5)), rng.uniform(size=4), rng.uniform(size=5))
     edges = rng.uniform(size=(4, 3)), rng.uniform(size=(5, 3))
-    L.MutualInformationFile.save(tmp_path / "mi.h5", info, edges, matchings(info.value), PAIR)
-    mi = L.MutualInformationFile(tmp_path / "mi.h5")
+    save_pair(L.MutualInformationFile, tmp_path / "mi.h5", info, edges, matchings(info.value))
+    mi = L.MutualInformationFile(tmp_path / "mi.h5", "i0-d0")
     same(mi.information(), info)
     same(mi.matchings(), matchings(info.value))
 
     fits = {d: L.SparseFit(rng.uniform(size=(2, 5)), rng.integers(0, 4, (2, 5)),
                            rng.normal(size=(2, 4, 5))) for d in L.DIRECTIONS}
-    L.SparsePredictionFile.save(tmp_path / "s.h5", np.array([0.0, 0.1]), fits, PAIR)
-    sparse = L.SparsePredictionFile(tmp_path / "s.h5")
+    save_pair(L.SparsePredictionFile, tmp_path / "s.h5", np.array([0.0, 0.1]), fits)
+    sparse = L.SparsePredictionFile(tmp_path / "s.h5", "i0-d0")
     same(sparse.penalties(), np.array([0.0, 0.1]))
     for d in L.DIRECTIONS:
         same(sparse.fit(d), fits[d])
@@ -68,8 +74,8 @@ def test_every_kind_round_trips(tmp_path):
     clusterings = L.Clusterings(L.Clusters(np.arange(9) % 3, np.arange(9)),
                                 L.Clusters(np.arange(9) % 2, np.arange(9)[::-1],
                                            rng.uniform(size=(8, 4))))
-    L.ClusteringFile.save(tmp_path / "c.h5", np.eye(9), clusterings, PAIR)
-    same(L.ClusteringFile(tmp_path / "c.h5").clusterings(), clusterings)
+    save_pair(L.ClusteringFile, tmp_path / "c.h5", np.eye(9), clusterings)
+    same(L.ClusteringFile(tmp_path / "c.h5", "i0-d0").clusterings(), clusterings)
 
     top = TopUnits.empty(4, 2)
     top.add(rng.uniform(size=(6, 4, 3, 3)), 0)
@@ -81,11 +87,33 @@ def test_every_kind_round_trips(tmp_path):
 
 def test_readers_refuse_files_of_other_models_and_kinds(tmp_path):
     c = rng.uniform(size=(3, 3))
-    L.PairFile.save(tmp_path / "p.h5", c, matchings(c), moments(3, 3), PAIR)
+    save_pair(L.PairFile, tmp_path / "p.h5", c, matchings(c), moments(3, 3))
     with pytest.raises(InputError, match=r"p\.h5: holds model 'arch/i0-d0', expected 'arch/i2"):
-        L.PairFile(tmp_path / "p.h5", models=("arch/i2-d2", "arch/i1-d1"))
+        L.PairFile(tmp_path / "p.h5", "i0-d0", models=("arch/i2-d2", "arch/i1-d1"))
+    with pytest.raises(InputError, match=r"p\.h5: holds no 'i2-d2' \(it holds i0-d0\); the "
+                       "study's pairs changed"):
+        L.PairFile(tmp_path / "p.h5", "i2-d2")
     with pytest.raises(InputError, match=r"p\.h5: expected a moments file"):
         L.MomentsFile(tmp_path / "p.h5")
+
+
+def test_a_block_file_holds_its_pairs_in_order_and_appears_only_when_complete(tmp_path):
+    """Members come back in the order written; a block whose job fails leaves no file (and
+    an earlier good file of that path as it was)."""
+    c = [rng.uniform(size=(3, 3)) for _ in range(3)]
+    path = tmp_path / "p.h5"
+    with L.PairFile.block(path) as add:
+        for k, name in zip(range(3), ("i2-d2", "i0-d0", "i1-d1"), strict=True):
+            add(name, L.PairFile.groups(c[k], matchings(c[k]), moments(3, 3)),
+                {**PAIR, "model_a": f"arch/{name}", "model_b": "arch/i3-d3"})
+    pairs = L.PairFile.each(path, path)
+    assert [p.member for p in pairs] == ["i2-d2", "i0-d0", "i1-d1"] * 2
+    same(pairs[1].between(), c[1])
+    before = path.read_bytes()
+    with pytest.raises(RuntimeError), L.PairFile.block(path) as add:
+        add("i0-d0", L.PairFile.groups(c[0], matchings(c[0]), moments(3, 3)), PAIR)
+        raise RuntimeError("the job fails half-way")
+    assert path.read_bytes() == before and list(tmp_path.iterdir()) == [path]
 
 
 def test_only_the_layouts_module_spells_hdf5_groups():

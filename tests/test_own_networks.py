@@ -262,8 +262,9 @@ def test_checkpoint_entries_pair_with_every_model_of_their_architecture(tmp_path
     assert ids == ["alexnet_small/i0-d0", "alexnet_small/i1-d1", "tiny/i0-d0", "tiny/i1-d1",
                    "tiny/ckpt-seed_a", "tiny/ckpt-b"]
     tiny_pairs = [p.name for p in study.pairs(cfg) if p.arch == "tiny"]
-    assert tiny_pairs == ["i0-d0__i1-d1", "i0-d0__ckpt-seed_a", "i0-d0__ckpt-b",
-                          "i1-d1__ckpt-seed_a", "i1-d1__ckpt-b", "ckpt-seed_a__ckpt-b"]
+    # ordered by the later model: an added model appends its pairs
+    assert tiny_pairs == ["i0-d0__i1-d1", "i0-d0__ckpt-seed_a", "i1-d1__ckpt-seed_a",
+                          "i0-d0__ckpt-b", "i1-d1__ckpt-b", "ckpt-seed_a__ckpt-b"]
     assert study.example_pair(cfg).id == "tiny/ckpt-seed_a__ckpt-b"
     # the two name patterns cannot both match a name, and a pair splits one way only
     pair = re.compile(rf"({study.SEED_MODEL}|{study.CHECKPOINT_MODEL})__"

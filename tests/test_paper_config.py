@@ -145,12 +145,12 @@ def test_paper_config_runs_end_to_end_on_a_tiny_image_folder(paper_run):
     summary = pd.read_csv(results / "tables" / "matching_summary.csv")
     assert list(summary["layer"]) == ["conv1", "conv2", "conv5"]
     assert summary["units"].tolist() == [96, 256, 256]
-    pair = results / "pairs" / "caffenet" / "i0-d0__i1-d1" / "conv1.h5"
-    with h5py.File(pair) as f:
-        c = f["correlation/between"][()]
+    block = results / "pairs" / "caffenet" / "i1-d1" / "conv1.h5"  # i1-d1's pair with i0-d0
+    with h5py.File(block) as f:
+        c = f["i0-d0/correlation/between"][()]
         assert c.shape == (96, 96) and np.all(np.abs(c) <= 1 + 1e-9)
         # 12 probe images x 55 x 55 positions
-        assert f.attrs["samples"] == 12 * 55 * 55
+        assert f["i0-d0"].attrs["samples"] == 12 * 55 * 55
     with h5py.File(results / "moments" / "caffenet" / "i0-d0.h5") as f:
         assert f.attrs["streamed"]
 

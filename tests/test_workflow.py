@@ -183,8 +183,10 @@ def test_study_produces_models_activations_pairs_tables_and_figures(base):
             assert f["layers/conv1"].shape == (64, 16, 28, 28)
             assert f["layers/fc7"].shape == (64, 256)
             assert f.attrs["model"] == f"alexnet_small/{m}"
-    pair = r / "pairs/alexnet_small/i0-d0__i1-d1"
-    assert sorted(p.name for p in pair.glob("*.h5")) == ["conv1.h5", "fc7.h5"]
+    block = r / "pairs/alexnet_small/i1-d1"  # model i1-d1's pairs: with i0-d0
+    assert sorted(p.name for p in block.glob("*.h5")) == ["conv1.h5", "fc7.h5"]
+    with h5py.File(block / "conv1.h5") as f:
+        assert list(f.attrs["members"]) == ["i0-d0"] and f.attrs["kind"] == "pair"
     summary = pd.read_csv(r / "tables/matching_summary.csv")
     assert summary["layer"].tolist() == ["conv1", "fc7"]
     assert summary["semi_mean"].between(-1, 1).all()
@@ -254,10 +256,10 @@ PER_PAIR_AND_LAYER = ("compare", "mutual_information", "clustering")
 EXPECTED = {
     # everything, from training on
     "training": lambda base: dict(base),
-    # one model trained; two new pairs x two layers; conv1 (the one sparse layer) per new pair
+    # one model trained; its block (two new pairs) x two layers; conv1 (the one sparse layer)
     "seed": lambda base: {
-        "train": 1, "dump": 1, "moments": 1, "compare": 4, "mutual_information": 4,
-        "clustering": 4, "sparse_prediction": 2, "similarity": 2, "accuracy_table": 1,
+        "train": 1, "dump": 1, "moments": 1, "compare": 2, "mutual_information": 2,
+        "clustering": 2, "sparse_prediction": 1, "similarity": 2, "accuracy_table": 1,
         "matching_tables": 1, "mi_tables": 1, "sparse_tables": 1, "clustering_table": 1,
         "similarity_tables": 1, "figure_convergence": 1, "figure_training": 1,
         "mean_activation_table": 1, "study_findings": 1,
@@ -266,7 +268,7 @@ EXPECTED = {
     "probe": lambda base: {
         k: v for k, v in base.items() if k not in ("train", "accuracy_table", "figure_training")
     },
-    # dumps rerun (they hold the layers); conv3 adds a job per pair of each per-layer rule
+    # dumps rerun (they hold the layers); conv3 adds a job per block of each per-layer rule
     "layers": lambda base: {
         **{k: v for k, v in base.items()
            if k not in ("train", "accuracy_table", "figure_training")},

@@ -89,7 +89,7 @@ CHECKPOINT_LABEL = r"[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*"
 CHECKPOINT_MODEL = CHECKPOINT_PREFIX + CHECKPOINT_LABEL
 #: names of architectures a config defines (folder names and wildcard values)
 ARCH_NAME = r"[A-Za-z][A-Za-z0-9_]*"
-#: names of layers (file names: results/pairs/<arch>/<pair>/<layer>.h5)
+#: names of layers (file names: results/pairs/<arch>/<model>/<layer>.h5)
 LAYER_NAME = r"[A-Za-z0-9][A-Za-z0-9_]*"
 
 
@@ -278,8 +278,9 @@ def cross_pairs(config: dict[str, Any]) -> list[tuple[Model, Model]]:
 
 
 def example_pair(config: dict[str, Any]) -> Pair:
-    """The pair drawn in single-pair figures: ``figures.example_pair`` indexes ``models``; the
-    pair is drawn in the first architecture both entries give a model."""
+    """The pair drawn in single-pair figures: ``figures.example_pair`` indexes ``models`` (the
+    earlier entry is model A, as in every pair); the pair is drawn in the first architecture
+    both entries give a model.  It must be a compared pair (``pairing``)."""
     i, j = config["figures"]["example_pair"]
     entries = config["models"]
     if max(i, j) >= len(entries) or i == j:
@@ -287,6 +288,12 @@ def example_pair(config: dict[str, Any]) -> Pair:
             f"figures.example_pair = [{i}, {j}]: needs two different indices into models "
             f"(0..{len(entries) - 1})"
         )
+    if (min(i, j), max(i, j)) not in _entry_pairs(config):
+        raise ConfigError(
+            f"figures.example_pair = [{i}, {j}]: not a compared pair under pairing: "
+            f"{config['pairing']} (it compares entries 0-1, 2-3, ...); pick one of those"
+        )
+    i, j = min(i, j), max(i, j)
     for arch in architecture_names(config):
         a, b = _model(arch, entries[i]), _model(arch, entries[j])
         if a is not None and b is not None:

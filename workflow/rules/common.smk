@@ -30,6 +30,9 @@ os.environ.update(
 R = "results"
 MODELS = study.models(config)
 PAIRS = study.pairs(config)
+# Per-pair work runs one job per block (and layer): a model B and its partners A, the models it
+# is paired with that come before it ({B: [A, ...]}; convergent.study.blocks).
+PAIR_BLOCKS = study.blocks((p.a, p.b) for p in PAIRS)
 LAYERS = config["layers"]
 EXAMPLE = study.example_pair(config)
 # the models trained here (the others are checkpoints a user gives: no training history)
@@ -54,7 +57,6 @@ UNTRAINED_MODEL = r"untrained-i\d+"
 wildcard_constraints:
     arch="|".join(ARCHS),
     model=TRAINED_MODEL,
-    pair=rf"{TRAINED_MODEL}__{TRAINED_MODEL}",
     layer="|".join(LAYERS),
 
 # ------------------------------------------------------------------ software
@@ -119,9 +121,14 @@ def model_id(w):
     return f"{w.arch}/{w.model}"
 
 
-def pair_ids(w):
-    """The model ids (arch/name) of a pair job: what its input files must hold."""
-    return [f"{w.arch}/{name}" for name in w.pair.split("__")]
+def partners(w):
+    """The partners A of a block job's model B (the wildcards name B)."""
+    return PAIR_BLOCKS[model_of(w)]
+
+
+def block_ids(w):
+    """The model ids (arch/name) of a block job: what its input files must hold."""
+    return {"a": [a.id for a in partners(w)], "b": model_id(w)}
 
 
 def dumped_replicate(w):
@@ -184,7 +191,7 @@ SPECS = {
         "architectures": _JOB_ARCH,
     },
     "moments": {"model": model_id, "layers": WHOLE, "analysis": ("blocks", "chunk_images")},
-    "compare": {"models": pair_ids, "analysis": ("blocks", "chunk_images", "dead_unit_std")},
+    "compare": {"models": block_ids, "analysis": ("blocks", "chunk_images", "dead_unit_std")},
     "stream_moments": {
         "arch": lambda w: w.arch,
         "model": model_id,
@@ -196,7 +203,7 @@ SPECS = {
     },
     "stream_compare": {
         "arch": lambda w: w.arch,
-        "models": pair_ids,
+        "models": block_ids,
         "dataset": WHOLE,
         "probe": PROBE_SET,
         "layers": WHOLE,
@@ -224,7 +231,7 @@ SPECS = {
         "image_features": "similarity.image_features",
     },
     "mutual_information": {
-        "models": pair_ids,
+        "models": block_ids,
         "analysis": (
             "blocks", "chunk_images", "mi_bins", "mi_zero", "mi_quantile_samples",
             "mi_correction", "mi_top_k",
@@ -284,27 +291,27 @@ def model_dir(m):
     return f"{R}/models/{m.arch}/{m.name}"
 
 
-def pair_file(p, layer):
-    return f"{R}/pairs/{p.arch}/{p.name}/{layer}.h5"
+#: each model's files, by kind (wildcards arch and model)
+MODEL_FILE = {
+    "activations": f"{R}/activations/{{arch}}/{{model}}.h5",
+    "moments": f"{R}/moments/{{arch}}/{{model}}.h5",
+    "ckpt": f"{R}/models/{{arch}}/{{model}}/model.ckpt",
+}
 
 
-def pair_models(w):
-    a, b = w.pair.split("__")
-    return f"{R}/activations/{w.arch}/{a}.h5", f"{R}/activations/{w.arch}/{b}.h5"
+def partner_files(kind):
+    """Input function: the block's partners' files of ``kind`` (MODEL_FILE), in pair order."""
+    return lambda w: [MODEL_FILE[kind].format(arch=w.arch, model=a.name) for a in partners(w)]
 
 
-def pair_moments(w):
-    a, b = w.pair.split("__")
-    return f"{R}/moments/{w.arch}/{a}.h5", f"{R}/moments/{w.arch}/{b}.h5"
+def pair_file(p, layer, kind="pairs"):
+    """The block file holding pair ``p``'s result of ``kind`` at ``layer`` (its member: A)."""
+    return f"{R}/{kind}/{p.arch}/{p.b.name}/{layer}.h5"
 
 
-def pair_checkpoints(w):
-    a, b = w.pair.split("__")
-    return [f"{R}/models/{w.arch}/{m}/model.ckpt" for m in (a, b)]
-
-
-def per_pair(kind, layers=LAYERS):
-    return [f"{R}/{kind}/{p.arch}/{p.name}/{layer}.h5" for p in PAIRS for layer in layers]
+def block_files(kind, layers=LAYERS):
+    """Every block's result file of ``kind`` (pairs, mi, sparse, clusters), block by block."""
+    return [f"{R}/{kind}/{b.arch}/{b.name}/{layer}.h5" for b in PAIR_BLOCKS for layer in layers]
 
 
 def example_models(kind):

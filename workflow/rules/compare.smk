@@ -1,12 +1,18 @@
+# Li et al.'s unit comparison, one job per layer and block of pairs (a model B and its partners A:
+# PAIR_BLOCKS): results/pairs/{arch}/{model}/{layer}.h5 holds one member per partner.
+
 rule compare:
-    """Between-net correlations, semi-matching and one-to-one matching of one layer of one pair."""
+    """Between-net correlations, semi-matching and one-to-one matching of one layer, for every
+    pair of model {model} with its partners."""
     input:
-        acts=pair_models,
-        moments=pair_moments,
+        a=partner_files("activations"),
+        b=MODEL_FILE["activations"],
+        moments_a=partner_files("moments"),
+        moments_b=MODEL_FILE["moments"],
     output:
-        f"{R}/pairs/{{arch}}/{{pair}}/{{layer}}.h5",
+        f"{R}/pairs/{{arch}}/{{model}}/{{layer}}.h5",
     log:
-        f"{R}/logs/compare/{{arch}}/{{pair}}/{{layer}}.log",
+        f"{R}/logs/compare/{{arch}}/{{model}}/{{layer}}.log",
     params:
         spec=spec("compare"),
     conda:
@@ -15,6 +21,6 @@ rule compare:
     resources:
         **job_resources("analysis"),
     shell:
-        "convergent compare --spec {params.spec:q} --a {input.acts[0]} --b {input.acts[1]}"
-        " --moments-a {input.moments[0]} --moments-b {input.moments[1]}"
+        "convergent compare --spec {params.spec:q} --a {input.a} --b {input.b}"
+        " --moments-a {input.moments_a} --moments-b {input.moments_b}"
         " --layer {wildcards.layer} --out {output} > {log} 2>&1"

@@ -11,6 +11,7 @@ rule figure_correlation_matrices:
         f"{R}/logs/figure_correlation_matrices/{{layer}}.log",
     params:
         dead=config["analysis"]["dead_unit_std"],
+        partner=EXAMPLE.a.name,
     conda:
         ANALYSIS_ENV
     threads: job_threads("figure")
@@ -18,14 +19,15 @@ rule figure_correlation_matrices:
         **job_resources("figure"),
     shell:
         "convergent figure correlation-matrices --pair {input.pair} --moments-a {input.moments_a}"
-        " --moments-b {input.moments_b} --dead-std {params.dead} --out {output.pdf} > {log} 2>&1"
+        " --moments-b {input.moments_b} --dead-std {params.dead} --partner {params.partner}"
+        " --out {output.pdf} > {log} 2>&1"
 
 
 rule figure_matched_sorted:
     """Li et al. Fig. 3: each unit's matched correlation, sorted, per layer: semi-matching vs
     one-to-one."""
     input:
-        [pair_file(p, layer) for p in PAIRS for layer in LAYERS],
+        block_files("pairs"),
     output:
         **figure_outputs("matched_correlation_sorted"),
     log:
@@ -101,6 +103,7 @@ rule figure_study_overview:
             f"--similarity-summary {input.similarity}" if input.similarity else ""
         ),
         ci=SIM["ci"],
+        partner=EXAMPLE.a.name,
     conda:
         ANALYSIS_ENV
     threads: job_threads("figure")
@@ -108,5 +111,6 @@ rule figure_study_overview:
         **job_resources("figure"),
     shell:
         "convergent figure study-overview --accuracy {input.accuracy}"
-        " --matching-summary {input.matching} --pair {input.pair} {params.similarity}"
+        " --matching-summary {input.matching} --pair {input.pair} --partner {params.partner}"
+        " {params.similarity}"
         " --ci {params.ci} --out {output.pdf} > {log} 2>&1"

@@ -1,23 +1,26 @@
 # The rest of Li et al. (2016): mutual-information matching, sparse ("few-to-one") prediction,
-# many-to-many clustering (per pair and layer), unit visualisations and mean activations.
+# many-to-many clustering (per layer and block of pairs: files {kind}/{arch}/{model}/{layer}.h5
+# with a member per partner of {model}), unit visualisations and mean activations.
 # docs/li2016_map.md maps every paper figure/table to the output and rule below.
 # Nothing here streams what an earlier rule already summarised: sparse prediction and clustering
 # read the moments and pair files; only mutual information (it needs the raw values) and the
 # per-model top-unit search read the activation dumps.
 
-PAIR_LAYER = "{arch}/{pair}/{layer}.h5"
-PAIR_LAYER_LOG = "{arch}/{pair}/{layer}.log"
+BLOCK_LAYER = "{arch}/{model}/{layer}.h5"
+BLOCK_LAYER_LOG = "{arch}/{model}/{layer}.log"
 
 
 rule mutual_information:
-    """MI of every unit pair (zero bin + equal-frequency bins, Miller-Madow), MI matchings."""
+    """MI of every unit pair (zero bin + equal-frequency bins, Miller-Madow), MI matchings, for
+    each pair of the block."""
     input:
-        acts=pair_models,
-        pair=f"{R}/pairs/{PAIR_LAYER}",
+        a=partner_files("activations"),
+        b=MODEL_FILE["activations"],
+        pair=f"{R}/pairs/{BLOCK_LAYER}",
     output:
-        f"{R}/mi/{PAIR_LAYER}",
+        f"{R}/mi/{BLOCK_LAYER}",
     log:
-        f"{R}/logs/mutual_information/{PAIR_LAYER_LOG}",
+        f"{R}/logs/mutual_information/{BLOCK_LAYER_LOG}",
     params:
         spec=spec("mutual_information"),
     conda:
@@ -26,20 +29,22 @@ rule mutual_information:
     resources:
         **job_resources("analysis"),
     shell:
-        "convergent mutual-information --spec {params.spec:q} --a {input.acts[0]}"
-        " --b {input.acts[1]} --pair {input.pair} --layer {wildcards.layer} --out {output}"
+        "convergent mutual-information --spec {params.spec:q} --a {input.a}"
+        " --b {input.b} --pair {input.pair} --layer {wildcards.layer} --out {output}"
         " > {log} 2>&1"
 
 
 rule sparse_prediction:
-    """L1 path of predicting B's units from A's (and back), held-out loss k-fold over blocks."""
+    """L1 path of predicting B's units from A's (and back), held-out loss k-fold over blocks,
+    for each pair of the block."""
     input:
-        pair=f"{R}/pairs/{PAIR_LAYER}",
-        moments=pair_moments,
+        pair=f"{R}/pairs/{BLOCK_LAYER}",
+        moments_a=partner_files("moments"),
+        moments_b=MODEL_FILE["moments"],
     output:
-        f"{R}/sparse/{PAIR_LAYER}",
+        f"{R}/sparse/{BLOCK_LAYER}",
     log:
-        f"{R}/logs/sparse_prediction/{PAIR_LAYER_LOG}",
+        f"{R}/logs/sparse_prediction/{BLOCK_LAYER_LOG}",
     params:
         spec=spec("sparse_prediction"),
     conda:
@@ -49,19 +54,21 @@ rule sparse_prediction:
         **job_resources("analysis"),
     shell:
         "convergent sparse-prediction --spec {params.spec:q} --pair {input.pair}"
-        " --moments-a {input.moments[0]} --moments-b {input.moments[1]}"
+        " --moments-a {input.moments_a} --moments-b {input.moments_b}"
         " --layer {wildcards.layer} --out {output} > {log} 2>&1"
 
 
 rule clustering:
-    """Spectral and hierarchical clusters of the joint correlation matrix of one layer."""
+    """Spectral and hierarchical clusters of the joint correlation matrix of one layer, for each
+    pair of the block."""
     input:
-        pair=f"{R}/pairs/{PAIR_LAYER}",
-        moments=pair_moments,
+        pair=f"{R}/pairs/{BLOCK_LAYER}",
+        moments_a=partner_files("moments"),
+        moments_b=MODEL_FILE["moments"],
     output:
-        f"{R}/clusters/{PAIR_LAYER}",
+        f"{R}/clusters/{BLOCK_LAYER}",
     log:
-        f"{R}/logs/clustering/{PAIR_LAYER_LOG}",
+        f"{R}/logs/clustering/{BLOCK_LAYER_LOG}",
     params:
         spec=spec("clustering"),
     conda:
@@ -71,7 +78,7 @@ rule clustering:
         **job_resources("analysis"),
     shell:
         "convergent clustering --spec {params.spec:q} --pair {input.pair}"
-        " --moments-a {input.moments[0]} --moments-b {input.moments[1]}"
+        " --moments-a {input.moments_a} --moments-b {input.moments_b}"
         " --layer {wildcards.layer} --out {output} > {log} 2>&1"
 
 
@@ -98,7 +105,7 @@ rule top_units:
 rule mi_tables:
     """Li et al. MI matching: per pair and layer, and per layer with the paper's top-8 agreement."""
     input:
-        per_pair("mi"),
+        block_files("mi"),
     output:
         per_pair=f"{R}/tables/mutual_information_per_pair.csv",
         summary=f"{R}/tables/mutual_information_summary.csv",
@@ -119,7 +126,7 @@ rule mi_tables:
 rule sparse_tables:
     """Li et al. Table 1: held-out loss and predictors per penalty, beside the paper's values."""
     input:
-        per_pair("sparse", SPARSE_LAYERS),
+        block_files("sparse", SPARSE_LAYERS),
     output:
         per_pair=f"{R}/tables/sparse_prediction_per_pair.csv",
         loss=f"{R}/tables/sparse_prediction.csv",
@@ -142,7 +149,7 @@ rule sparse_tables:
 rule clustering_table:
     """Li et al. many-to-many: composition of the clusters of every pair and layer."""
     input:
-        per_pair("clusters"),
+        block_files("clusters"),
     output:
         f"{R}/tables/clustering_composition.csv",
     log:
@@ -171,6 +178,7 @@ rule figure_unit_pairs:
         f"{R}/logs/figure_unit_pairs/{{layer}}.log",
     params:
         spec=spec("figure_unit_pairs"),
+        partner=EXAMPLE.a.name,
     conda:
         TRAIN_ENV
     threads: job_threads("figure")
@@ -178,7 +186,8 @@ rule figure_unit_pairs:
         **job_resources("figure"),
     shell:
         "convergent figure unit-pairs --spec {params.spec:q} --pair {input.pair}"
-        " --units {input.units} --checkpoints {input.ckpt} --out {output.pdf} > {log} 2>&1"
+        " --partner {params.partner} --units {input.units} --checkpoints {input.ckpt}"
+        " --out {output.pdf} > {log} 2>&1"
 
 
 rule figure_mean_activations:
@@ -221,29 +230,34 @@ rule figure_sparse_prediction:
 rule figure_clustering:
     """Li et al.: the joint correlation matrix permuted by spectral and hierarchical clusters."""
     input:
-        lambda w: f"{R}/clusters/{EXAMPLE.arch}/{EXAMPLE.name}/{w.layer}.h5",
+        lambda w: pair_file(EXAMPLE, w.layer, "clusters"),
     output:
         **figure_outputs("clustering_{layer}"),
     log:
         f"{R}/logs/figure_clustering/{{layer}}.log",
+    params:
+        partner=EXAMPLE.a.name,
     conda:
         ANALYSIS_ENV
     threads: job_threads("figure")
     resources:
         **job_resources("figure"),
     shell:
-        "convergent figure clustering --clusters {input} --out {output.pdf} > {log} 2>&1"
+        "convergent figure clustering --clusters {input} --partner {params.partner}"
+        " --out {output.pdf} > {log} 2>&1"
 
 
 rule figure_mutual_information:
     """MI vs correlation of every unit pair, and sorted MI-matched values (example pair)."""
     input:
-        mi=[f"{R}/mi/{EXAMPLE.arch}/{EXAMPLE.name}/{layer}.h5" for layer in LAYERS],
+        mi=[pair_file(EXAMPLE, layer, "mi") for layer in LAYERS],
         pairs=[pair_file(EXAMPLE, layer) for layer in LAYERS],
     output:
         **figure_outputs("mutual_information"),
     log:
         f"{R}/logs/figure_mutual_information.log",
+    params:
+        partner=EXAMPLE.a.name,
     conda:
         ANALYSIS_ENV
     threads: job_threads("figure")
@@ -251,4 +265,4 @@ rule figure_mutual_information:
         **job_resources("figure"),
     shell:
         "convergent figure mutual-information --mi {input.mi} --pairs {input.pairs}"
-        " --out {output.pdf} > {log} 2>&1"
+        " --partner {params.partner} --out {output.pdf} > {log} 2>&1"

@@ -2,8 +2,9 @@
 # from the networks' forward pass instead of from activation dumps, by the two rules below; every
 # rule downstream (tables, figures) reads the same files as in the dump-based path.
 #   stream_moments: one model, one pass over the probe -> results/moments/{arch}/{model}.h5
-#   stream_compare: a pair's two networks on the same batches -> results/pairs/.../{layer}.h5
-#                   for every layer at once (cross terms need both nets' activations of a batch)
+#   stream_compare: a block's pairs, each pair's two networks on the same batches ->
+#                   results/pairs/{arch}/{model}/{layer}.h5 for every layer at once (cross terms
+#                   need both nets' activations of a batch)
 
 if STREAM:
 
@@ -30,24 +31,27 @@ if STREAM:
             " --out {output} --threads {threads} > {log} 2>&1"
 
     rule stream_compare:
-        """All layers' pair files of one pair: both networks run on each probe batch."""
+        """All layers' pair files of the block of model {model}: for each partner, both networks
+        run on each probe batch."""
         input:
-            ckpts=pair_checkpoints,
-            moments=pair_moments,
+            a=partner_files("ckpt"),
+            b=MODEL_FILE["ckpt"],
+            moments_a=partner_files("moments"),
+            moments_b=MODEL_FILE["moments"],
         output:
-            [f"{R}/pairs/{{arch}}/{{pair}}/{layer}.h5" for layer in LAYERS],
+            [f"{R}/pairs/{{arch}}/{{model}}/{layer}.h5" for layer in LAYERS],
         log:
-            f"{R}/logs/stream_compare/{{arch}}/{{pair}}.log",
+            f"{R}/logs/stream_compare/{{arch}}/{{model}}.log",
         params:
             spec=spec("stream_compare"),
-            outdir=lambda w: f"{R}/pairs/{w.arch}/{w.pair}",
+            outdir=lambda w: f"{R}/pairs/{w.arch}/{w.model}",
         conda:
             TRAIN_ENV
         threads: job_threads("stream")
         resources:
             **job_resources("stream"),
         shell:
-            "convergent stream-compare --spec {params.spec:q} --checkpoint-a {input.ckpts[0]}"
-            " --checkpoint-b {input.ckpts[1]} --moments-a {input.moments[0]}"
-            " --moments-b {input.moments[1]} --out-dir {params.outdir} --threads {threads}"
+            "convergent stream-compare --spec {params.spec:q} --checkpoint-a {input.a}"
+            " --checkpoint-b {input.b} --moments-a {input.moments_a}"
+            " --moments-b {input.moments_b} --out-dir {params.outdir} --threads {threads}"
             " > {log} 2>&1"

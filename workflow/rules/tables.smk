@@ -2,7 +2,7 @@ rule matching_tables:
     """Mean matched correlation per pair and layer, and per layer over pairs beside Li et al.'s
     values."""
     input:
-        [pair_file(p, layer) for p in PAIRS for layer in LAYERS],
+        block_files("pairs"),
     output:
         per_pair=f"{R}/tables/matching_per_pair.csv",
         summary=f"{R}/tables/matching_summary.csv",
@@ -24,7 +24,7 @@ rule mean_activation_table:
     """Li et al. Fig. 4's question as a table: do one-to-one matched units agree on their mean
     activation (rank correlation; overlap of the most and least active tenth)?"""
     input:
-        pairs=[pair_file(p, layer) for p in PAIRS for layer in LAYERS],
+        pairs=block_files("pairs"),
         moments=[f"{R}/moments/{m.arch}/{m.name}.h5" for m in MODELS],
     output:
         f"{R}/tables/mean_activation_agreement.csv",

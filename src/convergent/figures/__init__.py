@@ -51,6 +51,12 @@ STYLE = {
 }
 
 
+def add_partner_argument(parser: argparse.ArgumentParser) -> None:
+    """``--partner``: which pair of a block file a single-pair figure draws (its member)."""
+    parser.add_argument("--partner", required=True,
+                        help="the drawn pair's model A: its member of the block files")
+
+
 def apply_style() -> None:
     """The family's rc settings; applied when this package is imported (every figure module
     imports it first), so each figure is drawn alike."""

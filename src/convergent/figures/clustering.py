@@ -14,7 +14,7 @@ from matplotlib.colors import ListedColormap
 from matplotlib.patches import Rectangle
 from scipy.cluster import hierarchy
 
-from convergent.figures import DIVERGING, integer_ticks, save, suptitle
+from convergent.figures import DIVERGING, add_partner_argument, integer_ticks, save, suptitle
 from convergent.io.layouts import ClusteringFile
 
 #: net A's units dark, net B's light: tells them apart in greyscale too
@@ -65,10 +65,11 @@ def _dendrogram(ax: plt.Axes, linkage: np.ndarray) -> plt.Axes:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--clusters", required=True, help="the clustering file of one layer")
+    add_partner_argument(parser)
 
 
 def main(args: argparse.Namespace) -> None:
-    clusters = ClusteringFile(args.clusters)
+    clusters = ClusteringFile(args.clusters, args.partner)
     attrs, s = clusters.attrs, clusters.joint()
     both = clusters.clusterings()
     spectral, hac = both.spectral, both.hierarchical

@@ -9,14 +9,15 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from convergent.analysis.matching import aligned_columns
-from convergent.figures import DIVERGING, integer_ticks, save, suptitle
+from convergent.figures import DIVERGING, add_partner_argument, integer_ticks, save, suptitle
 from convergent.io.layouts import MomentsFile, PairFile
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--moments-a", required=True, help="moments file of model A")
     parser.add_argument("--moments-b", required=True, help="moments file of model B")
-    parser.add_argument("--pair", required=True, help="the pair file of this layer")
+    parser.add_argument("--pair", required=True, help="the block's pair file of this layer")
+    add_partner_argument(parser)
     parser.add_argument("--dead-std", type=float, required=True, help="analysis.dead_unit_std")
 
 def matrix_panel(ax: plt.Axes, c: np.ndarray, title: str, xlabel: str, ylabel: str):
@@ -40,7 +41,7 @@ def between_panels(pair: PairFile) -> list[tuple[np.ndarray, str, str, str]]:
 
 
 def main(args: argparse.Namespace) -> None:
-    pair = PairFile(args.pair)
+    pair = PairFile(args.pair, args.partner)
     attrs = pair.attrs
     layer, a, b = attrs["layer"], attrs["model_a"], attrs["model_b"]
     within = [

@@ -19,8 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> None:
     by_layer: dict[str, list] = {}
-    for path in args.pairs:
-        pair = PairFile(path)
+    for pair in PairFile.each(*args.pairs):
         attrs = pair.attrs
         m = pair.matchings()
         semi = np.sort(m.semi_a2b.value)[::-1]

@@ -9,20 +9,29 @@ import argparse
 import matplotlib.pyplot as plt
 import numpy as np
 
-from convergent.figures import MATCHING_COLORS, integer_ticks, legend_below, save, suptitle
+from convergent.figures import (
+    MATCHING_COLORS,
+    add_partner_argument,
+    integer_ticks,
+    legend_below,
+    save,
+    suptitle,
+)
 from convergent.io.layouts import MutualInformationFile, PairFile
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mi", nargs="+", required=True, help="MI files of every layer")
     parser.add_argument("--pairs", nargs="+", required=True, help="pair files, same order as --mi")
+    add_partner_argument(parser)
 
 def main(args: argparse.Namespace) -> None:
     n = len(args.mi)
     fig, axes = plt.subplots(2, n, figsize=(3.2 * n + 0.6, 6.4), squeeze=False,
                              layout="constrained")
     for col, (mi_path, pair_path) in enumerate(zip(args.mi, args.pairs, strict=True)):
-        info, pair = MutualInformationFile(mi_path), PairFile(pair_path)
+        info = MutualInformationFile(mi_path, args.partner)
+        pair = PairFile(pair_path, args.partner)
         attrs, mi = info.attrs, info.information().value
         c, corr_partner = pair.between(), pair.matchings().semi_a2b.partner
         semi = info.matchings().semi_a2b.value

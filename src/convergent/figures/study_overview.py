@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from convergent.figures import PALETTE, legend_below, plural, save, suptitle
+from convergent.figures import PALETTE, add_partner_argument, legend_below, plural, save, suptitle
 from convergent.figures.convergence import matching_by_depth
 from convergent.figures.correlation_matrices import between_panels, matrix_panel
 from convergent.figures.similarity import LABEL
@@ -27,6 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--accuracy", required=True, help="tables/accuracy.csv")
     parser.add_argument("--matching-summary", required=True, help="tables/matching_summary.csv")
     parser.add_argument("--pair", required=True, help="the example pair's pair file of one layer")
+    add_partner_argument(parser)
     parser.add_argument("--similarity-summary",
                         help="tables/similarity_summary.csv (omit: similarity disabled)")
     parser.add_argument("--ci", type=float, default=0.95, help="similarity.ci (for the legend)")
@@ -86,7 +87,7 @@ def _similarity_panels(subfig, summary: pd.DataFrame, ci: float, first: str) -> 
 def main(args: argparse.Namespace) -> None:
     acc = pd.read_csv(args.accuracy)
     matching = pd.read_csv(args.matching_summary)
-    pair = PairFile(args.pair)
+    pair = PairFile(args.pair, args.partner)
     similarity = pd.read_csv(args.similarity_summary) if args.similarity_summary else None
     top_h = 4.4
     n_measures = len(similarity_measures(similarity)) if similarity is not None else 0

@@ -17,7 +17,7 @@ from torch import nn
 
 from convergent import models
 from convergent.analysis.top_units import TopUnits
-from convergent.figures import PALETTE, save, suptitle
+from convergent.figures import PALETTE, add_partner_argument, save, suptitle
 from convergent.io.layouts import PairFile, TopUnitsFile
 from convergent.models.receptive_field import ReceptiveField, crop, receptive_field
 
@@ -96,6 +96,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--spec", type=json.loads, required=True,
                         help="JSON: arch, dataset, probe, k")
     parser.add_argument("--pair", required=True, help="the example pair's pair file of one layer")
+    add_partner_argument(parser)
     parser.add_argument("--units", nargs=2, required=True, help="top-units files of nets A and B")
     parser.add_argument("--checkpoints", nargs=2, required=True,
                         help="checkpoints of nets A and B")
@@ -104,7 +105,7 @@ def main(args: argparse.Namespace) -> None:
     from convergent.training import load_network
 
     spec = args.spec
-    pair = PairFile(args.pair)
+    pair = PairFile(args.pair, args.partner)
     attrs, layer = pair.attrs, pair.attrs["layer"]
     c, one = pair.between(), pair.matchings().one2one
     units = [TopUnitsFile(path, model=model)

@@ -17,7 +17,11 @@ predictivity        ``sites/{area, name, ceiling}``; ``layer/<layer>/{prediction
                     normalised, penalty}`` — one model against neural data (docs/neural.md)
 ==================  ==========================================================================
 
-Per-model files carry the attribute ``model``, per-pair files ``model_a`` and ``model_b`` (plus
+Per-pair kinds (pair, mutual_information, sparse_prediction, clustering) are *block* files: one
+file per layer and later model B of a block of pairs (:func:`convergent.study.blocks`), holding a
+member per partner A (named by A's model name), each laid out as in the table.
+
+Per-model files carry the attribute ``model``, per-pair members ``model_a`` and ``model_b`` (plus
 ``layer`` and ``architecture``); a reader given the ids it expects refuses a file that holds
 other models (moved or swapped by hand).  Activation dumps have their own module,
 :mod:`convergent.io.activations`.
@@ -26,8 +30,10 @@ other models (moved or swapped by hand).  Activation dumps have their own module
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, fields
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import numpy as np
 
@@ -35,7 +41,15 @@ from convergent.analysis.blocks import BlockMoments
 from convergent.analysis.matching import Matching, Matchings
 from convergent.analysis.top_units import TopUnits
 from convergent.io.files import InputError
-from convergent.io.hdf5 import check_model, read_attrs, read_group, write_arrays
+from convergent.io.hdf5 import (
+    Groups,
+    block_writer,
+    check_model,
+    read_attrs,
+    read_group,
+    read_members,
+    write_arrays,
+)
 
 #: the unit matchings a pair or MI file holds, one group each: A's units to B's, B's to A's,
 #: one-to-one
@@ -54,17 +68,18 @@ class ResultFile:
         path: str | os.PathLike,
         model: str | None = None,
         models: tuple[str, str] | None = None,
+        member: str | None = None,
     ) -> None:
-        """``model`` (per-model files) or ``models`` (per-pair files): the ids the reader
-        expects; None accepts any."""
-        self.path = str(path)
-        self.attrs: dict[str, Any] = read_attrs(path, self.KIND)
+        """``model`` (per-model files) or ``models`` (per-pair members): the ids the reader
+        expects, None accepts any; ``member``: the member read of a block file."""
+        self.path, self.member = str(path), member
+        self.attrs: dict[str, Any] = read_attrs(path, self.KIND, member)
         check_model(self.path, self.attrs.get("model"), model)
         for key, expected in zip(("model_a", "model_b"), models or (None, None), strict=True):
             check_model(self.path, self.attrs.get(key), expected)
 
     def group(self, name: str) -> dict[str, np.ndarray]:
-        return read_group(self.path, self.KIND, name)
+        return read_group(self.path, self.KIND, name, self.member)
 
     @classmethod
     def write(
@@ -74,6 +89,33 @@ class ResultFile:
         attrs: dict[str, Any],
     ) -> None:
         write_arrays(path, cls.KIND, groups, attrs)
+
+
+class PairResult(ResultFile):
+    """One layer of one pair (A, B): the member named by A's model name of the block file of
+    B and the layer.  Write a block with ``with cls.block(path) as add: add(partner, groups,
+    attrs)``, each member's groups from the kind's ``groups``."""
+
+    def __init__(
+        self, path: str | os.PathLike, partner: str, models: tuple[str, str] | None = None
+    ) -> None:
+        super().__init__(path, models=models, member=partner)
+
+    @classmethod
+    def partners(cls, path: str | os.PathLike) -> list[str]:
+        """The partners (members) of a block file, in pair order."""
+        return read_members(path, cls.KIND)
+
+    @classmethod
+    def each(cls, *paths: str | os.PathLike) -> list[Self]:
+        """Every pair of these block files, in order (each file's in pair order)."""
+        return [cls(path, partner) for path in paths for partner in cls.partners(path)]
+
+    @classmethod
+    def block(
+        cls, path: str | os.PathLike
+    ) -> AbstractContextManager[Callable[[str, Groups, dict[str, Any]], None]]:
+        return block_writer(path, cls.KIND)
 
 
 def _matching_groups(matchings: Matchings) -> dict[str, dict[str, np.ndarray]]:
@@ -99,7 +141,7 @@ class MomentsFile(ResultFile):
         cls.write(path, {name: m.as_dict() for name, m in layers.items()}, attrs)
 
 
-class PairFile(ResultFile):
+class PairFile(PairResult):
     """One layer of one pair: the between-net correlations, the matchings, the per-block cross
     sums (so held-out splits and bootstraps never reread the activations)."""
 
@@ -114,18 +156,10 @@ class PairFile(ResultFile):
     def cross(self) -> BlockMoments:
         return BlockMoments(**self.group("cross"))
 
-    @classmethod
-    def save(
-        cls,
-        path: str | os.PathLike,
-        between: np.ndarray,
-        matchings: Matchings,
-        cross: BlockMoments,
-        attrs: dict[str, Any],
-    ) -> None:
-        groups = {"correlation": {"between": between}, **_matching_groups(matchings),
-                  "cross": cross.as_dict()}
-        cls.write(path, groups, attrs)
+    @staticmethod
+    def groups(between: np.ndarray, matchings: Matchings, cross: BlockMoments) -> Groups:
+        return {"correlation": {"between": between}, **_matching_groups(matchings),
+                "cross": cross.as_dict()}
 
 
 @dataclass(frozen=True)
@@ -138,7 +172,7 @@ class UnitInformation:
     entropy_b: np.ndarray
 
 
-class MutualInformationFile(ResultFile):
+class MutualInformationFile(PairResult):
     """One layer of one pair: MI of every unit pair, the bin edges, the MI matchings."""
 
     KIND = "mutual_information"
@@ -149,18 +183,12 @@ class MutualInformationFile(ResultFile):
     def matchings(self) -> Matchings:
         return _read_matchings(self)
 
-    @classmethod
-    def save(
-        cls,
-        path: str | os.PathLike,
-        information: UnitInformation,
-        edges: tuple[np.ndarray, np.ndarray],
-        matchings: Matchings,
-        attrs: dict[str, Any],
-    ) -> None:
-        groups = {"mi": vars(information), "edges": dict(zip("ab", edges, strict=True)),
-                  **_matching_groups(matchings)}
-        cls.write(path, groups, attrs)
+    @staticmethod
+    def groups(
+        information: UnitInformation, edges: tuple[np.ndarray, np.ndarray], matchings: Matchings
+    ) -> Groups:
+        return {"mi": vars(information), "edges": dict(zip("ab", edges, strict=True)),
+                **_matching_groups(matchings)}
 
 
 @dataclass(frozen=True)
@@ -174,7 +202,7 @@ class SparseFit:
     weights: np.ndarray
 
 
-class SparsePredictionFile(ResultFile):
+class SparsePredictionFile(PairResult):
     """One layer of one pair: the L1 path both ways."""
 
     KIND = "sparse_prediction"
@@ -185,16 +213,9 @@ class SparsePredictionFile(ResultFile):
     def fit(self, direction: str) -> SparseFit:
         return SparseFit(**self.group(direction))
 
-    @classmethod
-    def save(
-        cls,
-        path: str | os.PathLike,
-        penalties: np.ndarray,
-        fits: dict[str, SparseFit],
-        attrs: dict[str, Any],
-    ) -> None:
-        groups = {"penalties": {"value": penalties}, **{d: vars(fits[d]) for d in DIRECTIONS}}
-        cls.write(path, groups, attrs)
+    @staticmethod
+    def groups(penalties: np.ndarray, fits: dict[str, SparseFit]) -> Groups:
+        return {"penalties": {"value": penalties}, **{d: vars(fits[d]) for d in DIRECTIONS}}
 
 
 @dataclass(frozen=True)
@@ -215,7 +236,7 @@ class Clusterings:
     hierarchical: Clusters
 
 
-class ClusteringFile(ResultFile):
+class ClusteringFile(PairResult):
     """One layer of one pair: the joint correlation matrix and both clusterings."""
 
     KIND = "clustering"
@@ -226,19 +247,13 @@ class ClusteringFile(ResultFile):
     def clusterings(self) -> Clusterings:
         return Clusterings(**{f.name: Clusters(**self.group(f.name)) for f in fields(Clusterings)})
 
-    @classmethod
-    def save(
-        cls,
-        path: str | os.PathLike,
-        joint: np.ndarray,
-        clusterings: Clusterings,
-        attrs: dict[str, Any],
-    ) -> None:
+    @staticmethod
+    def groups(joint: np.ndarray, clusterings: Clusterings) -> Groups:
         groups = {"joint": {"correlation": joint}}
         for f in fields(Clusterings):
             c = getattr(clusterings, f.name)
             groups[f.name] = {k: v for k, v in vars(c).items() if v is not None}
-        cls.write(path, groups, attrs)
+        return groups
 
 
 class TopUnitsFile(ResultFile):

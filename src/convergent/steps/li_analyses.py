@@ -1,6 +1,7 @@
 """Steps of workflow/rules/li_analyses.smk, the rest of Li et al. (2016): mutual-information
-matching, sparse prediction and clustering (per pair and layer), each unit's top-activating
-images (per model), and one table step per family (all pairs)."""
+matching, sparse prediction and clustering (per layer and block of pairs: a model B and its
+partners A, one member per pair), each unit's top-activating images (per model), and one table
+step per family (all pairs)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import numpy as np
 from convergent.io import InputError
 from convergent.progress import progress
 from convergent.steps import Step, add_spec
+from convergent.steps.compare import add_block_arguments, partner_name
 
 #: the attributes naming one layer of one pair, copied from its pair file into every result
 PAIR_NAMES = ("layer", "model_a", "model_b", "architecture")
@@ -22,37 +24,49 @@ def _pair_names(attrs: dict) -> dict:
 
 # ------------------------------------------------------------------ per pair and layer
 def mutual_information(args: argparse.Namespace) -> None:
+    from convergent.io.activations import ActivationFile
+    from convergent.io.layouts import MutualInformationFile, PairFile
+
+    models = args.spec["models"]
+    with ActivationFile(args.b, models["b"]) as fb, \
+            MutualInformationFile.block(args.out) as add:
+        for path, model in zip(args.a, models["a"], strict=True):
+            pair = PairFile(args.pair, partner_name(model), models=(model, models["b"]))
+            with ActivationFile(path, model) as fa:
+                add(partner_name(model), *_pair_information(args, fa, fb, pair))
+
+
+def _pair_information(args: argparse.Namespace, fa, fb, pair) -> tuple[dict, dict]:
+    """MI of every unit pair of one layer of A and B, its matchings and the top-k agreement
+    with the correlation matching of ``pair`` (the pair file's member)."""
     from convergent.analysis import matching
     from convergent.analysis import mutual_information as mi
-    from convergent.io.activations import ActivationFile, check_same_probe
-    from convergent.io.layouts import MutualInformationFile, PairFile, UnitInformation
+    from convergent.io.activations import check_same_probe
+    from convergent.io.layouts import MutualInformationFile, UnitInformation
     from convergent.moments import chunks
 
     opt, layer = args.spec["analysis"], args.layer
-    models = tuple(args.spec["models"])
-    with ActivationFile(args.a, models[0]) as fa, ActivationFile(args.b, models[1]) as fb:
-        check_same_probe(fa, fb)
-        shape = fa.layer(layer).shape
-        rows = fa.n_images * int(np.prod(shape[2:]))
-        parts = list(chunks(fa.n_images, opt["blocks"], opt["chunk_images"]))
-        passes = iter(("bin edges", "joint histograms"))  # unit_histograms' two passes
+    check_same_probe(fa, fb)
+    shape = fa.layer(layer).shape
+    rows = fa.n_images * int(np.prod(shape[2:]))
+    parts = list(chunks(fa.n_images, opt["blocks"], opt["chunk_images"]))
+    passes = iter(("bin edges", "joint histograms"))  # unit_histograms' two passes
 
-        def chunk_pairs():
-            with progress(fa.n_images, "img", f"MI {next(passes)} {layer}") as bar:
-                for _, start, stop in parts:
-                    yield fa.samples(layer, start, stop), fb.samples(layer, start, stop)
-                    bar.update(stop - start)
+    def chunk_pairs():
+        with progress(fa.n_images, "img", f"MI {next(passes)} {layer} {pair.member}") as bar:
+            for _, start, stop in parts:
+                yield fa.samples(layer, start, stop), fb.samples(layer, start, stop)
+                bar.update(stop - start)
 
-        edges_a, edges_b, counts = mi.unit_histograms(
-            chunk_pairs, rows, shape[1], opt["mi_bins"], opt["mi_zero"], opt["mi_quantile_samples"]
-        )
+    edges_a, edges_b, counts = mi.unit_histograms(
+        chunk_pairs, rows, shape[1], opt["mi_bins"], opt["mi_zero"], opt["mi_quantile_samples"]
+    )
     info = UnitInformation(
         mi.mutual_information(counts, opt["mi_correction"]),
         mi.mutual_information(counts, "none"),
         mi.entropy(counts[:, 0].sum(axis=2)),
         mi.entropy(counts[0].sum(axis=1)),
     )
-    pair = PairFile(args.pair, models=models)
     corr_semi = pair.matchings().semi_a2b
     matchings = matching.matchings(info.value)
     semi = matchings.semi_a2b
@@ -67,11 +81,27 @@ def mutual_information(args: argparse.Namespace) -> None:
         "top_k_agree": mi.top_pair_agreement(corr_semi.value, corr_semi.partner, semi.partner, k),
         "same_partner_fraction": float(np.mean(corr_semi.partner == semi.partner)),
     }
-    MutualInformationFile.save(args.out, info, (edges_a, edges_b), matchings, attrs)
     print(
-        f"{layer}: mean semi-matched MI {semi.value.mean():.3f} nats; "
+        f"{layer} {pair.member}: mean semi-matched MI {semi.value.mean():.3f} nats; "
         f"{attrs['top_k_agree']} of the {k} best correlation pairs agree"
     )
+    return MutualInformationFile.groups(info, (edges_a, edges_b), matchings), attrs
+
+
+def _pairs_with_moments(args: argparse.Namespace):
+    """Each pair of the block's pair file with its two models' moments files, checked to be
+    the files of the pair's models (the rule passes the partners' files in pair order)."""
+    from convergent.io.layouts import MomentsFile, PairFile
+
+    pairs = PairFile.each(args.pair)
+    if len(pairs) != len(args.moments_a):
+        raise InputError(f"{args.pair}: holds {len(pairs)} pairs, given {len(args.moments_a)} "
+                         "partners' moments; rerun snakemake to rebuild it")
+    for pair, moments_a in zip(pairs, args.moments_a, strict=True):
+        for path, model in ((moments_a, pair.attrs["model_a"]), (args.moments_b,
+                                                                  pair.attrs["model_b"])):
+            MomentsFile(path, model=model)
+        yield pair, moments_a, args.moments_b
 
 
 def _block_sums(pair, moments_a: str, moments_b: str, layer: str):
@@ -94,42 +124,55 @@ def _block_sums(pair, moments_a: str, moments_b: str, layer: str):
 
 def sparse_prediction(args: argparse.Namespace) -> None:
     from convergent.analysis.sparse_prediction import sparse_prediction
-    from convergent.io.layouts import DIRECTIONS, PairFile, SparseFit, SparsePredictionFile
+    from convergent.io.layouts import DIRECTIONS, SparseFit, SparsePredictionFile
 
     opt, layer = args.spec["analysis"], args.layer
     penalties = np.asarray(opt["sparse_penalties"], dtype=float)
     folds = opt["sparse_folds"]  # at most analysis.blocks: checked with the config
-    pair = PairFile(args.pair)
-    fits = {}
-    for direction, sums in zip(
-        DIRECTIONS, _block_sums(pair, args.moments_a, args.moments_b, layer), strict=True
-    ):
-        # one lasso path per fold and one on all blocks, each a fit per penalty
-        fits_total = (folds + 1) * len(penalties)
-        with progress(fits_total, "fit", f"sparse prediction {layer} {direction}") as bar:
-            r = sparse_prediction(sums, penalties, folds, opt["dead_unit_std"], advance=bar.update)
-        fits[direction] = SparseFit(r.loss, r.nonzero, r.weights)
-    attrs = {**_pair_names(pair.attrs), "folds": folds, "blocks": len(sums.count)}
-    SparsePredictionFile.save(args.out, penalties, fits, attrs)
-    loss = np.nanmean(fits["a2b"].loss, axis=1)
-    print(f"{layer} A->B held-out ½MSE: " + ", ".join(f"{v:.3f}" for v in loss))
+    with SparsePredictionFile.block(args.out) as add:
+        for pair, moments_a, moments_b in _pairs_with_moments(args):
+            fits = {}
+            for direction, sums in zip(
+                DIRECTIONS, _block_sums(pair, moments_a, moments_b, layer), strict=True
+            ):
+                # one lasso path per fold and one on all blocks, each a fit per penalty
+                fits_total = (folds + 1) * len(penalties)
+                with progress(fits_total, "fit",
+                              f"sparse prediction {layer} {pair.member} {direction}") as bar:
+                    r = sparse_prediction(sums, penalties, folds, opt["dead_unit_std"],
+                                          advance=bar.update)
+                fits[direction] = SparseFit(r.loss, r.nonzero, r.weights)
+            attrs = {**_pair_names(pair.attrs), "folds": folds, "blocks": len(sums.count)}
+            add(pair.member, SparsePredictionFile.groups(penalties, fits), attrs)
+            loss = np.nanmean(fits["a2b"].loss, axis=1)
+            print(f"{layer} {pair.member} A->B held-out ½MSE: "
+                  + ", ".join(f"{v:.3f}" for v in loss))
 
 
 def clustering(args: argparse.Namespace) -> None:
+    from convergent.io.layouts import ClusteringFile
+
+    with ClusteringFile.block(args.out) as add:
+        for pair, moments_a, moments_b in _pairs_with_moments(args):
+            add(pair.member, *_pair_clusters(args, pair, moments_a, moments_b))
+
+
+def _pair_clusters(args: argparse.Namespace, pair, moments_a: str, moments_b: str):
+    """Both clusterings of one pair's joint correlation matrix, and their composition."""
     from convergent.analysis import clustering as cl
-    from convergent.io.layouts import ClusteringFile, Clusterings, Clusters, MomentsFile, PairFile
+    from convergent.io.layouts import ClusteringFile, Clusterings, Clusters, MomentsFile
 
     opt, layer = args.spec["analysis"], args.layer
     dead = opt["dead_unit_std"]
-    pair = PairFile(args.pair)
     c_ab = pair.between()
     within = [MomentsFile(p).layer(layer).within_correlation(dead)
-              for p in (args.moments_a, args.moments_b)]
+              for p in (moments_a, moments_b)]
     s = cl.joint_matrix(within[0], c_ab, within[1])
     a = cl.affinity(s, opt["cluster_affinity"])
     p = c_ab.shape[0]
     k = min(opt["clusters"] or cl.default_clusters(p), len(s) - 1)
-    with progress(2, "method", f"clustering {layer}: {len(s)} units, {k} clusters") as bar:
+    with progress(2, "method",
+                  f"clustering {layer} {pair.member}: {len(s)} units, {k} clusters") as bar:
         spectral = cl.spectral_labels(a, k)
         bar.update()
         link, leaves, hac = cl.hierarchical(a, k)
@@ -146,11 +189,11 @@ def clustering(args: argparse.Namespace) -> None:
         comp = cl.composition(labels, p)
         for key in ("shared", "only_a", "only_b", "one_to_one"):
             attrs[f"{method}_{key}"] = getattr(comp, key)
-    ClusteringFile.save(args.out, s, clusterings, attrs)
     print(
-        f"{layer}: {k} clusters; spectral {attrs['spectral_shared']} shared, "
+        f"{layer} {pair.member}: {k} clusters; spectral {attrs['spectral_shared']} shared, "
         f"{attrs['spectral_only_a'] + attrs['spectral_only_b']} single-net"
     )
+    return ClusteringFile.groups(s, clusterings), attrs
 
 
 # ------------------------------------------------------------------ per model
@@ -208,10 +251,10 @@ def clustering_table(args: argparse.Namespace) -> None:
 
 
 def register(step: Step) -> None:
-    s = step("mutual-information", mutual_information, "MI matching of one layer of a pair")
-    add_spec(s, "models (the ids files A and B must hold), layers, analysis")
-    s.add_argument("--a", required=True, help="activation file of model A")
-    s.add_argument("--b", required=True, help="activation file of model B")
+    s = step("mutual-information", mutual_information,
+             "MI matching of one layer of a block of pairs")
+    add_spec(s, "models ({a: partner ids, b: id}: what the files must hold), analysis")
+    add_block_arguments(s, "activation")
     per_layer = [s]
     s = step("sparse-prediction", sparse_prediction, "L1 path of A->B and B->A prediction")
     add_spec(s, "layers, analysis")
@@ -220,9 +263,10 @@ def register(step: Step) -> None:
     add_spec(s, "layers, analysis")
     per_layer.append(s)
     for s in per_layer:
-        s.add_argument("--pair", required=True, help="the pair file of this layer")
+        s.add_argument("--pair", required=True, help="the block's pair file of this layer")
         if s is not per_layer[0]:
-            s.add_argument("--moments-a", required=True, help="moments file of model A")
+            s.add_argument("--moments-a", nargs="+", required=True,
+                           help="moments files of the partners A, in the pair file's order")
             s.add_argument("--moments-b", required=True, help="moments file of model B")
         s.add_argument("--layer", required=True, help="the layer analysed")
         s.add_argument("--out", required=True, help="the result file written")
@@ -243,7 +287,7 @@ def register(step: Step) -> None:
         ("clustering-table", clustering_table, "cluster composition table", ("out",)),
     ):
         s = step(name, func, help)
-        s.add_argument("--inputs", nargs="+", required=True, help="the per-pair result files")
+        s.add_argument("--inputs", nargs="+", required=True, help="the blocks' result files")
         s.add_argument("--layers", nargs="+", required=True, help="layer order of the rows")
         for out in outputs:
             s.add_argument(f"--{out}", required=True, help="CSV written")

@@ -1,6 +1,6 @@
 """Steps of workflow/rules/stream.smk (``probe.stream: true``, probe sets too big to dump):
-moments of one model and the pair files of all layers of one pair, computed from the networks'
-forward pass instead of from activation dumps."""
+moments of one model and the pair files of all layers of a block of pairs, computed from the
+networks' forward pass instead of from activation dumps."""
 
 from __future__ import annotations
 
@@ -9,27 +9,38 @@ import argparse
 from convergent.io import InputError
 from convergent.progress import progress
 from convergent.steps import Step, add_spec, claim_gpu
-from convergent.steps.compare import write_pair
+from convergent.steps.compare import pair_result, partner_name
 
 
-def _networks(args: argparse.Namespace, checkpoints: list[str]) -> tuple:
-    """The networks on the job's device, their read-outs, the probe and its batches."""
-    claim_gpu()  # before CUDA starts: concurrent stream jobs get a GPU each
-    import torch
+class _Probe:
+    """The job's device and the probe set: networks loaded onto the device, their read-outs,
+    and a fresh pass of batches for each run."""
 
-    from convergent import models
-    from convergent.data import DataSpec, probe_batches
-    from convergent.moments.forward import device
-    from convergent.training import load_network
+    def __init__(self, args: argparse.Namespace) -> None:
+        claim_gpu()  # before CUDA starts: concurrent stream jobs get a GPU each
+        import torch
 
-    spec = args.spec
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    nets = [load_network(ckpt, spec["arch"])[0].to(device()) for ckpt in checkpoints]
-    readouts = {layer: models.READOUTS[spec["arch"]][layer] for layer in spec["layers"]}
-    data = DataSpec.from_config(spec["dataset"])
-    probe, batches = probe_batches(data, spec["probe"], spec["arch"])
-    return nets, readouts, probe, batches
+        from convergent import models
+        from convergent.data import DataSpec
+
+        self.spec = args.spec
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        self.readouts = {layer: models.READOUTS[self.spec["arch"]][layer]
+                         for layer in self.spec["layers"]}
+        self.data = DataSpec.from_config(self.spec["dataset"])
+        self.probe, _ = self.batches()
+
+    def network(self, checkpoint: str):
+        from convergent.moments.forward import device
+        from convergent.training import load_network
+
+        return load_network(checkpoint, self.spec["arch"])[0].to(device())
+
+    def batches(self):
+        from convergent.data import probe_batches
+
+        return probe_batches(self.data, self.spec["probe"], self.spec["arch"])
 
 
 def stream_moments(args: argparse.Namespace) -> None:
@@ -37,7 +48,8 @@ def stream_moments(args: argparse.Namespace) -> None:
     from convergent.moments.forward import network_moments
 
     spec, blocks = args.spec, args.spec["analysis"]["blocks"]
-    (net,), readouts, probe, batches = _networks(args, [args.checkpoint])
+    run = _Probe(args)
+    net, readouts, (probe, batches) = run.network(args.checkpoint), run.readouts, run.batches()
     with progress(len(probe.index), "img", f"moments of {len(readouts)} layers") as bar:
         moments = network_moments(net, readouts, batches, len(probe.index), blocks, bar.update)
     attrs = {"model": spec["model"], "architecture": spec["arch"], "probe_hash": probe.hash}
@@ -46,24 +58,33 @@ def stream_moments(args: argparse.Namespace) -> None:
 
 
 def stream_compare(args: argparse.Namespace) -> None:
+    from contextlib import ExitStack
     from pathlib import Path
 
-    from convergent.io.layouts import MomentsFile
+    from convergent.io.layouts import MomentsFile, PairFile
     from convergent.moments.forward import network_cross_moments
 
-    spec, opts = args.spec, args.spec["analysis"]
-    models = tuple(spec["models"])
-    nets, readouts, probe, batches = _networks(args, [args.checkpoint_a, args.checkpoint_b])
-    for path, model in zip((args.moments_a, args.moments_b), models, strict=True):
-        if MomentsFile(path, model=model).attrs.get("probe_hash") != probe.hash:
+    spec, opts, models = args.spec, args.spec["analysis"], args.spec["models"]
+    run = _Probe(args)
+    for path, model in zip([*args.moments_a, args.moments_b], [*models["a"], models["b"]],
+                           strict=True):
+        if MomentsFile(path, model=model).attrs.get("probe_hash") != run.probe.hash:
             raise InputError(f"{path}: moments of another probe set; rerun snakemake to rebuild it")
-    n = len(probe.index)
-    with progress(n, "img", f"cross moments of {len(readouts)} layers") as bar:
-        cross = network_cross_moments(*nets, readouts, batches, n, opts["blocks"], bar.update)
-    moments = (args.moments_a, args.moments_b)
-    for layer in spec["layers"]:
-        out = str(Path(args.out_dir) / f"{layer}.h5")
-        write_pair(out, layer, cross[layer], moments, models, spec["arch"], opts["dead_unit_std"])
+    net_b, n = run.network(args.checkpoint_b), len(run.probe.index)
+    with ExitStack() as stack:
+        add = {layer: stack.enter_context(PairFile.block(Path(args.out_dir) / f"{layer}.h5"))
+               for layer in spec["layers"]}
+        # one partner at a time: a block holds as many networks as the study has models
+        for ckpt, moments, model in zip(args.checkpoint_a, args.moments_a, models["a"],
+                                        strict=True):
+            net_a, (_, batches) = run.network(ckpt), run.batches()
+            with progress(n, "img", f"cross moments of {len(run.readouts)} layers, {model}") as bar:
+                cross = network_cross_moments(net_a, net_b, run.readouts, batches, n,
+                                              opts["blocks"], bar.update)
+            for layer in spec["layers"]:
+                add[layer](partner_name(model), *pair_result(
+                    layer, cross[layer], (moments, args.moments_b), (model, models["b"]),
+                    spec["arch"], opts["dead_unit_std"]))
 
 
 def register(step: Step) -> None:
@@ -73,11 +94,13 @@ def register(step: Step) -> None:
     s.add_argument("--out", required=True, help="the moments file written")
     s.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
 
-    s = step("stream-compare", stream_compare, "pair files of all layers, from both nets")
-    add_spec(s, "arch, models, dataset, probe, layers, analysis (blocks, dead_unit_std)")
-    s.add_argument("--checkpoint-a", required=True, help="checkpoint of model A")
+    s = step("stream-compare", stream_compare,
+             "pair files of all layers of a block of pairs, from the networks")
+    add_spec(s, "arch, models ({a: partner ids, b: id}), dataset, probe, layers, analysis "
+             "(blocks, dead_unit_std)")
+    s.add_argument("--checkpoint-a", nargs="+", required=True, help="checkpoints of the A's")
     s.add_argument("--checkpoint-b", required=True, help="checkpoint of model B")
-    s.add_argument("--moments-a", required=True, help="moments file of model A")
+    s.add_argument("--moments-a", nargs="+", required=True, help="moments files of the A's")
     s.add_argument("--moments-b", required=True, help="moments file of model B")
     s.add_argument("--out-dir", required=True, help="writes <out-dir>/<layer>.h5")
     s.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")

@@ -15,8 +15,7 @@ def clustering_rows(files: Sequence[str | os.PathLike], layers: Sequence[str]) -
     """Per (pair, layer): number of clusters and how many hold units of both nets (shared
     subspaces), of one net only, and exactly one unit of each, for both clusterings."""
     rows = []
-    for path in files:
-        attrs = ClusteringFile(path).attrs
+    for attrs in (f.attrs for f in ClusteringFile.each(*files)):
         row = {k: attrs[k] for k in PAIR_KEYS}
         row.update(
             {

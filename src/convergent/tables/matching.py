@@ -18,8 +18,7 @@ from convergent.tables import by_layer
 def matching_rows(pair_files: Sequence[str | os.PathLike]) -> pd.DataFrame:
     """One row per (pair, layer): mean matched correlation by semi- and one-to-one matching."""
     rows = []
-    for path in pair_files:
-        pair = PairFile(path)
+    for pair in PairFile.each(*pair_files):
         attrs = pair.attrs
         m = pair.matchings()
         semi, one = m.semi_a2b.value, m.one2one.value
@@ -72,8 +71,7 @@ def mean_activation_rows(
         f = MomentsFile(path)
         means[f.attrs["model"]] = f
     rows = []
-    for path in pair_files:
-        pair = PairFile(path)
+    for pair in PairFile.each(*pair_files):
         a = pair.attrs
         layer = a["layer"]
         agreement = rank_agreement(

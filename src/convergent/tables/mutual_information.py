@@ -19,8 +19,7 @@ def mi_rows(files: Sequence[str | os.PathLike]) -> pd.DataFrame:
     """One row per (pair, layer): mean MI of the semi- and one-to-one MI matchings (nats), and how
     well the MI and correlation semi-matchings agree."""
     rows = []
-    for path in files:
-        f = MutualInformationFile(path)
+    for f in MutualInformationFile.each(*files):
         attrs = f.attrs
         m = f.matchings()
         semi, one = m.semi_a2b.value, m.one2one.value

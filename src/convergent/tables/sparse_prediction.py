@@ -18,8 +18,7 @@ def sparse_rows(files: Sequence[str | os.PathLike]) -> pd.DataFrame:
     """One row per (pair, layer, direction, penalty): held-out ½·MSE (mean over live target
     units) and mean number of non-zero predictors per target unit."""
     rows = []
-    for path in files:
-        f = SparsePredictionFile(path)
+    for f in SparsePredictionFile.each(*files):
         attrs, penalties = f.attrs, f.penalties()
         for direction in DIRECTIONS:
             r = vars(f.fit(direction))
