@@ -9,9 +9,12 @@ scatter matrices (paid again per bootstrap resample).  Gram/RDM measures are tim
 
 Every scatter-route row also prints its cost per pair and layer against ONE float64 GEMM of the
 pair's shape (Xᵀ Y, samples × units each; target <= 1.5x): the streamed cross sum XᵀY plus the
-measure from the scatter matrices, the within-net sums XᵀX, YᵀY being per-model work (computed
-once per model, not per pair).  The layer x layer rows compare building each layer's centred
-features, scatter and eigendecomposition once against rebuilding them for every pair.
+measure from the scatter matrices.  The within-net sums XᵀX are per-model work: the similarity
+job reads them from the model's moments file (``positions``) or streams them once per model and
+job (``mean``), never per pair; the "pair's streamed sums" rows set what a pair streams now
+(XᵀY, and the shuffled null's XᵀY) against what it streamed when every pair job redid the
+within sums.  The layer x layer rows compare building each layer's centred features, scatter and
+eigendecomposition once against rebuilding them for every pair.
 
 ``bench_similarity()`` returns [(name, seconds, note)]; benchmarks/bench.py calls it.
 """
@@ -85,16 +88,25 @@ def _bench() -> list[tuple[str, float, str]]:
         def cross(x=x, y=y, units=units) -> None:
             BlockMoments.zeros(1, units, units).add(0, x, y)
 
+        def within(x=x, units=units) -> None:
+            BlockMoments.zeros(1, units, units).add(0, x)
+
         scale = samples / chunk
         gemm = _best(lambda x=x, y=y: x.T @ y) * scale
         t_cross = _best(cross) * scale
+        t_within = _best(within) * scale
         seconds = _best(accumulate) * scale
         shape = f"{units} units x {samples} samples"
         out.append((f"similarity/one float64 GEMM XtY {layer}", gemm, f"{shape}: the yardstick"))
         out.append((f"similarity/streamed cross sum XtY {layer}", t_cross,
                     f"{t_cross / gemm:.2f}x GEMM (per pair & layer)"))
-        out.append((f"similarity/streamed sums XtX+YtY+XtY {layer}", seconds,
-                    f"{seconds / gemm:.2f}x GEMM (within sums redone per pair)"))
+        out.append((f"similarity/within sums XtX {layer}", t_within,
+                    f"{t_within / gemm:.2f}x GEMM (per model & layer: the moments file)"))
+        out.append((f"similarity/pair's streamed sums, now {layer}", 2 * t_cross,
+                    f"{2 * t_cross / gemm:.2f}x GEMM (XtY + shuffled null's XtY)"))
+        out.append((f"similarity/pair's streamed sums, before {layer}", seconds + t_cross,
+                    f"{(seconds + t_cross) / gemm:.2f}x GEMM (XtX+YtY+XtY + null's XtY, "
+                    f"{(seconds + t_cross) / (2 * t_cross):.2f}x now)"))
         s = _scatter(rng, units)
         for name, func in (
             ("linear_cka", sim.linear_cka),
@@ -105,6 +117,8 @@ def _bench() -> list[tuple[str, float, str]]:
             ("regression R2 (both ways)", lambda s: (sim.regression_r2(s),
                                                      sim.regression_r2(s.swap()))),
             ("matched correlation (semi + 1:1)", lambda s: matched_correlation(s, 1e-6)),
+            ("every scatter measure", lambda s: (sim.scatter_measures(sim.Scatter(
+                s.n, s.sxx, s.syy, s.sxy)), matched_correlation(s, 1e-6))),
         ):
             t = _best(lambda f=func, s=s: f(s))
             out.append((f"similarity/{name} {layer}", t,

@@ -62,7 +62,7 @@ def test_a_config_architecture_runs_the_study_end_to_end(tmp_path):
         similarity={"bootstrap": 10, "kendall": False, "layer_by_layer": False,
                     "nulls": {"untrained": False}},
     )
-    pair = "results/similarity/tiny/i0-d0/tiny/i1-d1.csv"
+    pair = "results/similarity/tiny/i1-d1.csv"  # the job of the pair's later model
     run(tmp_path, config, "results/tables/matching_summary.csv", pair)
     r = tmp_path / "results"
     with h5py.File(r / "activations/tiny/i0-d0.h5") as f:

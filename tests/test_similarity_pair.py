@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from collections import Counter
+
 import h5py
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import write_planted
 from scipy.optimize import linear_sum_assignment
@@ -229,3 +233,115 @@ def test_layer_by_layer_shares_each_layer_and_changes_no_number(dumps):
     assert shared == sim.data_measures(x, y)
     s = sim.Scatter(len(x), a.scatter, b.scatter, a.xc.T @ b.xc, a.eig, b.eig)
     assert s.eigh("x") is a.eig and s.swap().eigh("x") is b.eig  # not decomposed again
+
+
+# ------------------------------------------------------------------ one job per later model
+def _block(tmp_path, blocks=4):
+    """Three dumps (A, B earlier; C the later model of both pairs) and their moments files."""
+    from convergent.io.layouts import MomentsFile
+    from convergent.moments import layer_moments
+
+    layers = {"conv1": (3, 4, 4), "fc7": (5,)}
+    paths = {}
+    for seed, name in enumerate(("i0-d0", "i1-d1", "i2-d2")):
+        dump, moments = tmp_path / f"{name}.h5", tmp_path / f"{name}.moments.h5"
+        write_dump(dump, name, layers, seed)
+        with ActivationFile(dump) as f:
+            MomentsFile.save(moments, {k: layer_moments(f, k, blocks, 5) for k in layers},
+                             {k: f.attrs[k] for k in ("model", "architecture", "probe_hash")})
+        paths[name] = str(dump), str(moments)
+    return paths
+
+
+def _job(tmp_path, paths, pairs, opts, blocks=4, moments=True, drop_last_b=False):
+    from convergent.cli import main
+
+    spec = {"models": [[f"alexnet_small/{a}", f"alexnet_small/{b}"] for a, b in pairs],
+            "layers": ["conv1", "fc7"], "similarity": {k: v for k, v in opts.items()
+                                                       if k != "dead_unit_std"},
+            "analysis": {"blocks": blocks, "chunk_images": 5, "dead_unit_std": 1e-6}}
+    out = tmp_path / "block.csv"
+    argv = ["similarity", "--spec", json.dumps(spec), "--out", str(out)]
+    for flag, side in (("--a", 0), ("--b", 1)):
+        files = [paths[p[side]][0] for p in pairs]
+        argv += [flag, *(files[:-1] if drop_last_b and side else files)]
+        if moments:
+            argv += [f"--moments-{flag[-1]}", *(paths[p[side]][1] for p in pairs)]
+    main(argv)
+    return pd.read_csv(out)
+
+
+def test_a_block_job_gives_each_pairs_rows_reading_each_model_once(tmp_path, monkeypatch):
+    """The job of C (pairs A-C, B-C) = each pair on its own, with the within sums read from the
+    moments files (never streamed) and C's subsample features prepared once."""
+    from convergent.steps import similarity as step
+
+    paths = _block(tmp_path)
+    pairs = [("i0-d0", "i2-d2"), ("i1-d1", "i2-d2")]
+    expected = []
+    for a, b in pairs:
+        with ActivationFile(paths[a][0]) as fa, ActivationFile(paths[b][0]) as fb:
+            expected += pair_rows(fa, fb, ["conv1", "fc7"], OPTS, blocks=4, chunk_images=5)
+    expected = pd.DataFrame(expected)
+
+    def no_streamed_within(*args, **kwargs):
+        raise AssertionError("within sums streamed although the moments files hold them")
+
+    reads = Counter()
+    features = step.image_features
+
+    def counted(f, layer, index, convention):
+        reads[f.attrs["model"], layer] += 1
+        return features(f, layer, index, convention)
+
+    monkeypatch.setattr(step, "layer_moments", no_streamed_within)
+    monkeypatch.setattr(step, "image_features", counted)
+    got = _job(tmp_path, paths, pairs, OPTS)
+    assert set(reads.values()) == {1} and len(reads) == 3 * 2  # 3 models x 2 layers, once each
+    assert list(got.columns) == list(expected.columns) and len(got) == len(expected)
+    assert (got[["model_a", "model_b", "layer_a", "layer_b", "kind", "measure"]].to_numpy()
+            == expected[["model_a", "model_b", "layer_a", "layer_b", "kind", "measure"]]
+            .to_numpy()).all()
+    for col in ("value", "ci_low", "ci_high", "samples"):
+        np.testing.assert_allclose(got[col], expected[col], rtol=1e-10, atol=1e-13,
+                                   equal_nan=True, err_msg=col)
+
+
+def test_moments_over_other_blocks_are_refused_in_one_line(tmp_path, capsys):
+    paths = _block(tmp_path, blocks=3)  # the job asks for 4
+    with pytest.raises(SystemExit):
+        _job(tmp_path, paths, [("i0-d0", "i2-d2")], {**OPTS, "layer_by_layer": False})
+    err = capsys.readouterr().err.strip().splitlines()[-1]  # after the progress bars
+    assert err.startswith("convergent similarity: error: ")
+    assert "i0-d0.moments.h5: its sums are not over the probe blocks" in err
+    # one file per pair on each side: a missing one is named before anything is read
+    with pytest.raises(SystemExit):
+        _job(tmp_path, paths, [("i0-d0", "i2-d2"), ("i1-d1", "i2-d2")], OPTS,
+             drop_last_b=True)
+    err = capsys.readouterr().err.strip()
+    assert err == ("convergent similarity: error: --b: 1 files for the spec's 2 pairs of models;"
+                   " give one per pair, in the order of the spec's models")
+
+
+def test_mean_convention_streams_each_models_within_sums_once_per_job(tmp_path, monkeypatch):
+    from convergent.steps import similarity as step
+
+    paths = _block(tmp_path)
+    calls = Counter()
+    streamed = step.layer_moments
+
+    def counted(f, layer, *args):
+        calls[f.attrs["model"], layer, args[-1]] += 1
+        return streamed(f, layer, *args)
+
+    monkeypatch.setattr(step, "layer_moments", counted)
+    opts = {**OPTS, "conv_convention": "mean", "layer_by_layer": False}
+    got = _job(tmp_path, paths, [("i0-d0", "i2-d2"), ("i1-d1", "i2-d2")], opts)
+    assert set(calls.values()) == {1} and len(calls) == 3 * 2  # not once per pair
+    assert {k[2] for k in calls} == {"mean"}
+    with ActivationFile(paths["i1-d1"][0]) as fb, ActivationFile(paths["i2-d2"][0]) as fc:
+        alone = pair_rows(fb, fc, ["conv1"], opts, blocks=4, chunk_images=5)
+    ref = {(r["kind"], r["measure"]): r["value"] for r in alone if r["layer_a"] == "conv1"}
+    mine = got[(got.model_a == "i1-d1") & (got.layer_a == "conv1")]
+    for kind, measure, value in zip(mine["kind"], mine["measure"], mine["value"], strict=True):
+        assert value == pytest.approx(ref[kind, measure], rel=1e-10, abs=1e-13, nan_ok=True)

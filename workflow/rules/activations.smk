@@ -22,13 +22,16 @@ rule dump:
 
 
 rule moments:
-    """Per-block float64 moments of one model's layers: computed once per model, never per pair."""
+    """Per-block float64 moments of one model's layers: computed once per model, never per pair
+    (the untrained network's too: the similarity jobs' within sums)."""
     input:
         f"{R}/activations/{{arch}}/{{model}}.h5",
     output:
         f"{R}/moments/{{arch}}/{{model}}.h5",
     log:
         f"{R}/logs/moments/{{arch}}/{{model}}.log",
+    wildcard_constraints:
+        model=f"{TRAINED_MODEL}|{UNTRAINED_MODEL}",
     params:
         spec=spec("moments"),
     conda:

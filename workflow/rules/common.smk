@@ -211,7 +211,7 @@ SPECS = {
         "architectures": _JOB_ARCH,
     },
     "similarity": {
-        "models": lambda w: [f"{w.arch_a}/{w.model_a}", f"{w.arch_b}/{w.model_b}"],
+        "models": lambda w: sim_block(w),
         "layers": WHOLE,
         "analysis": ("blocks", "chunk_images", "dead_unit_std"),
         # not read: enabled, cross_architecture and the untrained null (they choose the jobs)
@@ -221,7 +221,8 @@ SPECS = {
             "nulls.shuffled",
         ),
         # relative depths of the layers (layer identification across architectures)
-        "architectures": arch_definitions(lambda w: [w.arch_a, w.arch_b]),
+        "architectures": arch_definitions(
+            lambda w: list(dict.fromkeys(i.split("/")[0] for p in sim_block(w) for i in p))),
     },
     # every network of the study at one layer (the claims' distance matrices)
     "network_distances": {
@@ -323,19 +324,49 @@ def example_models(kind):
     return [path.format(arch=EXAMPLE.arch, model=m.name) for m in (EXAMPLE.a, EXAMPLE.b)]
 
 
-def sim_file(arch_a, model_a, arch_b, model_b):
-    return f"{R}/similarity/{arch_a}/{model_a}/{arch_b}/{model_b}.csv"
+def _similarity_pairs():
+    """Every similarity pair as ([id of A, id of B], the id of the model whose job holds it):
+    within-architecture pairs (a, b) and cross-architecture pairs (convergent.study.cross_pairs)
+    go to their later member b, a model's pair with the untrained network to the model."""
+    out = [([p.a.id, p.b.id], p.b.id) for p in PAIRS]
+    if SIM["nulls"]["untrained"]:
+        out += [([m.id, f"{m.arch}/{UNTRAINED}"], m.id) for m in MODELS]
+    if SIM["cross_architecture"]:
+        out += [([a.id, b.id], b.id) for a, b in study.cross_pairs(config)]
+    return out
+
+
+# One similarity job per model that is the later member of some pair: {model id: [[A, B], ...]}
+# in pair order (study.blocks), so an added seed adds its own job and leaves the others' as
+# they were.
+SIM_BLOCKS = study.blocks(_similarity_pairs())
+# the positions convention's within-net sums are the per-model moments files' (rule moments);
+# under probe.stream those come from the forward pass, not the dumps the cross sums read
+SIM_MOMENTS = SIM["conv_convention"] == "positions" and not STREAM
+
+
+def sim_block(w):
+    """The pairs [[id of A, id of B], ...] of the similarity job of model {arch}/{model}."""
+    key = model_id(w)
+    if key not in SIM_BLOCKS:
+        raise ValueError(f"{key}: no similarity pair has it as its later model; its pairs are "
+                         "in the files of the models compared with it")
+    return SIM_BLOCKS[key]
+
+
+def sim_inputs(kind, side):
+    """Input function: the activation (or moments) file of side 0 (A) or 1 (B) of each pair of
+    a similarity job; no moments files where the job computes the within sums itself."""
+    def files(w):
+        if kind == "moments" and not SIM_MOMENTS:
+            return []
+        return [f"{R}/{kind}/{pair[side]}.h5" for pair in sim_block(w)]
+    return files
 
 
 def similarity_files():
-    """Within-architecture pairs, model vs untrained network, and cross-architecture pairs
-    (convergent.study.cross_pairs)."""
-    files = [sim_file(p.arch, p.a.name, p.arch, p.b.name) for p in PAIRS]
-    if SIM["nulls"]["untrained"]:
-        files += [sim_file(m.arch, m.name, m.arch, UNTRAINED) for m in MODELS]
-    if SIM["cross_architecture"]:
-        files += [sim_file(a.arch, a.name, b.arch, b.name) for a, b in study.cross_pairs(config)]
-    return files
+    """One CSV per model that is the later member of a similarity pair (SIM_BLOCKS)."""
+    return [f"{R}/similarity/{key}.csv" for key in SIM_BLOCKS]
 
 
 # ------------------------------------------------------------------ report

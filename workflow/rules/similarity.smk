@@ -2,10 +2,15 @@
 # bootstrap CIs, the layer x layer matrices, null baselines (untrained networks, shuffled image
 # pairing), cross-architecture comparisons, and their tables and figures.
 #
-# One job per compared pair of models, whatever the pair is: two seeds of one architecture,
-# a model and an untrained network, or models of two architectures.  Outputs:
-#   results/similarity/{arch_a}/{model_a}/{arch_b}/{model_b}.csv   (long format, one row a number)
-# The untrained networks' activations come from the dump rule (activations.smk).
+# One job per model, holding every pair whose later member that model is (SIM_BLOCKS in
+# common.smk): its within-architecture pairs with earlier models, its pair with the untrained
+# network, its cross-architecture pairs as their second model.  A model in no such pair gets no
+# job; an added seed adds its own job only.  Output:
+#   results/similarity/{arch}/{model}.csv   (long format, one row a number, every pair's rows)
+# A job reads each model's file once; under the positions convention the within-net sums come
+# from the per-model moments files (rule moments, the untrained network's too), so a pair
+# streams its cross sums only.  The untrained networks' activations come from the dump rule
+# (activations.smk).
 
 
 rule untrained:
@@ -28,30 +33,31 @@ rule untrained:
 
 
 rule similarity:
-    """All similarity measures of one pair of models, per layer (CIs, shuffled null) and
-    layer x layer."""
+    """All similarity measures of the pairs whose later model is {arch}/{model}, per layer (CIs,
+    shuffled null) and layer x layer."""
     input:
-        a=f"{R}/activations/{{arch_a}}/{{model_a}}.h5",
-        b=f"{R}/activations/{{arch_b}}/{{model_b}}.h5",
+        a=sim_inputs("activations", 0),
+        b=sim_inputs("activations", 1),
+        moments_a=sim_inputs("moments", 0),
+        moments_b=sim_inputs("moments", 1),
     output:
-        f"{R}/similarity/{{arch_a}}/{{model_a}}/{{arch_b}}/{{model_b}}.csv",
+        f"{R}/similarity/{{arch}}/{{model}}.csv",
     log:
-        f"{R}/logs/similarity/{{arch_a}}/{{model_a}}/{{arch_b}}/{{model_b}}.log",
-    wildcard_constraints:
-        arch_a="|".join(ARCHS),
-        arch_b="|".join(ARCHS),
-        model_a=TRAINED_MODEL,
-        model_b=f"{TRAINED_MODEL}|{UNTRAINED_MODEL}",
+        f"{R}/logs/similarity/{{arch}}/{{model}}.log",
     params:
         spec=spec("similarity"),
+        moments=lambda w, input: (
+            f" --moments-a {' '.join(input.moments_a)} --moments-b {' '.join(input.moments_b)}"
+            if input.moments_a else ""
+        ),
     conda:
         ANALYSIS_ENV
     threads: job_threads("analysis")
     resources:
         **job_resources("analysis"),
     shell:
-        "convergent similarity --spec {params.spec:q} --a {input.a} --b {input.b} --out {output}"
-        " > {log} 2>&1"
+        "convergent similarity --spec {params.spec:q} --a {input.a} --b {input.b}{params.moments}"
+        " --out {output} > {log} 2>&1"
 
 
 rule similarity_tables:

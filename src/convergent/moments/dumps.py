@@ -19,17 +19,29 @@ Advance = Callable[[int], object] | None
 
 
 def layer_moments(
-    f: ActivationFile, layer: str, blocks: int, chunk_images: int, advance: Advance = None
+    f: ActivationFile,
+    layer: str,
+    blocks: int,
+    chunk_images: int,
+    advance: Advance = None,
+    convention: str = "positions",
 ) -> BlockMoments:
-    """Within-net moments of one layer (samples: images × positions)."""
-    c = f.units(layer)
-    m = BlockMoments.zeros(blocks, c, c)
+    """Within-net moments of one layer (samples: images × positions, or images under the
+    ``mean`` convention)."""
+    if convention == "flatten":
+        raise ValueError("flattened conv features are too wide for moments; use the Gram route")
+    m = None
     done = advance or (lambda _: None)
     for block, start, stop in chunks(f.n_images, blocks, chunk_images):
-        m.add(block, f.samples(layer, start, stop))
+        if convention == "positions":
+            x = f.samples(layer, start, stop)
+        else:
+            x = as_features(f.layer(layer)[start:stop], convention)
+        if m is None:
+            m = BlockMoments.zeros(blocks, x.shape[1], x.shape[1])
+        m.add(block, x)
         done(stop - start)
     return m
-
 
 
 def cross_moments(
@@ -134,12 +146,13 @@ def paired_cross_moments(
     convention: str,
     blocks: int,
     chunk_images: int,
-    pairing: np.ndarray,
+    pairing: np.ndarray | None = None,
     advance: Advance = None,
 ) -> BlockMoments:
-    """The cross moments alone of ``pair_moments`` with ``pairing``: a permutation of B's images
-    leaves B's (and A's) within-net sums over all blocks as they are, so a null that uses all
-    blocks takes those from the pair's own moments and pays one product per chunk, not three."""
+    """The cross moments alone of ``pair_moments`` (optionally with ``pairing``): the within-net
+    sums are per-model work (a moments file, read once per model); and a permutation of B's
+    images leaves B's (and A's) within-net sums over all blocks as they are, so a null that uses
+    all blocks takes those from the pair's own and pays one product per chunk, not three."""
     cross = None
     for block, x, y in _paired_chunks(fa, la, fb, lb, convention, blocks, chunk_images, pairing,
                                       advance):

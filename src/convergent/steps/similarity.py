@@ -1,5 +1,7 @@
-"""Steps of workflow/rules/similarity.smk: every similarity measure of one pair of models —
-per layer (bootstrap CIs, the shuffled-pairing null) and layer × layer — and their tables.
+"""Steps of workflow/rules/similarity.smk: every similarity measure of each pair of a block
+(the pairs whose later model is one model) — per layer (bootstrap CIs, the shuffled-pairing
+null) and layer × layer — and their tables.  Per-model work (subsample features, within-net
+sums) is done once per model and job; a pair streams its cross sums only.
 
 A pair's rows are long-format, one per number: analysis (per_layer | layer_by_layer), kind
 (pair | shuffled), the two models and layers, the layers' relative depths, measure, value,
@@ -10,6 +12,7 @@ Formulas live in :mod:`convergent.analysis.similarity` and :mod:`convergent.anal
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -18,10 +21,13 @@ from convergent import models
 from convergent.analysis import similarity as sim
 from convergent.analysis.statistics import bootstrap, shuffled_pairing
 from convergent.analysis.subsample import SubsampleLayer, subsample_index, subsample_measures
+from convergent.io import InputError
 from convergent.io.activations import ActivationFile
 from convergent.moments import (
+    BlockMoments,
+    block_bounds,
     image_features,
-    pair_moments,
+    layer_moments,
     pair_moments_of_arrays,
     paired_cross_moments,
 )
@@ -46,21 +52,72 @@ class SubsampleLayers:
         return self.layers[layer]
 
 
+class JobModel:
+    """One model's activation file in a similarity job, with the per-model work every pair of
+    the job that holds it shares: its subsample features (Gram, RDM, PCA) and its per-block
+    within-net sums per layer and convention — read from its moments file (``positions``,
+    what the moments rule computes once per model) or else streamed once per job."""
+
+    def __init__(
+        self,
+        f: ActivationFile,
+        opts: dict[str, Any],
+        blocks: int,
+        chunk_images: int,
+        moments: str | None = None,
+    ) -> None:
+        self.f, self.blocks, self.chunk_images, self.moments = f, blocks, chunk_images, moments
+        self.feats = SubsampleLayers(f, opts)
+        self._within: dict[tuple[str, str], BlockMoments] = {}
+
+    def within(self, layer: str, convention: str) -> BlockMoments:
+        """Per-block sums XᵀX of ``layer`` under ``convention`` (``mean`` or ``positions``)."""
+        key = layer, convention
+        if key not in self._within:
+            if convention == "positions" and self.moments is not None:
+                self._within[key] = self._stored(layer)
+            else:
+                with progress(self.f.n_images, "img", f"{layer} within sums") as bar:
+                    self._within[key] = layer_moments(self.f, layer, self.blocks,
+                                                      self.chunk_images, bar.update, convention)
+        return self._within[key]
+
+    def close(self) -> None:
+        self.f.file.close()
+
+    def _stored(self, layer: str) -> BlockMoments:
+        """The moments file's layer, checked against the activation file and the job's blocks."""
+        from convergent.io.layouts import MomentsFile
+
+        stored = MomentsFile(self.moments, model=self.f.attrs["model"])
+        m = stored.layer(layer)
+        per_image = int(np.prod(self.f.layer(layer).shape[2:]))  # positions per image
+        expected = [(hi - lo) * per_image for lo, hi in block_bounds(self.f.n_images, self.blocks)]
+        if (stored.attrs.get("probe_hash") != self.f.attrs.get("probe_hash")
+                or not np.array_equal(m.count, expected)):
+            raise InputError(
+                f"{self.moments}: its sums are not over the probe blocks of {self.f.path} "
+                f"(analysis.blocks = {self.blocks}); rerun snakemake to rebuild it"
+            )
+        return m
+
+
+def as_job_model(
+    x: ActivationFile | JobModel, opts: dict[str, Any], blocks: int, chunk_images: int
+) -> JobModel:
+    """``x``, or a model of one pair alone (no moments file, nothing shared)."""
+    return x if isinstance(x, JobModel) else JobModel(x, opts, blocks, chunk_images)
+
+
 def per_layer_rows(
-    fa: ActivationFile,
-    fb: ActivationFile,
-    layer: str,
-    opts: dict[str, Any],
-    blocks: int,
-    chunk_images: int,
-    feats: tuple[SubsampleLayers, SubsampleLayers] | None = None,
+    a: JobModel, b: JobModel, layer: str, opts: dict[str, Any]
 ) -> list[dict[str, Any]]:
     """Every measure of one same-named layer of A and B, with CIs, plus the shuffled null."""
+    fa, fb, blocks, chunk_images = a.f, b.f, a.blocks, a.chunk_images
     conv = effective_convention(fa, layer, fb, layer, opts["conv_convention"])
-    feats = feats or (SubsampleLayers(fa, opts), SubsampleLayers(fb, opts))
-    sub = feats[0].sub
+    sub = a.feats.sub
     img_conv = opts["image_features"]
-    sa, sb = feats[0][layer], feats[1][layer]
+    sa, sb = a.feats[layer], b.feats[layer]
     rows: list[dict[str, Any]] = []
 
     def add(kind: str, results: dict, convention: str, samples: float) -> None:
@@ -70,23 +127,26 @@ def per_layer_rows(
                  "convention": convention, "samples": samples}
             )
 
-    # scatter route: exact over every probe image (or the subsample for 'flatten'), block bootstrap
+    # scatter route: exact over every probe image (or the subsample for 'flatten'), block
+    # bootstrap; a pair streams its cross sums only, the within sums are each model's own
     if conv == "flatten":
         moments = pair_moments_of_arrays(sa.reduced, sb.reduced, blocks)
         perm = shuffled_pairing(len(sub), opts["seed"] + 1)
         null_moments = pair_moments_of_arrays(sa.reduced, sb.reduced[perm], blocks)
     else:
-        with progress(fa.n_images, "img", f"{layer} moments") as bar:
-            moments = pair_moments(fa, layer, fb, layer, conv, blocks, chunk_images,
-                                   advance=bar.update)
+        within = a.within(layer, conv), b.within(layer, conv)
+        with progress(fa.n_images, "img", f"{layer} cross sums") as bar:
+            cross = paired_cross_moments(fa, layer, fb, layer, conv, blocks, chunk_images,
+                                         advance=bar.update)
+        moments = (*within, cross)
         perm = shuffled_pairing(fa.n_images, opts["seed"] + 1)
         null_moments = None
         if opts["nulls"]["shuffled"]:
-            with progress(fa.n_images, "img", f"{layer} shuffled-pairing moments") as bar:
-                cross = paired_cross_moments(fa, layer, fb, layer, conv, blocks, chunk_images,
-                                             perm, bar.update)
+            with progress(fa.n_images, "img", f"{layer} shuffled-pairing cross sums") as bar:
+                null_cross = paired_cross_moments(fa, layer, fb, layer, conv, blocks,
+                                                  chunk_images, perm, bar.update)
             # the null uses all blocks: the within-net sums are the pair's (see the function)
-            null_moments = (moments[0], moments[1], cross)
+            null_moments = (moments[0], moments[1], null_cross)
     dead_std = opts["dead_unit_std"]
     reduced = conv == "flatten" and (sa.was_reduced or sb.was_reduced)
 
@@ -126,21 +186,16 @@ def per_layer_rows(
 
 
 def layer_by_layer_rows(
-    fa: ActivationFile,
-    fb: ActivationFile,
-    layers: list[str],
-    opts: dict[str, Any],
-    feats: tuple[SubsampleLayers, SubsampleLayers] | None = None,
+    a: JobModel, b: JobModel, layers: list[str], opts: dict[str, Any]
 ) -> list[dict[str, Any]]:
     """Every (layer of A, layer of B) on the subsample's per-image features (no CIs)."""
-    feats = feats or (SubsampleLayers(fa, opts), SubsampleLayers(fb, opts))
-    sub = feats[0].sub
+    sub = a.feats.sub
     conv = opts["image_features"]
     rows = []
     all_idx = np.arange(len(sub))
     pairs = [(la, lb) for la in layers for lb in layers]
     for la, lb in progress(len(pairs), "pair", "layer x layer", pairs):
-        xa, xb = feats[0][la], feats[1][lb]
+        xa, xb = a.feats[la], b.feats[lb]
         m = sim.data_measures(xa.centred, xb.centred, opts["svcca_keep"])
         if xa.was_reduced or xb.was_reduced:
             m = sim.without_basis_measures(m)
@@ -155,36 +210,52 @@ def layer_by_layer_rows(
 
 
 def pair_rows(
-    fa: ActivationFile,
-    fb: ActivationFile,
+    a: ActivationFile | JobModel,
+    b: ActivationFile | JobModel,
     layers: list[str],
     opts: dict[str, Any],
     blocks: int,
     chunk_images: int,
 ) -> list[dict[str, Any]]:
-    """Per-layer and layer × layer rows of one pair, labelled with models, layers and depths."""
-    arch_a, arch_b = fa.attrs["architecture"], fb.attrs["architecture"]
+    """Per-layer and layer × layer rows of one pair, labelled with models, layers and depths
+    (an ActivationFile is a model of this pair alone: no moments file, nothing shared)."""
+    a, b = (as_job_model(x, opts, blocks, chunk_images) for x in (a, b))
+    arch_a, arch_b = a.f.attrs["architecture"], b.f.attrs["architecture"]
     base = {
         "arch_a": arch_a,
-        "model_a": str(fa.attrs["model"]).split("/")[-1],
+        "model_a": str(a.f.attrs["model"]).split("/")[-1],
         "arch_b": arch_b,
-        "model_b": str(fb.attrs["model"]).split("/")[-1],
+        "model_b": str(b.f.attrs["model"]).split("/")[-1],
     }
     rows = []
-    # held for the whole job only when the layer x layer matrix reuses them
-    feats = None
-    if opts["layer_by_layer"]:
-        feats = SubsampleLayers(fa, opts), SubsampleLayers(fb, opts)
     for layer in layers:
-        for r in per_layer_rows(fa, fb, layer, opts, blocks, chunk_images, feats):
+        for r in per_layer_rows(a, b, layer, opts):
             rows.append({"analysis": "per_layer", **base, "layer_a": layer, "layer_b": layer, **r})
     if opts["layer_by_layer"]:
-        for r in layer_by_layer_rows(fa, fb, layers, opts, feats):
+        for r in layer_by_layer_rows(a, b, layers, opts):
             rows.append({"analysis": "layer_by_layer", **base, **r})
     for r in rows:
         r["depth_a"] = models.relative_depth(arch_a, r["layer_a"])
         r["depth_b"] = models.relative_depth(arch_b, r["layer_b"])
     return rows
+
+
+PairFiles = tuple[str, str, str | None, str | None]
+
+
+def _pair_files(args: argparse.Namespace, n_pairs: int) -> list[PairFiles]:
+    """(A's file, B's file, A's moments, B's moments) per pair of the spec's models, checked."""
+    lists = {"--a": args.a, "--b": args.b}
+    if args.moments_a is not None or args.moments_b is not None:
+        lists.update({"--moments-a": args.moments_a or [], "--moments-b": args.moments_b or []})
+    for flag, files in lists.items():
+        if len(files) != n_pairs:
+            raise InputError(
+                f"{flag}: {len(files)} files for the spec's {n_pairs} pairs of models; give one "
+                "per pair, in the order of the spec's models"
+            )
+    none = [None] * n_pairs
+    return list(zip(args.a, args.b, args.moments_a or none, args.moments_b or none, strict=True))
 
 
 def similarity(args: argparse.Namespace) -> None:
@@ -194,11 +265,36 @@ def similarity(args: argparse.Namespace) -> None:
     from convergent.tables import write_csv
 
     spec, a_opts = args.spec, args.spec["analysis"]
-    model_a, model_b = spec["models"]
-    with ActivationFile(args.a, model_a) as fa, ActivationFile(args.b, model_b) as fb:
-        check_same_probe(fa, fb)
-        opts = {**spec["similarity"], "dead_unit_std": a_opts["dead_unit_std"]}
-        rows = pair_rows(fa, fb, spec["layers"], opts, a_opts["blocks"], a_opts["chunk_images"])
+    pairs = [tuple(ids) for ids in spec["models"]]
+    files = _pair_files(args, len(pairs))
+    opts = {**spec["similarity"], "dead_unit_std": a_opts["dead_unit_std"]}
+    blocks, chunk_images = a_opts["blocks"], a_opts["chunk_images"]
+    # a model's file is opened and prepared once, and let go after its last pair (the later
+    # model is in every pair of its job, each partner in one: memory stays at two models)
+    uses = Counter(key for (a, b, _, _), (id_a, id_b) in zip(files, pairs, strict=True)
+                   for key in {(a, id_a), (b, id_b)})
+    held: dict[tuple[str, str], JobModel] = {}
+
+    def model(path: str, model_id: str, moments: str | None) -> JobModel:
+        if (path, model_id) not in held:
+            held[path, model_id] = JobModel(ActivationFile(path, model_id), opts, blocks,
+                                            chunk_images, moments)
+        return held[path, model_id]
+
+    rows = []
+    try:
+        for (id_a, id_b), (path_a, path_b, moments_a, moments_b) in zip(pairs, files,
+                                                                         strict=True):
+            a, b = model(path_a, id_a, moments_a), model(path_b, id_b, moments_b)
+            check_same_probe(a.f, b.f)
+            rows += pair_rows(a, b, spec["layers"], opts, blocks, chunk_images)
+            for key in {(path_a, id_a), (path_b, id_b)}:
+                uses[key] -= 1
+                if not uses[key]:
+                    held.pop(key).close()
+    finally:
+        for m in held.values():
+            m.close()
     write_csv(pd.DataFrame(rows), args.out)
 
 
@@ -215,14 +311,20 @@ def similarity_tables(args: argparse.Namespace) -> None:
 
 
 def register(step: Step) -> None:
-    s = step("similarity", similarity, "similarity measures, CIs and nulls of one pair")
-    add_spec(s, "models (the ids files A and B must hold), layers, analysis, similarity")
-    s.add_argument("--a", required=True, help="activation file of model A")
-    s.add_argument("--b", required=True, help="activation file of model B")
+    s = step("similarity", similarity,
+             "similarity measures, CIs and nulls of a block of pairs (one later model's)")
+    add_spec(s, "models (per pair, the ids [A, B] its files must hold), layers, analysis, "
+                "similarity")
+    s.add_argument("--a", nargs="+", required=True, help="activation file of each pair's A")
+    s.add_argument("--b", nargs="+", required=True, help="activation file of each pair's B")
+    s.add_argument("--moments-a", nargs="+",
+                   help="moments file of each pair's A (the positions convention's within sums;"
+                        " without them the job computes them, once per model)")
+    s.add_argument("--moments-b", nargs="+", help="moments file of each pair's B")
     s.add_argument("--out", required=True, help="long-format CSV, one row per number")
 
     s = step("similarity-tables", similarity_tables, "aggregate similarity CSVs")
-    s.add_argument("--inputs", nargs="+", required=True, help="every pair's similarity CSV")
+    s.add_argument("--inputs", nargs="+", required=True, help="every similarity job's CSV")
     s.add_argument("--per-pair", required=True, help="CSV: all rows, labelled")
     s.add_argument("--summary", required=True, help="CSV: per layer, over pairs")
     s.add_argument("--layer-identification", required=True, help="CSV: Kornblith's test")
