@@ -1,8 +1,8 @@
 """Benchmarks of the Li et al. (2016) analyses on synthetic data of the default study's shapes.
 
-``bench_li_analyses()`` returns (name, seconds, note) rows: seconds per pair and layer.
-Shapes (alexnet_small on 2000 Fashion-MNIST probe images): conv1 16 units × 1.57M samples,
-conv2 32 × 392k, conv3/conv4 48 × 98k, conv5 32 × 98k, fc6/fc7 256 × 2000.
+``bench_li_analyses(images)`` returns (name, seconds, note) rows: seconds per pair and layer.
+Shapes (alexnet_small on 2000 Fashion-MNIST probe images, the default): conv1 16 units × 1.57M
+samples, conv2 32 × 392k, conv3/conv4 48 × 98k, conv5 32 × 98k, fc6/fc7 256 × 2000.
 Run directly: ``python benchmarks/analyses.py``.
 """
 
@@ -11,20 +11,19 @@ from __future__ import annotations
 import time
 
 import numpy as np
+from similarity import IMAGES, LAYERS  # benchmarks/similarity.py: the default study's shapes
 
 from convergent import paper
 from convergent.analysis import clustering as cl
 from convergent.analysis import mutual_information as mi
 from convergent.analysis import sparse_prediction as sp
 
-#: layer -> (units, samples) of the default study
-SHAPES = {
-    "conv1": (16, 2000 * 28 * 28),
-    "conv2": (32, 2000 * 14 * 14),
-    "conv3": (48, 2000 * 7 * 7),
-    "conv5": (32, 2000 * 7 * 7),
-    "fc7": (256, 2000),
-}
+
+def shapes(images: int = IMAGES) -> dict[str, tuple[int, int]]:
+    """layer -> (units, samples) on ``images`` probe images (the default study's layers)."""
+    return {layer: (units, images * positions) for layer, (units, positions, _) in LAYERS.items()}
+
+
 CHUNK_ROWS = 256 * 7 * 7 * 4  # about the rows of one streamed chunk
 
 
@@ -40,8 +39,9 @@ def _timed(func) -> float:
     return time.perf_counter() - start
 
 
-def bench_mutual_information(layer: str, rng: np.random.Generator) -> tuple[str, float, str]:
-    units, samples = SHAPES[layer]
+def bench_mutual_information(layer: str, rng: np.random.Generator, shape: tuple[int, int]
+                             ) -> tuple[str, float, str]:
+    units, samples = shape
     x = relu_like(rng, min(samples, 200_000), units)  # one block, reused to reach `samples`
     edges = mi.bin_edges(x[:100_000])
 
@@ -62,8 +62,9 @@ def bench_mutual_information(layer: str, rng: np.random.Generator) -> tuple[str,
     )
 
 
-def bench_sparse_prediction(layer: str, rng: np.random.Generator) -> tuple[str, float, str]:
-    units, samples = SHAPES[layer]
+def bench_sparse_prediction(layer: str, rng: np.random.Generator, shape: tuple[int, int]
+                            ) -> tuple[str, float, str]:
+    units, samples = shape
     n = min(samples, 20_000)
     x, noise = relu_like(rng, n, units), rng.normal(size=(n, units))
     y = np.maximum(x @ (rng.normal(size=(units, units)) * (rng.random((units, units)) < 0.1)), 0)
@@ -86,8 +87,9 @@ def bench_sparse_prediction(layer: str, rng: np.random.Generator) -> tuple[str, 
     )
 
 
-def bench_clustering(layer: str, rng: np.random.Generator) -> tuple[str, float, str]:
-    units, _ = SHAPES[layer]
+def bench_clustering(layer: str, rng: np.random.Generator, shape: tuple[int, int]
+                     ) -> tuple[str, float, str]:
+    units, _ = shape
     x = relu_like(rng, 4000, 2 * units)
     s = np.corrcoef(x.T)
 
@@ -104,14 +106,17 @@ def bench_clustering(layer: str, rng: np.random.Generator) -> tuple[str, float, 
     )
 
 
-def bench_li_analyses() -> list[tuple[str, float, str]]:
-    """(name, seconds per pair and layer, note) for MI, sparse prediction and clustering."""
+def bench_li_analyses(images: int = IMAGES, sparse_layers: tuple[str, ...] | None = None
+                      ) -> list[tuple[str, float, str]]:
+    """(name, seconds per pair and layer, note) for MI, sparse prediction (on ``sparse_layers``,
+    default every layer) and clustering."""
     rng = np.random.default_rng(0)
     rows = []
-    for layer in SHAPES:
-        rows.append(bench_mutual_information(layer, rng))
-        rows.append(bench_sparse_prediction(layer, rng))
-        rows.append(bench_clustering(layer, rng))
+    for layer, shape in shapes(images).items():
+        rows.append(bench_mutual_information(layer, rng, shape))
+        if sparse_layers is None or layer in sparse_layers:
+            rows.append(bench_sparse_prediction(layer, rng, shape))
+        rows.append(bench_clustering(layer, rng, shape))
     return rows
 
 

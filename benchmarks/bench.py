@@ -259,12 +259,20 @@ def main() -> None:
             for c in (32, 64, 128, 256)
         ],
     )
-    for module, func in (("analyses", "bench_li_analyses"), ("similarity", "bench_similarity")):
+    # --quick: 200 probe images (a 100-image subsample) instead of the default study's 2000 (500),
+    # sparse prediction on the default study's conv layers only (a 256-unit fc layer's lasso
+    # takes minutes on a busy 2-core machine whatever the probe set)
+    sections = (("analyses", "bench_li_analyses",
+                 {"images": 200, "sparse_layers": ("conv1", "conv2", "conv3", "conv5")}),
+                ("similarity", "bench_similarity", {"images": 200, "subsample": 100}))
+    for module, func, quick_size in sections:
+        size = quick_size if q else {}
         try:
-            rows = getattr(__import__(module), func)()
+            rows = getattr(__import__(module), func)(**size)
         except ModuleNotFoundError:
             continue
-        table(f"{module}: seconds per pair and layer (default-study shapes)", rows)
+        shapes = "200 probe images" if q else "default-study shapes"
+        table(f"{module}: seconds per pair and layer ({shapes})", rows)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,8 @@ job (``mean``), never per pair; the "pair's streamed sums" rows set what a pair 
 within sums.  The layer x layer rows compare building each layer's centred features, scatter and
 eigendecomposition once against rebuilding them for every pair.
 
-``bench_similarity()`` returns [(name, seconds, note)]; benchmarks/bench.py calls it.
+``bench_similarity(images, subsample)`` returns [(name, seconds, note)]; benchmarks/bench.py calls
+it (smaller with --quick).
 """
 
 from __future__ import annotations
@@ -62,19 +63,20 @@ def _scatter(rng: np.random.Generator, units: int) -> sim.Scatter:
     return sim.Scatter.from_data(x, y)
 
 
-def bench_similarity() -> list[tuple[str, float, str]]:
+def bench_similarity(images: int = IMAGES, subsample: int = SUBSAMPLE
+                     ) -> list[tuple[str, float, str]]:
     """Single-threaded BLAS (what one analysis job gets: Snakemake sets OMP_NUM_THREADS)."""
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1):
-        return _bench()
+        return _bench(images, subsample)
 
 
-def _bench() -> list[tuple[str, float, str]]:
+def _bench(images: int, subsample: int) -> list[tuple[str, float, str]]:
     rng = np.random.default_rng(0)
     out: list[tuple[str, float, str]] = []
     for layer, (units, positions, _) in LAYERS.items():
-        samples = IMAGES * positions
+        samples = images * positions
         chunk = min(samples, 256 * positions)  # one chunk of 256 images
         x = _relu_features(rng, chunk, units)
         y = _relu_features(rng, chunk, units)
@@ -124,18 +126,18 @@ def _bench() -> list[tuple[str, float, str]]:
             out.append((f"similarity/{name} {layer}", t,
                         f"from {units}x{units} scatter (per resample); cross sum + measure = "
                         f"{(t_cross + t) / gemm:.2f}x GEMM"))
-    out += _layer_by_layer(rng)
+    out += _layer_by_layer(rng, subsample)
     for layer in ("conv1", "fc7"):
         p = LAYERS[layer][2]
-        x, y = _relu_features(rng, SUBSAMPLE, min(p, 512)), _relu_features(rng, SUBSAMPLE, 256)
+        x, y = _relu_features(rng, subsample, min(p, 512)), _relu_features(rng, subsample, 256)
         if p > 512:  # the flattened conv1 width, without a 12544² random mixing matrix
-            x = np.maximum(rng.normal(size=(SUBSAMPLE, p)), 0)
-        note = f"{SUBSAMPLE} images x {p} features"
+            x = np.maximum(rng.normal(size=(subsample, p)), 0)
+        note = f"{subsample} images x {p} features"
         out.append((f"similarity/gram linear+rbf {layer}", _best(
             lambda x=x: (sim.gram_linear(x), sim.gram_rbf(x, 0.4))), note))
         kx, ky = sim.gram_rbf(x, 0.4), sim.gram_rbf(y, 0.4)
         out.append((f"similarity/rbf_cka from Grams {layer}",
-                    _best(lambda kx=kx, ky=ky: sim.cka(kx, ky)), f"{SUBSAMPLE}x{SUBSAMPLE} Grams"))
+                    _best(lambda kx=kx, ky=ky: sim.cka(kx, ky)), f"{subsample}x{subsample} Grams"))
         out.append((f"similarity/debiased linear cka {layer}", _best(
             lambda x=x, y=y: sim.cka(x @ x.T, y @ y.T, debiased=True)), note))
         out.append((f"similarity/pca reduction {layer}", _best(lambda x=x: sim.reduce_features(x)),
@@ -148,11 +150,11 @@ def _bench() -> list[tuple[str, float, str]]:
     return out
 
 
-def _layer_by_layer(rng: np.random.Generator) -> list[tuple[str, float, str]]:
+def _layer_by_layer(rng: np.random.Generator, subsample: int) -> list[tuple[str, float, str]]:
     """The step's layer x layer matrix of data measures on PCA-reduced subsample features:
     each layer's centred features, scatter and eigh built once vs once per pair."""
     feats = [
-        [sim.reduce_features(_relu_features(rng, SUBSAMPLE // 2, min(p, SUBSAMPLE)))
+        [sim.reduce_features(_relu_features(rng, subsample // 2, min(p, subsample)))
          for _, _, p in LAYERS.values()]
         for _ in range(2)
     ]
@@ -170,7 +172,7 @@ def _layer_by_layer(rng: np.random.Generator) -> list[tuple[str, float, str]]:
 
     t_pair, t_once = _best(per_pair), _best(once)
     n = len(LAYERS)
-    note = f"{n}x{n} layers, {SUBSAMPLE // 2} images"
+    note = f"{n}x{n} layers, {subsample // 2} images"
     return [
         ("similarity/layer x layer, scatter rebuilt per pair", t_pair, note),
         ("similarity/layer x layer, each layer's scatter once", t_once,
