@@ -1,6 +1,9 @@
 """Mutual information: binning, exact counting, planted answers (independent, identical)."""
 
+from itertools import pairwise
+
 import numpy as np
+import pytest
 
 from convergent.analysis import mutual_information as mi
 
@@ -95,3 +98,41 @@ def test_top_pair_agreement_counts_kept_partners():
     corr_partner = np.array([3, 0, 1, 2])
     mi_partner = np.array([3, 1, 0, 2])  # unit 2 (second best) changes partner
     assert mi.top_pair_agreement(value, corr_partner, mi_partner, 3) == 2
+
+
+def test_a_subsample_keeps_the_same_rows_whatever_the_chunking():
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(5000, 3))
+    whole = mi.subsample_rows([x], 5000, 700, seed=0)
+    cuts = [0, 13, 700, 701, 2400, 5000]
+    parts = mi.subsample_rows((x[a:b] for a, b in pairwise(cuts)), 5000, 700, seed=0)
+    np.testing.assert_array_equal(whole, parts)
+    assert 600 < len(whole) < 800
+
+
+def test_a_subsample_of_other_rows_than_announced_is_an_error():
+    with pytest.raises(ValueError, match="fed 90 rows, expected 100"):
+        mi.subsample_rows([np.zeros((90, 2))], 100, 10)
+
+
+def test_histograms_fed_pass_by_pass_equal_the_one_call():
+    """Two layers fed from one loop per pass (as the streamed step feeds every layer from one
+    forward pass) give each layer's unit_histograms of its own chunks."""
+    rng = np.random.default_rng(7)
+    layers = {k: (relu_samples(2000, p, rng), relu_samples(2000, q, rng))
+              for k, (p, q) in {"x": (3, 2), "y": (1, 4)}.items()}
+    hists = {k: mi.UnitHistograms(2000, xa.shape[1], 6, 1e-6, 500)
+             for k, (xa, _) in layers.items()}
+    for _ in mi.PASSES:
+        for start in range(0, 2000, 300):
+            for k, (xa, xb) in layers.items():
+                hists[k].add(xa[start : start + 300], xb[start : start + 300])
+        for h in hists.values():
+            h.end_pass()
+    for k, (xa, xb) in layers.items():
+        ref = mi.unit_histograms(lambda xa=xa, xb=xb: [(xa, xb)], 2000, xa.shape[1], 6, 1e-6, 500)
+        for got, want in zip(hists[k].result(), ref, strict=True):
+            np.testing.assert_array_equal(got, want)
+        assert hists[k].result()[2].sum() == 2000 * xa.shape[1] * xb.shape[1]
+    with pytest.raises(RuntimeError, match="both passes are over"):
+        hists["x"].add(*layers["x"])

@@ -1,8 +1,8 @@
 """The paper-scale config (config/paper.yaml) on a tiny generated ImageFolder, end to end.
 
-The same rules as at ImageNet scale (CaffeNet, SGD step solver, 227 crops, streamed moments)
-run on a few PIL-generated images with tiny epochs and probe sizes: only the sizes and the
-per-job resources are overridden.
+The same rules as at ImageNet scale (CaffeNet, SGD step solver, 227 crops, streamed moments,
+pair files, top units and mutual information) run on a few PIL-generated images with tiny epochs
+and probe sizes: only the sizes and the per-job resources are overridden.
 """
 
 from __future__ import annotations
@@ -54,7 +54,8 @@ def tiny_paper_config(path) -> dict:
     cfg["probe"].update({"size": 12, "batch_size": 5})
     # fc6/fc7 have 4096 units: their moment files would take 0.5 GB each here
     cfg["layers"] = ["conv1", "conv2", "conv5"]
-    cfg["analysis"] = {"blocks": 3, "chunk_images": 4}
+    # sparse prediction of conv1 only: a 256-unit layer's lasso paths would double the run
+    cfg["analysis"] = {"blocks": 3, "chunk_images": 4, "sparse_layers": ["conv1"]}
     cfg["similarity"] = {"enabled": False}
     cfg["resources"] = {
         k: {"threads": 2, "mem_mb": 2000, "runtime": 30, "gpu": 0}
@@ -120,15 +121,31 @@ def snakemake(configfile, workdir, *args: str) -> subprocess.CompletedProcess:
                           env=env(), capture_output=True, text=True, timeout=600)
 
 
+#: the core targets and one output of every Li et al. analysis that streams (MI, top units) or
+#: reads streamed files (sparse prediction, clustering); the rest of the li2016 target (report
+#: pages, other layers, the clustering and sparse figures) is a dry run: test_the_rest_of_li2016_...
+LI2016_TARGETS = [
+    "results/tables/mutual_information_summary.csv",
+    "results/figures/mutual_information.png",
+    "results/figures/unit_pairs_conv1.png",
+    "results/clusters/caffenet/i1-d1/conv1.h5",
+    "results/tables/sparse_prediction.csv",
+]
+PAPER_TARGETS = [*CORE_TARGETS, *LI2016_TARGETS]
+#: the rules that read activation dumps (none may run in the streamed study)
+DUMP_RULES = ("dump", "moments", "compare", "mutual_information", "top_units")
+
+
 @pytest.fixture(scope="module")
 def paper_run(tmp_path_factory):
-    """(config, workdir, Snakemake's output) of the core targets of the tiny paper config."""
+    """(config, workdir, Snakemake's output) of the core and Li et al. targets of the tiny
+    paper config."""
     root = tmp_path_factory.mktemp("paper")
     make_image_folder(root / "imagenet")
     config = tiny_paper_config(root / "imagenet")
     configfile = write_config(root, config)
     workdir = root / "wd"
-    proc = snakemake(configfile, workdir, *CORE_TARGETS)
+    proc = snakemake(configfile, workdir, *PAPER_TARGETS)
     assert proc.returncode == 0, proc.stderr[-5000:]
     return config, workdir, proc.stdout + proc.stderr
 
@@ -137,8 +154,11 @@ def paper_run(tmp_path_factory):
 def test_paper_config_runs_end_to_end_on_a_tiny_image_folder(paper_run):
     _, workdir, log = paper_run
     # the streamed path ran, the dump-based one did not
-    assert "rule stream_moments:" in log and "rule stream_compare:" in log
-    assert "rule dump:" not in log and "rule compare:" not in log
+    for rule in ("stream_moments", "stream_compare", "stream_top_units",
+                 "stream_mutual_information", "sparse_prediction", "clustering"):
+        assert f"rule {rule}:" in log
+    ran = set(re.findall(r"^(?:local)?rule (\w+):", log, re.M))
+    assert not ran & set(DUMP_RULES)
     results = workdir / "results"
     acc = pd.read_csv(results / "tables" / "accuracy.csv")
     assert len(acc) == 2
@@ -155,6 +175,52 @@ def test_paper_config_runs_end_to_end_on_a_tiny_image_folder(paper_run):
         assert f.attrs["streamed"]
 
 
+@pytest.mark.workflow
+def test_the_li2016_target_builds_from_the_forward_pass(paper_run):
+    """MI (both histogram passes streamed) and top units without dumps, their figures drawn;
+    sparse prediction and clustering from the streamed moments and pair files."""
+    _, workdir, _ = paper_run
+    results = workdir / "results"
+    mi = pd.read_csv(results / "tables" / "mutual_information_per_pair.csv")
+    assert mi["layer"].tolist() == ["conv1", "conv2", "conv5"]
+    with h5py.File(results / "mi" / "caffenet" / "i1-d1" / "conv1.h5") as f:
+        counts = f["i0-d0"].attrs["samples"]
+        assert counts == 12 * 55 * 55 and f["i0-d0/mi/value"].shape == (96, 96)
+    with h5py.File(results / "units" / "caffenet" / "i0-d0.h5") as f:
+        image = f["conv1/image"][()]
+        # each unit's top patches come from distinct probe images (12 of them)
+        assert image.shape[0] == 96 and np.all((image >= 0) & (image < 12))
+        assert all(len(set(row)) == len(row) for row in image)
+    with h5py.File(results / "clusters" / "caffenet" / "i1-d1" / "conv1.h5") as f:
+        # the joint correlation matrix of both nets' 96 units, from the streamed files
+        assert f["i0-d0"].attrs["units_a"] == 96 and f["i0-d0"].attrs["clusters"] > 1
+    loss = pd.read_csv(results / "tables" / "sparse_prediction.csv")
+    # held-out loss per penalty of conv1 (analysis.sparse_layers), both directions
+    assert len(loss) == 8 and {"conv1_a2b", "conv1_b2a"} <= set(loss.columns)
+    for name in ("mutual_information", "unit_pairs_conv1"):
+        assert (results / "figures" / f"{name}.png").stat().st_size > 0
+
+
+@pytest.mark.workflow
+def test_the_rest_of_li2016_needs_no_dump_and_no_stream_job(paper_run, tmp_path):
+    """A dry run of the whole li2016 target on the finished study plans no network job, only
+    clustering of the other layers (from the streamed files), figures, tables and report pages."""
+    config, workdir, _ = paper_run
+    configfile = write_config(tmp_path, config)
+    proc = snakemake(configfile, workdir, "li2016", "--dry-run", "--quiet", "rules")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    planned = _planned(proc)
+    assert {"figure_unit_pairs", "figure_clustering", "figure_sparse_prediction", "clustering",
+            "figure_page", "figure_mean_activations"} <= planned.keys()
+    assert not {r for r in planned if r.startswith("stream_") or r in DUMP_RULES or r == "train"}
+
+
+def _planned(proc: subprocess.CompletedProcess) -> dict[str, int]:
+    """{rule: jobs} of a ``--dry-run --quiet rules``."""
+    return {m[1]: int(m[2])
+            for m in re.finditer(r"^(\w+)\s+(\d+)$", proc.stdout + proc.stderr, re.M)}
+
+
 def _mi_bins(c):
     c["analysis"]["mi_bins"] = 6
 
@@ -167,27 +233,32 @@ def _blocks(c):
     c["analysis"]["blocks"] = 4
 
 
+def _unit_patches(c):
+    c.setdefault("figures", {})["unit_patches"] = 2
+
+
 @pytest.mark.workflow
 @pytest.mark.parametrize(
     "edit, stream_jobs",
     [
-        (_mi_bins, {}),  # read by mutual information only
-        (_dead_unit_std, {"stream_compare": 1}),  # the pair files', not the moments'
-        (_blocks, {"stream_moments": 2, "stream_compare": 1}),
+        (_mi_bins, {"stream_mutual_information": 1}),  # read by mutual information only
+        # the pair files' (not the moments'); MI reads the rebuilt pair files
+        (_dead_unit_std, {"stream_compare": 1, "stream_mutual_information": 1}),
+        (_blocks, {"stream_moments": 2, "stream_compare": 1, "stream_mutual_information": 1}),
+        (_unit_patches, {"stream_top_units": 2}),
     ],
 )
 def test_an_analysis_option_reruns_only_the_stream_jobs_that_read_it(
     paper_run, tmp_path, edit, stream_jobs
 ):
-    """The streamed jobs (GPU hours at paper scale) get only the analysis options they read
-    (blocks; dead_unit_std for the pair files): a dry run of the finished study after an edit."""
+    """The streamed jobs (GPU hours at paper scale) get only the options they read (blocks;
+    dead_unit_std for the pair files; the MI options for MI; unit_patches for the top units):
+    a dry run of the finished study after an edit."""
     config, workdir, _ = paper_run
     config = copy.deepcopy(config)
     edit(config)
     configfile = write_config(tmp_path, config)
-    proc = snakemake(configfile, workdir, *CORE_TARGETS, "--dry-run", "--quiet", "rules")
+    proc = snakemake(configfile, workdir, *PAPER_TARGETS, "--dry-run", "--quiet", "rules")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    planned = {
-        m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", proc.stdout + proc.stderr, re.M)
-    }
+    planned = _planned(proc)
     assert {k: v for k, v in planned.items() if k.startswith("stream_")} == stream_jobs

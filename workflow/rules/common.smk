@@ -111,6 +111,10 @@ def job_resources(kind):
 WHOLE = "whole section"
 OMIT = object()
 PROBE_SET = ("split", "size", "seed", "batch_size")  # data.probe_batches
+# the analysis options of MI (steps.li_analyses.pair_information; chunk_images: the images of
+# one chunk's histogram count); the dump-based step also reads blocks (its chunks of the dumps)
+MI_OPTIONS = ("chunk_images", "mi_bins", "mi_zero", "mi_quantile_samples", "mi_correction",
+              "mi_top_k")
 
 
 def model_of(w):
@@ -210,6 +214,24 @@ SPECS = {
         "analysis": ("blocks", "dead_unit_std"),
         "architectures": _JOB_ARCH,
     },
+    "stream_top_units": {
+        "arch": lambda w: w.arch,
+        "model": model_id,
+        "dataset": WHOLE,
+        "probe": PROBE_SET,
+        "layers": WHOLE,
+        "patches": "figures.unit_patches",
+        "architectures": _JOB_ARCH,
+    },
+    "stream_mutual_information": {
+        "arch": lambda w: w.arch,
+        "models": block_ids,
+        "dataset": WHOLE,
+        "probe": PROBE_SET,
+        "layers": WHOLE,
+        "analysis": MI_OPTIONS,
+        "architectures": _JOB_ARCH,
+    },
     "similarity": {
         "models": lambda w: sim_block(w),
         "layers": WHOLE,
@@ -231,13 +253,7 @@ SPECS = {
         "seed": "similarity.seed",
         "image_features": "similarity.image_features",
     },
-    "mutual_information": {
-        "models": block_ids,
-        "analysis": (
-            "blocks", "chunk_images", "mi_bins", "mi_zero", "mi_quantile_samples",
-            "mi_correction", "mi_top_k",
-        ),
-    },
+    "mutual_information": {"models": block_ids, "analysis": ("blocks",) + MI_OPTIONS},
     "sparse_prediction": {"analysis": ("dead_unit_std", "sparse_penalties", "sparse_folds")},
     "clustering": {"analysis": ("dead_unit_std", "clusters", "cluster_affinity")},
     "top_units": {

@@ -4,7 +4,8 @@
 # docs/li2016_map.md maps every paper figure/table to the output and rule below.
 # Nothing here streams what an earlier rule already summarised: sparse prediction and clustering
 # read the moments and pair files; only mutual information (it needs the raw values) and the
-# per-model top-unit search read the activation dumps.
+# per-model top-unit search read the activation dumps (with probe.stream: true, the rules
+# stream_mutual_information and stream_top_units of stream.smk run the networks instead).
 
 BLOCK_LAYER = "{arch}/{model}/{layer}.h5"
 BLOCK_LAYER_LOG = "{arch}/{model}/{layer}.log"

@@ -1,15 +1,26 @@
-# probe.stream: true (ImageNet scale, config/paper.yaml): the moments and pair files are computed
-# from the networks' forward pass instead of from activation dumps, by the two rules below; every
-# rule downstream (tables, figures) reads the same files as in the dump-based path.
-#   stream_moments: one model, one pass over the probe -> results/moments/{arch}/{model}.h5
-#   stream_compare: a block's pairs, each pair's two networks on the same batches ->
-#                   results/pairs/{arch}/{model}/{layer}.h5 for every layer at once (cross terms
-#                   need both nets' activations of a batch)
+# probe.stream: true (ImageNet scale, config/paper.yaml): every file that the dump-based path
+# computes from activation dumps is computed from the networks' forward pass instead, by the rules
+# below (ruleorder over the dump-based ones); every rule downstream (tables, figures, sparse
+# prediction and clustering, which read the moments and pair files) reads the same files.
+#   stream_moments:    one model, one pass over the probe -> results/moments/{arch}/{model}.h5
+#   stream_top_units:  one model, one pass -> results/units/{arch}/{model}.h5
+#   stream_compare:    a block's pairs, each pair's two networks on the same batches ->
+#                      results/pairs/{arch}/{model}/{layer}.h5 for every layer at once (cross
+#                      terms need both nets' activations of a batch)
+#   stream_mutual_information: a block's pairs, two passes of each pair's two networks (bin
+#                      edges, then joint histograms), every layer at once ->
+#                      results/mi/{arch}/{model}/{layer}.h5; the quantile subsample of every
+#                      layer is held at once (up to analysis.mi_quantile_samples rows x both nets'
+#                      units x 8 bytes per layer: ~29 GB for CaffeNet's 7 layers at 1e6 rows)
+# Not streamed yet: the similarity measures (similarity.smk, network_distances) read the dumps,
+# so at paper scale set similarity.enabled: false (and claims.enabled: false) or provide dumps.
 
 if STREAM:
 
     ruleorder: stream_moments > moments
     ruleorder: stream_compare > compare
+    ruleorder: stream_top_units > top_units
+    ruleorder: stream_mutual_information > mutual_information
 
     rule stream_moments:
         """Per-block float64 moments of one model's layers, streamed from its forward pass."""
@@ -55,3 +66,47 @@ if STREAM:
             " --checkpoint-b {input.b} --moments-a {input.moments_a}"
             " --moments-b {input.moments_b} --out-dir {params.outdir} --threads {threads}"
             " > {log} 2>&1"
+
+    rule stream_top_units:
+        """Each unit's top-activating probe images and positions, from one pass of the model."""
+        input:
+            ckpt=MODEL_FILE["ckpt"],
+        output:
+            f"{R}/units/{{arch}}/{{model}}.h5",
+        log:
+            f"{R}/logs/stream_top_units/{{arch}}/{{model}}.log",
+        params:
+            spec=spec("stream_top_units"),
+        conda:
+            TRAIN_ENV
+        threads: job_threads("stream")
+        resources:
+            **job_resources("stream"),
+        shell:
+            "convergent stream-top-units --spec {params.spec:q} --checkpoint {input.ckpt}"
+            " --out {output} --threads {threads} > {log} 2>&1"
+
+    rule stream_mutual_information:
+        """MI matching of all layers of the block of model {model}: for each partner, both
+        networks on the same batches, one pass for every layer's bin edges, one for the joint
+        histograms."""
+        input:
+            a=partner_files("ckpt"),
+            b=MODEL_FILE["ckpt"],
+            pairs=[f"{R}/pairs/{{arch}}/{{model}}/{layer}.h5" for layer in LAYERS],
+        output:
+            [f"{R}/mi/{{arch}}/{{model}}/{layer}.h5" for layer in LAYERS],
+        log:
+            f"{R}/logs/stream_mutual_information/{{arch}}/{{model}}.log",
+        params:
+            spec=spec("stream_mutual_information"),
+            outdir=lambda w: f"{R}/mi/{w.arch}/{w.model}",
+        conda:
+            TRAIN_ENV
+        threads: job_threads("stream")
+        resources:
+            **job_resources("stream"),
+        shell:
+            "convergent stream-mutual-information --spec {params.spec:q}"
+            " --checkpoint-a {input.a} --checkpoint-b {input.b} --pairs {input.pairs}"
+            " --out-dir {params.outdir} --threads {threads} > {log} 2>&1"

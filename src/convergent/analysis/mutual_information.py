@@ -124,20 +124,82 @@ def entropy(counts: np.ndarray) -> np.ndarray:
         return np.log(n) - np.where(c > 0, c * np.log(c), 0.0).sum(axis=-1) / n
 
 
+class RowSample:
+    """A uniform random subset of about ``size`` of the ``total`` rows of (rows × units) chunks
+    fed in order: every row is kept independently with probability size/total (all rows if
+    ``size`` is None or ≥ ``total``), so memory stays bounded by about ``size`` rows.  The draws
+    follow the rows, not the chunks: any chunking of the same rows keeps the same rows."""
+
+    def __init__(self, total: int, size: int | None, seed: int = 0) -> None:
+        self.rng, self.total, self.seen = np.random.default_rng(seed), total, 0
+        self.keep = None if size is None or size >= total else size / total
+        self.parts: list[np.ndarray] = []
+
+    def add(self, x: np.ndarray) -> None:
+        self.seen += len(x)
+        self.parts.append(x if self.keep is None else x[self.rng.random(len(x)) < self.keep])
+
+    def rows(self) -> np.ndarray:
+        """The kept rows; every one of the ``total`` rows must have been fed."""
+        if self.seen != self.total:
+            raise ValueError(f"fed {self.seen} rows, expected {self.total}")
+        return np.concatenate(self.parts)
+
+
 def subsample_rows(
     chunks: Iterable[np.ndarray], total: int, size: int | None, seed: int = 0
 ) -> np.ndarray:
-    """A uniform random subset of about ``size`` rows of a stream of (rows × units) chunks.
-
-    Every row is kept independently with probability size/total (all rows if ``size`` is None
-    or ≥ ``total``), so memory stays bounded by about ``size`` rows.
-    """
-    rng = np.random.default_rng(seed)
-    keep_all = size is None or size >= total
-    parts = []
+    """:class:`RowSample` of a stream of (rows × units) chunks."""
+    sample = RowSample(total, size, seed)
     for x in chunks:
-        parts.append(x if keep_all else x[rng.random(len(x)) < size / total])
-    return np.concatenate(parts)
+        sample.add(x)
+    return sample.rows()
+
+
+class UnitHistograms:
+    """The joint histograms of every unit pair of two nets, in two passes over the same paired
+    (samples × units) chunks fed one at a time (so a caller can feed many layers from one pass
+    of the networks): first a row subsample (the same rows of both nets) for the bin edges, then
+    the joint histograms with those edges.  Per pass: :meth:`add` every chunk, then
+    :meth:`end_pass`.  ``rows``: the rows of a pass; ``units_a``: A's units."""
+
+    def __init__(
+        self, rows: int, units_a: int, bins: int, zero: float, quantile_rows: int | None
+    ) -> None:
+        self.units_a, self.bins, self.zero = units_a, bins, zero
+        self.sample: RowSample | None = RowSample(rows, quantile_rows, seed=0)
+        self.hist: JointHistogram | None = None
+        self.done = False
+
+    def add(self, xa: np.ndarray, xb: np.ndarray) -> None:
+        """One chunk of the current pass."""
+        if self.done:
+            raise RuntimeError("both passes are over")
+        if self.sample is not None:
+            self.sample.add(np.hstack((xa, xb)))
+        else:
+            self.hist.add(xa, xb)
+
+    def end_pass(self) -> None:
+        """The first pass fixes the bin edges (a ValueError if it fed other than ``rows`` rows),
+        the second the counts."""
+        if self.sample is None:
+            self.done = True
+            return
+        sample, self.sample = self.sample.rows(), None
+        edges = (bin_edges(sample[:, : self.units_a], self.bins, self.zero),
+                 bin_edges(sample[:, self.units_a :], self.bins, self.zero))
+        self.hist = JointHistogram(*edges, self.zero)
+
+    def result(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(edges of A, edges of B, joint counts (p, q, bins, bins)), after both passes."""
+        if not self.done:
+            raise RuntimeError("the histograms need both passes")
+        return self.hist.edges_a, self.hist.edges_b, self.hist.counts
+
+
+#: the two passes of :class:`UnitHistograms`, by what they find
+PASSES = ("bin edges", "joint histograms")
 
 
 def unit_histograms(
@@ -148,18 +210,14 @@ def unit_histograms(
     zero: float,
     quantile_rows: int | None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(edges of A, edges of B, joint counts) of every unit pair, in two passes over the same
-    paired (samples × units) chunks that ``chunk_pairs()`` yields: bin edges from a row
-    subsample (the same rows of both nets), then the joint histograms.  ``rows``: the total
-    number of rows; ``units_a``: A's units."""
-    sample = subsample_rows((np.hstack(p) for p in chunk_pairs()), rows, quantile_rows, seed=0)
-    edges_a = bin_edges(sample[:, :units_a], bins, zero)
-    edges_b = bin_edges(sample[:, units_a:], bins, zero)
-    del sample
-    hist = JointHistogram(edges_a, edges_b, zero)
-    for xa, xb in chunk_pairs():
-        hist.add(xa, xb)
-    return edges_a, edges_b, hist.counts
+    """:meth:`UnitHistograms.result` of the paired chunks that ``chunk_pairs()`` yields (called
+    once per pass: the same chunks each time)."""
+    hist = UnitHistograms(rows, units_a, bins, zero, quantile_rows)
+    for _ in PASSES:
+        for xa, xb in chunk_pairs():
+            hist.add(xa, xb)
+        hist.end_pass()
+    return hist.result()
 
 
 def top_pair_agreement(

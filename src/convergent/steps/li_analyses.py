@@ -6,13 +6,19 @@ step per family (all pairs)."""
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from convergent.io import InputError
+from convergent.io.hdf5 import Groups
 from convergent.progress import progress
 from convergent.steps import Step, add_spec
 from convergent.steps.compare import add_block_arguments, partner_name
+
+if TYPE_CHECKING:
+    from convergent.io.layouts import PairFile
 
 #: the attributes naming one layer of one pair, copied from its pair file into every result
 PAIR_NAMES = ("layer", "model_a", "model_b", "architecture")
@@ -23,66 +29,101 @@ def _pair_names(attrs: dict) -> dict:
 
 
 # ------------------------------------------------------------------ per pair and layer
+#: per pass of the MI histograms (its name), per chunk, each layer's paired (samples × units)
+#: float64 rows of A and B: the same chunks in both passes
+ChunkPairs = Callable[[str], Iterable[dict[str, tuple[np.ndarray, np.ndarray]]]]
+
+
 def mutual_information(args: argparse.Namespace) -> None:
-    from convergent.io.activations import ActivationFile
+    from convergent.io.activations import ActivationFile, check_same_probe
     from convergent.io.layouts import MutualInformationFile, PairFile
 
-    models = args.spec["models"]
+    opt, layer, models = args.spec["analysis"], args.layer, args.spec["models"]
     with ActivationFile(args.b, models["b"]) as fb, \
             MutualInformationFile.block(args.out) as add:
         for path, model in zip(args.a, models["a"], strict=True):
             pair = PairFile(args.pair, partner_name(model), models=(model, models["b"]))
             with ActivationFile(path, model) as fa:
-                add(partner_name(model), *_pair_information(args, fa, fb, pair))
+                check_same_probe(fa, fb)
+                chunk_pairs = _dumped_chunks(fa, fb, layer, opt, pair.member)
+                add(pair.member, *pair_information(opt, {layer: pair}, chunk_pairs)[layer])
 
 
-def _pair_information(args: argparse.Namespace, fa, fb, pair) -> tuple[dict, dict]:
-    """MI of every unit pair of one layer of A and B, its matchings and the top-k agreement
-    with the correlation matching of ``pair`` (the pair file's member)."""
-    from convergent.analysis import matching
-    from convergent.analysis import mutual_information as mi
-    from convergent.io.activations import check_same_probe
-    from convergent.io.layouts import MutualInformationFile, UnitInformation
+def _dumped_chunks(fa, fb, layer: str, opt: dict, label: str) -> ChunkPairs:
+    """The chunks of one layer of two activation dumps (:data:`ChunkPairs`)."""
     from convergent.moments import chunks
 
-    opt, layer = args.spec["analysis"], args.layer
-    check_same_probe(fa, fb)
-    shape = fa.layer(layer).shape
-    rows = fa.n_images * int(np.prod(shape[2:]))
     parts = list(chunks(fa.n_images, opt["blocks"], opt["chunk_images"]))
-    passes = iter(("bin edges", "joint histograms"))  # unit_histograms' two passes
 
-    def chunk_pairs():
-        with progress(fa.n_images, "img", f"MI {next(passes)} {layer} {pair.member}") as bar:
+    def chunk_pairs(name: str):
+        with progress(fa.n_images, "img", f"MI {name} {layer} {label}") as bar:
             for _, start, stop in parts:
-                yield fa.samples(layer, start, stop), fb.samples(layer, start, stop)
+                yield {layer: (fa.samples(layer, start, stop), fb.samples(layer, start, stop))}
                 bar.update(stop - start)
 
-    edges_a, edges_b, counts = mi.unit_histograms(
-        chunk_pairs, rows, shape[1], opt["mi_bins"], opt["mi_zero"], opt["mi_quantile_samples"]
-    )
+    return chunk_pairs
+
+
+def pair_information(
+    opt: dict, pairs: dict[str, PairFile], chunk_pairs: ChunkPairs
+) -> dict[str, tuple[Groups, dict]]:
+    """Per layer of one pair (A, B), the MI file member: MI of every unit pair, its matchings
+    and the top-k agreement with the correlation matching of ``pairs[layer]`` (the layer's pair
+    file member), from the two passes of every layer's histograms over ``chunk_pairs`` (from
+    the dumps, one layer: ``mutual-information``; from the networks, all layers at once:
+    ``stream-mutual-information``)."""
+    from convergent.analysis import mutual_information as mi
+
+    corr, hists = {}, {}
+    for layer, pair in pairs.items():
+        if pair.attrs["layer"] != layer:
+            raise InputError(f"{pair.path}: a pair file of layer {pair.attrs['layer']!r}, "
+                             f"given as {layer!r}'s; pass the files in the layers' order")
+        corr[layer] = pair.matchings().semi_a2b
+        hists[layer] = mi.UnitHistograms(int(pair.attrs["samples"]), len(corr[layer].value),
+                                         opt["mi_bins"], opt["mi_zero"],
+                                         opt["mi_quantile_samples"])
+    for name in mi.PASSES:
+        for chunk in chunk_pairs(name):
+            for layer, (xa, xb) in chunk.items():
+                hists[layer].add(xa, xb)
+        for layer, hist in hists.items():
+            try:
+                hist.end_pass()
+            except ValueError as err:  # the activations hold other rows than the pair file
+                raise InputError(f"{pairs[layer].path}: {pairs[layer].member} is of other "
+                                 f"samples ({err}); rerun snakemake to rebuild it") from None
+    return {layer: _information(opt, pairs[layer], corr[layer], *hist.result())
+            for layer, hist in hists.items()}
+
+
+def _information(opt: dict, pair, corr_semi, edges_a, edges_b, counts) -> tuple[Groups, dict]:
+    """The MI file member of one layer of one pair from its joint histograms."""
+    from convergent.analysis import matching
+    from convergent.analysis import mutual_information as mi
+    from convergent.io.layouts import MutualInformationFile, UnitInformation
+
     info = UnitInformation(
         mi.mutual_information(counts, opt["mi_correction"]),
         mi.mutual_information(counts, "none"),
         mi.entropy(counts[:, 0].sum(axis=2)),
         mi.entropy(counts[0].sum(axis=1)),
     )
-    corr_semi = pair.matchings().semi_a2b
     matchings = matching.matchings(info.value)
     semi = matchings.semi_a2b
-    k = min(opt["mi_top_k"], shape[1])
+    k = min(opt["mi_top_k"], len(semi.value))
     attrs = {
         **_pair_names(pair.attrs),
         "samples": int(counts[0, 0].sum()),
         "bins": opt["mi_bins"],
         "correction": opt["mi_correction"],
-        "quantile_rows": opt["mi_quantile_samples"] or rows,
+        "quantile_rows": opt["mi_quantile_samples"] or int(pair.attrs["samples"]),
         "top_k": k,
         "top_k_agree": mi.top_pair_agreement(corr_semi.value, corr_semi.partner, semi.partner, k),
         "same_partner_fraction": float(np.mean(corr_semi.partner == semi.partner)),
     }
     print(
-        f"{layer} {pair.member}: mean semi-matched MI {semi.value.mean():.3f} nats; "
+        f"{attrs['layer']} {pair.member}: mean semi-matched MI {semi.value.mean():.3f} nats; "
         f"{attrs['top_k_agree']} of the {k} best correlation pairs agree"
     )
     return MutualInformationFile.groups(info, (edges_a, edges_b), matchings), attrs
@@ -198,24 +239,40 @@ def _pair_clusters(args: argparse.Namespace, pair, moments_a: str, moments_b: st
 
 # ------------------------------------------------------------------ per model
 def top_units(args: argparse.Namespace) -> None:
-    from convergent.analysis.top_units import TopUnits
     from convergent.io.activations import ActivationFile
     from convergent.io.layouts import TopUnitsFile
     from convergent.moments import chunks
 
-    layers = {}
-    with ActivationFile(args.activations, args.spec["model"]) as f:
-        for layer in args.spec["layers"]:
-            top = TopUnits.empty(f.units(layer), args.spec["patches"])
-            # one block: the running top-n (a stable merge) does not depend on the chunking
-            with progress(f.n_images, "img", f"top units {layer}") as bar:
-                for _, start, stop in chunks(f.n_images, 1, args.spec["chunk_images"]):
-                    top.add(f.layer(layer)[start:stop], start)
-                    bar.update(stop - start)
-            layers[layer] = top
+    spec = args.spec
+    with ActivationFile(args.activations, spec["model"]) as f:
+        # one block: the running top-n (a stable merge) does not depend on the chunking
+        parts = ((start, {layer: f.layer(layer)[start:stop] for layer in spec["layers"]})
+                 for _, start, stop in chunks(f.n_images, 1, spec["chunk_images"]))
+        with progress(f.n_images, "img", f"top units of {len(spec['layers'])} layers") as bar:
+            layers = top_units_of(parts, spec["patches"], bar.update)
         attrs = {k: f.attrs[k] for k in ("model", "architecture", "probe_hash")}
-        index = f.probe_index
-    TopUnitsFile.save(args.out, layers, index, attrs)
+        TopUnitsFile.save(args.out, layers, f.probe_index, attrs)
+
+
+def top_units_of(
+    parts: Iterable[tuple[int, dict[str, np.ndarray]]], patches: int,
+    advance: Callable[[int], object] | None = None,
+) -> dict:
+    """Each layer's :class:`~convergent.analysis.top_units.TopUnits` of ``patches`` images per
+    unit, from (first image, {layer: (images, C[, H, W]) activations}) parts in image order
+    (from a dump: ``top-units``; from the network: ``stream-top-units``), in the parts' layer
+    order; ``advance(n)`` after each part of n images."""
+    from convergent.analysis.top_units import TopUnits
+
+    top: dict[str, TopUnits] = {}
+    for start, layers in parts:
+        for layer, x in layers.items():
+            if layer not in top:
+                top[layer] = TopUnits.empty(x.shape[1], patches)
+            top[layer].add(x, start)
+        if advance:
+            advance(len(x))
+    return top
 
 
 # ------------------------------------------------------------------ tables

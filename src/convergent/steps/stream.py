@@ -1,6 +1,7 @@
 """Steps of workflow/rules/stream.smk (``probe.stream: true``, probe sets too big to dump):
-moments of one model and the pair files of all layers of a block of pairs, computed from the
-networks' forward pass instead of from activation dumps."""
+moments and top units of one model, the pair files and MI files of all layers of a block of
+pairs, computed from the networks' forward pass instead of from activation dumps; each writes
+the file kind of its dump-based step, with the same per-chunk code."""
 
 from __future__ import annotations
 
@@ -41,6 +42,22 @@ class _Probe:
         from convergent.data import probe_batches
 
         return probe_batches(self.data, self.spec["probe"], self.spec["arch"])
+
+    def layer_batches(self, networks: list, label: str):
+        """(first image, per network {layer: (images, C[, H, W]) array on the CPU}) of each
+        probe batch, all networks on the same batch, with a progress bar of ``label``."""
+        from convergent.models.readout import forward_layers
+
+        _, batches = self.batches()
+        seen, total = 0, len(self.probe.index)
+        with progress(total, "img", label) as bar:
+            for start, n, outs in forward_layers(networks, self.readouts, batches):
+                yield start, [{layer: x.cpu().numpy() for layer, x in out.items()}
+                              for out in outs]
+                seen = start + n
+                bar.update(n)
+        if seen != total:
+            raise RuntimeError(f"probe yielded {seen} images, expected {total}")
 
 
 def stream_moments(args: argparse.Namespace) -> None:
@@ -87,6 +104,66 @@ def stream_compare(args: argparse.Namespace) -> None:
                     spec["arch"], opts["dead_unit_std"]))
 
 
+def stream_top_units(args: argparse.Namespace) -> None:
+    from convergent.io.layouts import TopUnitsFile
+    from convergent.steps.li_analyses import top_units_of
+
+    spec, run = args.spec, _Probe(args)
+    net = run.network(args.checkpoint)
+    parts = ((start, outs[0]) for start, outs in
+             run.layer_batches([net], f"top units of {len(run.readouts)} layers"))
+    layers = top_units_of(parts, spec["patches"])  # layer_batches shows the progress
+    attrs = {"model": spec["model"], "architecture": spec["arch"], "probe_hash": run.probe.hash}
+    TopUnitsFile.save(args.out, layers, run.probe.index, attrs)
+
+
+def stream_mutual_information(args: argparse.Namespace) -> None:
+    from contextlib import ExitStack
+    from pathlib import Path
+
+    from convergent.io.layouts import MutualInformationFile, PairFile
+    from convergent.steps.li_analyses import pair_information
+
+    spec, opt, models = args.spec, args.spec["analysis"], args.spec["models"]
+    if len(args.pairs) != len(spec["layers"]):
+        raise InputError(f"--pairs: {len(args.pairs)} pair files for {len(spec['layers'])} "
+                         "layers; give one per layer, in the layers' order")
+    run = _Probe(args)
+    net_b = run.network(args.checkpoint_b)
+    with ExitStack() as stack:
+        add = {layer: stack.enter_context(
+            MutualInformationFile.block(Path(args.out_dir) / f"{layer}.h5"))
+            for layer in spec["layers"]}
+        # one partner at a time, both passes of its histograms for all layers at once
+        for ckpt, model in zip(args.checkpoint_a, models["a"], strict=True):
+            member = partner_name(model)
+            pairs = {layer: PairFile(path, member, models=(model, models["b"]))
+                     for layer, path in zip(spec["layers"], args.pairs, strict=True)}
+            chunk_pairs = _network_chunks(run, run.network(ckpt), net_b, opt["chunk_images"],
+                                          member)
+            for layer, member_result in pair_information(opt, pairs, chunk_pairs).items():
+                add[layer](member, *member_result)
+
+
+def _network_chunks(run: _Probe, net_a, net_b, chunk_images: int, label: str):
+    """The chunks of every layer of two networks run on the same probe batches
+    (:data:`convergent.steps.li_analyses.ChunkPairs`): each batch in pieces of at most
+    ``chunk_images`` images, as the dumps are read (the one-hot codes of a piece are held at
+    once)."""
+    from convergent.io.activations import as_samples
+
+    def chunk_pairs(name: str):
+        for _, (outs_a, outs_b) in run.layer_batches(
+                [net_a, net_b], f"MI {name} of {len(run.readouts)} layers, {label}"):
+            n = len(next(iter(outs_a.values())))
+            for lo in range(0, n, chunk_images):
+                piece = slice(lo, lo + chunk_images)
+                yield {layer: (as_samples(outs_a[layer][piece]), as_samples(outs_b[layer][piece]))
+                       for layer in outs_a}
+
+    return chunk_pairs
+
+
 def register(step: Step) -> None:
     s = step("stream-moments", stream_moments, "moments of one model, from its forward pass")
     add_spec(s, "arch, model, dataset, probe, layers, analysis (blocks)")
@@ -102,5 +179,23 @@ def register(step: Step) -> None:
     s.add_argument("--checkpoint-b", required=True, help="checkpoint of model B")
     s.add_argument("--moments-a", nargs="+", required=True, help="moments files of the A's")
     s.add_argument("--moments-b", required=True, help="moments file of model B")
+    s.add_argument("--out-dir", required=True, help="writes <out-dir>/<layer>.h5")
+    s.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+
+    s = step("stream-top-units", stream_top_units,
+             "each unit's top-activating probe images, from the network")
+    add_spec(s, "arch, model, dataset, probe, layers, patches")
+    s.add_argument("--checkpoint", required=True, help="the model's checkpoint")
+    s.add_argument("--out", required=True, help="the top-units file written")
+    s.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+
+    s = step("stream-mutual-information", stream_mutual_information,
+             "MI matching of all layers of a block of pairs, from the networks")
+    add_spec(s, "arch, models ({a: partner ids, b: id}), dataset, probe, layers, analysis "
+             "(chunk_images, mi_*)")
+    s.add_argument("--checkpoint-a", nargs="+", required=True, help="checkpoints of the A's")
+    s.add_argument("--checkpoint-b", required=True, help="checkpoint of model B")
+    s.add_argument("--pairs", nargs="+", required=True,
+                   help="the block's pair files, one per layer in the spec's layer order")
     s.add_argument("--out-dir", required=True, help="writes <out-dir>/<layer>.h5")
     s.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
