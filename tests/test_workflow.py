@@ -378,6 +378,25 @@ def test_network_jobs_ask_for_a_gpu_only_if_they_may_use_one(accelerator, gpu, t
         assert (found and found.group(0)) == expected, (rule, resources)
 
 
+def test_a_block_job_asks_for_its_pairs_time(tmp_path):
+    """Per-pair work runs one job per later model: its runtime request (Slurm's time limit) is
+    the configured runtime per pair times the pairs it holds, its memory one pair's."""
+    def edit(c):
+        _seed(c)
+        c["resources"]["analysis"] = {"runtime": 7, "mem_mb": 900}
+
+    write_config(tmp_path, edited(TINY, edit))
+    out = snakemake(tmp_path, *TARGETS, "--dry-run")
+    jobs = re.findall(r"^rule (compare|similarity):\n(?:\s+.*\n)*?\s+wildcards: .*model=([\w-]+)"
+                      r".*\n\s+resources: .*runtime=(\d+), mem_mb=(\d+)", out, re.M)
+    partners = {"i1-d1": 1, "i2-d2": 2}  # of each layer's compare job; similarity: all layers
+    assert sorted((r, m) for r, m, _, _ in jobs) == sorted(
+        [("compare", m) for m in partners for _ in TINY["layers"]]
+        + [("similarity", m) for m in partners])
+    for rule, model, runtime, mem_mb in jobs:
+        assert (int(runtime), int(mem_mb)) == (7 * partners[model], 900), (rule, model)
+
+
 def test_a_failed_job_shows_its_log(tmp_path):
     """Jobs write their output to results/logs/<rule>/; the log of a failed job (the step's
     one-line error) is printed on the console all the same (the profiles' show-failed-logs)."""

@@ -99,6 +99,14 @@ def job_resources(kind):
     return {k: v for k, v in job(kind).items() if k != "threads"}
 
 
+def block_resources(kind, pairs):
+    """job_resources of a job over a block of pairs (``pairs(w)``: the job's pairs): the kind's
+    runtime is per pair, so the last model of a 100-seed study asks for 99 pairs' time; memory
+    stays one pair's (a block job holds two models at a time)."""
+    per_pair = job(kind)["runtime"]
+    return {**job_resources(kind), "runtime": lambda wildcards: per_pair * len(pairs(wildcards))}
+
+
 # ------------------------------------------------------------------ step specs
 # What the step of each rule reads from its --spec JSON (src/convergent/steps/*.py,
 # figures/unit_pairs.py), and nothing more.  The spec is a rule parameter, so a config edit

@@ -19,7 +19,7 @@ rule compare:
         ANALYSIS_ENV
     threads: job_threads("analysis")
     resources:
-        **job_resources("analysis"),
+        **block_resources("analysis", partners),
     shell:
         "convergent compare --spec {params.spec:q} --a {input.a} --b {input.b}"
         " --moments-a {input.moments_a} --moments-b {input.moments_b}"

@@ -28,7 +28,7 @@ rule mutual_information:
         ANALYSIS_ENV
     threads: job_threads("analysis")
     resources:
-        **job_resources("analysis"),
+        **block_resources("analysis", partners),
     shell:
         "convergent mutual-information --spec {params.spec:q} --a {input.a}"
         " --b {input.b} --pair {input.pair} --layer {wildcards.layer} --out {output}"
@@ -52,7 +52,7 @@ rule sparse_prediction:
         ANALYSIS_ENV
     threads: job_threads("analysis")
     resources:
-        **job_resources("analysis"),
+        **block_resources("analysis", partners),
     shell:
         "convergent sparse-prediction --spec {params.spec:q} --pair {input.pair}"
         " --moments-a {input.moments_a} --moments-b {input.moments_b}"
@@ -76,7 +76,7 @@ rule clustering:
         ANALYSIS_ENV
     threads: job_threads("analysis")
     resources:
-        **job_resources("analysis"),
+        **block_resources("analysis", partners),
     shell:
         "convergent clustering --spec {params.spec:q} --pair {input.pair}"
         " --moments-a {input.moments_a} --moments-b {input.moments_b}"

@@ -54,7 +54,7 @@ rule similarity:
         ANALYSIS_ENV
     threads: job_threads("analysis")
     resources:
-        **job_resources("analysis"),
+        **block_resources("analysis", sim_block),
     shell:
         "convergent similarity --spec {params.spec:q} --a {input.a} --b {input.b}{params.moments}"
         " --out {output} > {log} 2>&1"

@@ -60,7 +60,7 @@ if STREAM:
             TRAIN_ENV
         threads: job_threads("stream")
         resources:
-            **job_resources("stream"),
+            **block_resources("stream", partners),
         shell:
             "convergent stream-compare --spec {params.spec:q} --checkpoint-a {input.a}"
             " --checkpoint-b {input.b} --moments-a {input.moments_a}"
@@ -105,7 +105,7 @@ if STREAM:
             TRAIN_ENV
         threads: job_threads("stream")
         resources:
-            **job_resources("stream"),
+            **block_resources("stream", partners),
         shell:
             "convergent stream-mutual-information --spec {params.spec:q}"
             " --checkpoint-a {input.a} --checkpoint-b {input.b} --pairs {input.pairs}"
