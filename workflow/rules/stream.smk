@@ -5,6 +5,11 @@
 #   stream_compare: a block's pairs, each pair's two networks on the same batches ->
 #                   results/pairs/{arch}/{model}/{layer}.h5 for every layer at once (cross terms
 #                   need both nets' activations of a batch)
+#   stream_similarity: the similarity pairs whose later model is one model, each pair's two
+#                   networks over the probe (pass 1: every layer's cross sums and the subsample's
+#                   features; pass 2, the shuffled null: B on the probe in the shuffled order) ->
+#                   results/similarity/{arch}/{model}.csv; the within sums come from the
+#                   moments files (positions; the untrained network's too) or from the pass
 
 if STREAM:
 
@@ -19,6 +24,9 @@ if STREAM:
             f"{R}/moments/{{arch}}/{{model}}.h5",
         log:
             f"{R}/logs/stream_moments/{{arch}}/{{model}}.log",
+        wildcard_constraints:
+            # the untrained network's too: the similarity jobs' within sums
+            model=f"{TRAINED_MODEL}|{UNTRAINED_MODEL}",
         params:
             spec=spec("stream_moments"),
         conda:
@@ -54,4 +62,35 @@ if STREAM:
             "convergent stream-compare --spec {params.spec:q} --checkpoint-a {input.a}"
             " --checkpoint-b {input.b} --moments-a {input.moments_a}"
             " --moments-b {input.moments_b} --out-dir {params.outdir} --threads {threads}"
+            " > {log} 2>&1"
+
+    ruleorder: stream_similarity > similarity
+
+    rule stream_similarity:
+        """All similarity measures of the pairs whose later model is {arch}/{model}, from the
+        networks' forward pass: per pair, both networks over the probe for the cross sums and
+        the subsample's features, then B in the shuffled order for the null."""
+        input:
+            a=sim_stream_inputs("ckpt", 0),
+            b=sim_stream_inputs("ckpt", 1),
+            moments_a=sim_stream_inputs("moments", 0),
+            moments_b=sim_stream_inputs("moments", 1),
+        output:
+            f"{R}/similarity/{{arch}}/{{model}}.csv",
+        log:
+            f"{R}/logs/stream_similarity/{{arch}}/{{model}}.log",
+        params:
+            spec=spec("stream_similarity"),
+            moments=lambda w, input: (
+                f" --moments-a {' '.join(input.moments_a)} --moments-b {' '.join(input.moments_b)}"
+                if input.moments_a else ""
+            ),
+        conda:
+            TRAIN_ENV
+        threads: job_threads("stream")
+        resources:
+            **job_resources("stream"),
+        shell:
+            "convergent stream-similarity --spec {params.spec:q} --checkpoint-a {input.a}"
+            " --checkpoint-b {input.b}{params.moments} --out {output} --threads {threads}"
             " > {log} 2>&1"
