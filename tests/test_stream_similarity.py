@@ -5,6 +5,7 @@ and a cross-architecture pair whose conv3 grids differ)."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 import numpy as np
 import pandas as pd
@@ -124,3 +125,35 @@ def test_streamed_similarity_equals_the_dump_based_job(job, convention):
     diff = np.abs(got["value"].to_numpy() - ref["value"].to_numpy())
     print(f"{convention}: max |streamed - dumped| = {np.nanmax(diff[~null]):.3g} over "
           f"{(~null).sum()} rows, {np.nanmax(diff[null]):.3g} over the {null.sum()} null rows")
+
+
+def test_a_streamed_job_does_each_models_work_once(job, monkeypatch):
+    """B (in both pairs) has its subsample features prepared and its within sums (mean)
+    accumulated in its first pair's pass only, as the dump-based job reads each model once."""
+    from convergent.steps import similarity as step
+
+    config, files, root = job
+    spec = _spec(config)
+    spec["similarity"].update({"conv_convention": "mean", "layer_by_layer": False})
+    built, summed = {}, {}
+    subsample_layer, needs_within = step.SubsampleLayer, step.StreamModel.needs_within
+
+    def counted_layer(x, metric):
+        key = x.tobytes()
+        built[key] = built.get(key, 0) + 1
+        return subsample_layer(x, metric)
+
+    def counted_within(self, layer, convention):
+        need = needs_within(self, layer, convention)
+        if need:
+            summed[self.id, layer] = summed.get((self.id, layer), 0) + 1
+        return need
+
+    monkeypatch.setattr(step, "SubsampleLayer", counted_layer)
+    monkeypatch.setattr(step.StreamModel, "needs_within", counted_within)
+    _run("stream-similarity", spec, "--checkpoint-a", *_side(files, 0, 0), "--checkpoint-b",
+         *_side(files, 0, 1), "--out", root / "counted.csv")
+    # 3 models x 3 layers of features once each; B's shuffled copy (the Gram-route null) once
+    # per pair, as in the dump-based job
+    assert sorted(Counter(built.values()).items()) == [(1, 3 * 3), (2, 3)]
+    assert set(summed.values()) == {1} and len(summed) == 3 * 3
