@@ -104,6 +104,23 @@ def test_image_folder_probe_and_training_data(tmp_path):
     assert set(probe.label.tolist()) <= {0, 1}
 
 
+def test_probe_batches_in_a_given_order_are_the_probe_images_reordered(tmp_path):
+    """The shuffled-pairing null's pass: probe images ``order`` (positions in the probe set),
+    batched in that order, for an ImageFolder and an in-memory dataset alike."""
+    root = make_image_folder(tmp_path / "imgs")
+    cfg = {"split": "test", "size": 7, "seed": 0, "batch_size": 3}
+    order = np.array([3, 0, 6, 1, 5, 2, 4])
+    for spec in (datasets.DataSpec("imagefolder", str(root)),
+                 datasets.DataSpec("fashion_mnist")):
+        probe, batches = probes.probe_batches(spec, cfg, "alexnet_small")
+        shuffled_probe, shuffled = probes.probe_batches(spec, cfg, "alexnet_small", order)
+        images, reordered = torch.cat(list(batches)), list(shuffled)
+        assert shuffled_probe.hash == probe.hash  # the same probe set
+        assert [len(x) for x in reordered] == [3, 3, 1]
+        assert torch.equal(torch.cat(reordered), images[torch.from_numpy(order)])
+        assert not torch.equal(torch.cat(reordered), images)
+
+
 def test_corrupt_image_and_empty_folder_are_reported(tmp_path):
     root = make_image_folder(tmp_path / "imgs", corrupt=True)
     spec = datasets.DataSpec("imagefolder", str(root))

@@ -56,7 +56,10 @@ def tiny_paper_config(path) -> dict:
     cfg["layers"] = ["conv1", "conv2", "conv5"]
     # sparse prediction of conv1 only: a 256-unit layer's lasso paths would double the run
     cfg["analysis"] = {"blocks": 3, "chunk_images": 4, "sparse_layers": ["conv1"]}
-    cfg["similarity"] = {"enabled": False}
+    # the similarity measures streamed too (stream_similarity), at their cheapest settings; the
+    # untrained null would add a network and two pairs (its DAG: a dry run below)
+    cfg["similarity"] = {"subsample": 12, "bootstrap": 10, "kendall": False,
+                         "nulls": {"untrained": False}}
     cfg["resources"] = {
         k: {"threads": 2, "mem_mb": 2000, "runtime": 30, "gpu": 0}
         for k in ("train", "dump", "stream")
@@ -116,6 +119,11 @@ def test_caffenet_input_is_227_crops_of_256_images(tmp_path):
     assert not torch.equal(train[0][0], train[0][0])
 
 
+#: the similarity tables (rule stream_similarity under probe.stream), built by the same run
+SIMILARITY_TARGETS = ["results/tables/similarity_summary.csv",
+                      "results/tables/layer_identification.csv"]
+
+
 def snakemake(configfile, workdir, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(snakemake_args(configfile, workdir, "--cores", "2", *args), cwd=ROOT,
                           env=env(), capture_output=True, text=True, timeout=600)
@@ -145,7 +153,7 @@ def paper_run(tmp_path_factory):
     config = tiny_paper_config(root / "imagenet")
     configfile = write_config(root, config)
     workdir = root / "wd"
-    proc = snakemake(configfile, workdir, *PAPER_TARGETS)
+    proc = snakemake(configfile, workdir, *PAPER_TARGETS, *SIMILARITY_TARGETS)
     assert proc.returncode == 0, proc.stderr[-5000:]
     return config, workdir, proc.stdout + proc.stderr
 
@@ -262,3 +270,62 @@ def test_an_analysis_option_reruns_only_the_stream_jobs_that_read_it(
     assert proc.returncode == 0, proc.stderr[-3000:]
     planned = _planned(proc)
     assert {k: v for k, v in planned.items() if k.startswith("stream_")} == stream_jobs
+
+
+@pytest.mark.workflow
+def test_paper_config_streams_the_similarity_measures(paper_run):
+    """Under probe.stream the similarity tables come from the networks' forward pass (the
+    shuffled null: B over the ImageFolder probe in the shuffled order): no dump, no dump-based
+    similarity job."""
+    _, workdir, log = paper_run
+    assert "rule stream_similarity:" in log
+    assert "rule dump:" not in log and "rule similarity:" not in log
+    results = workdir / "results"
+    assert not (results / "activations").exists()
+    rows = pd.read_csv(results / "tables" / "similarity_per_pair.csv")
+    per = rows[(rows.analysis == "per_layer") & (rows.measure == "linear_cka")]
+    assert set(zip(per.model_a, per.model_b, strict=True)) == {("i0-d0", "i1-d1")}
+    assert set(per.kind) == {"pair", "shuffled"}
+    # conv1: 12 probe images x 55 x 55 positions (the scatter route); CKA within [0, 1]
+    scatter = per[(per.layer_a == "conv1") & (per.convention == "positions")]
+    assert (scatter.samples == 12 * 55 * 55).all() and len(scatter) == 2
+    assert per.value.between(0, 1 + 1e-9).all()
+    ident = pd.read_csv(results / "tables" / "layer_identification.csv")
+    assert len(ident) > 0
+
+
+def _bootstrap(c):
+    c["similarity"]["bootstrap"] = 12
+
+
+def _untrained_null(c):
+    c["similarity"]["nulls"]["untrained"] = True
+
+
+@pytest.mark.workflow
+@pytest.mark.parametrize(
+    "edit, jobs",
+    [
+        (_bootstrap, {"stream_similarity": 1}),  # read by the similarity job alone
+        # the untrained network from rule untrained, its moments from its forward pass; a job
+        # for i0-d0 (its pair with it) and i1-d1's with one more pair
+        (_untrained_null, {"untrained": 1, "stream_moments": 1, "stream_similarity": 2}),
+    ],
+)
+def test_a_similarity_option_reruns_only_the_streamed_jobs_that_read_it(
+    paper_run, tmp_path, edit, jobs
+):
+    """The similarity options reach the streamed similarity jobs alone, and the untrained null
+    needs no dump either: a dry run of the finished study after an edit."""
+    config, workdir, _ = paper_run
+    config = copy.deepcopy(config)
+    edit(config)
+    configfile = write_config(tmp_path, config)
+    proc = snakemake(configfile, workdir, *SIMILARITY_TARGETS, "--dry-run", "--quiet", "rules")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    planned = {
+        m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", proc.stdout + proc.stderr, re.M)
+    }
+    network_jobs = ("train", "untrained", "dump", "moments", "stream_moments", "stream_compare",
+                    "similarity", "stream_similarity")
+    assert {k: v for k, v in planned.items() if k in network_jobs} == jobs

@@ -280,6 +280,16 @@ SPECS = {
 }
 
 
+# probe.stream: the similarity job from the networks' forward pass (stream.smk) reads what the
+# dump-based one reads, and the probe images and their preprocessing instead of the dumps
+SPECS["stream_similarity"] = {
+    **SPECS["similarity"],
+    "dataset": WHOLE,
+    "probe": PROBE_SET,
+    "analysis": ("blocks", "dead_unit_std"),
+}
+
+
 def _keys(section, keys):
     """These keys of a config section; "a.b" keeps key b of its sub-dict a."""
     out = {}
@@ -385,6 +395,19 @@ def sim_inputs(kind, side):
         if kind == "moments" and not SIM_MOMENTS:
             return []
         return [f"{R}/{kind}/{pair[side]}.h5" for pair in sim_block(w)]
+    return files
+
+
+def sim_stream_inputs(kind, side):
+    """Input function of the stream_similarity rule: the checkpoint ("ckpt"; the untrained one's
+    from rule untrained) or moments file of side 0 (A) or 1 (B) of each pair of the job; moments
+    files only under the positions convention (under mean the job sums in its pass)."""
+    def files(w):
+        if kind == "moments" and SIM["conv_convention"] != "positions":
+            return []
+        if kind == "moments":
+            return [f"{R}/moments/{pair[side]}.h5" for pair in sim_block(w)]
+        return [f"{R}/models/{pair[side]}/model.ckpt" for pair in sim_block(w)]
     return files
 
 

@@ -12,8 +12,14 @@
 #                      results/mi/{arch}/{model}/{layer}.h5; the quantile subsample of every
 #                      layer is held at once (up to analysis.mi_quantile_samples rows x both nets'
 #                      units x 8 bytes per layer: ~29 GB for CaffeNet's 7 layers at 1e6 rows)
-# Not streamed yet: the similarity measures (similarity.smk, network_distances) read the dumps,
-# so at paper scale set similarity.enabled: false (and claims.enabled: false) or provide dumps.
+#   stream_similarity: the similarity pairs whose later model is one model, each pair's two
+#                      networks over the probe (pass 1: every layer's cross sums and the
+#                      subsample's features; pass 2, the shuffled null: B on the probe in the
+#                      shuffled order) -> results/similarity/{arch}/{model}.csv; the within sums
+#                      come from the moments files (positions; the untrained network's too) or
+#                      from the pass
+# Not streamed: the claims' network distances (network_distances reads the dumps), so at paper
+# scale keep claims.enabled: false or provide dumps.
 
 if STREAM:
 
@@ -21,6 +27,7 @@ if STREAM:
     ruleorder: stream_compare > compare
     ruleorder: stream_top_units > top_units
     ruleorder: stream_mutual_information > mutual_information
+    ruleorder: stream_similarity > similarity
 
     rule stream_moments:
         """Per-block float64 moments of one model's layers, streamed from its forward pass."""
@@ -30,6 +37,9 @@ if STREAM:
             f"{R}/moments/{{arch}}/{{model}}.h5",
         log:
             f"{R}/logs/stream_moments/{{arch}}/{{model}}.log",
+        wildcard_constraints:
+            # the untrained network's too: the similarity jobs' within sums
+            model=f"{TRAINED_MODEL}|{UNTRAINED_MODEL}",
         params:
             spec=spec("stream_moments"),
         conda:
@@ -110,3 +120,32 @@ if STREAM:
             "convergent stream-mutual-information --spec {params.spec:q}"
             " --checkpoint-a {input.a} --checkpoint-b {input.b} --pairs {input.pairs}"
             " --out-dir {params.outdir} --threads {threads} > {log} 2>&1"
+
+    rule stream_similarity:
+        """All similarity measures of the pairs whose later model is {arch}/{model}, from the
+        networks' forward pass: per pair, both networks over the probe for the cross sums and
+        the subsample's features, then B in the shuffled order for the null."""
+        input:
+            a=sim_stream_inputs("ckpt", 0),
+            b=sim_stream_inputs("ckpt", 1),
+            moments_a=sim_stream_inputs("moments", 0),
+            moments_b=sim_stream_inputs("moments", 1),
+        output:
+            f"{R}/similarity/{{arch}}/{{model}}.csv",
+        log:
+            f"{R}/logs/stream_similarity/{{arch}}/{{model}}.log",
+        params:
+            spec=spec("stream_similarity"),
+            moments=lambda w, input: (
+                f" --moments-a {' '.join(input.moments_a)} --moments-b {' '.join(input.moments_b)}"
+                if input.moments_a else ""
+            ),
+        conda:
+            TRAIN_ENV
+        threads: job_threads("stream")
+        resources:
+            **block_resources("stream", sim_block),
+        shell:
+            "convergent stream-similarity --spec {params.spec:q} --checkpoint-a {input.a}"
+            " --checkpoint-b {input.b}{params.moments} --out {output} --threads {threads}"
+            " > {log} 2>&1"

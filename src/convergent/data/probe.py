@@ -38,9 +38,10 @@ def probe_indices(n_available: int, size: int, seed: int) -> np.ndarray:
 
 
 def probe_batches(
-    spec: DataSpec, probe_cfg: dict[str, Any], arch: str
+    spec: DataSpec, probe_cfg: dict[str, Any], arch: str, order: np.ndarray | None = None
 ) -> tuple[Probe, Iterator[torch.Tensor]]:
-    """The probe set and an iterator over its normalised image batches, in index order."""
+    """The probe set and an iterator over its normalised image batches, in index order (or
+    the probe images ``order``, positions in the probe set, in that order: a shuffled pairing)."""
     split, size, seed, bs = (
         probe_cfg["split"],
         probe_cfg["size"],
@@ -52,11 +53,12 @@ def probe_batches(
         data = spec.tensors(split)
         index = probe_indices(len(data.labels), size, seed)
         probe = Probe(index, data.labels[index].numpy(), name)
-        images = data.images[torch.from_numpy(index)]
+        images = data.images[torch.from_numpy(index if order is None else index[order])]
         return probe, (normalise(images[i : i + bs]) for i in range(0, size, bs))
     _, _, image_size = spec.shape(arch)
     ds = image_folder(spec.path, split, train=False, size=image_size, arch=arch)
     index = probe_indices(len(ds), size, seed)
     probe = Probe(index, np.array([ds.targets[i] for i in index]), name)
-    loader = DataLoader(Subset(ds, index.tolist()), batch_size=bs, shuffle=False)
+    chosen = index if order is None else index[order]
+    loader = DataLoader(Subset(ds, chosen.tolist()), batch_size=bs, shuffle=False)
     return probe, (x for x, _ in loader)

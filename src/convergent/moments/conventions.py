@@ -39,10 +39,14 @@ def effective_convention(
 ) -> str:
     """``positions`` needs both layers on the same spatial grid; otherwise fall back to
     ``mean`` (the choice is recorded with every number)."""
+    return grid_convention(conv, fa.layer(la).shape[1:], fb.layer(lb).shape[1:])
+
+
+def grid_convention(conv: str, shape_a: tuple, shape_b: tuple) -> str:
+    """:func:`effective_convention` of two layers' per-image shapes ((C, H, W) or (C,))."""
     if conv != "positions":
         return conv
-    sa, sb = fa.layer(la).shape[2:], fb.layer(lb).shape[2:]
-    return conv if sa == sb else "mean"
+    return conv if tuple(shape_a[1:]) == tuple(shape_b[1:]) else "mean"
 
 
 def read_rows(f: ActivationFile, layer: str, index: np.ndarray) -> np.ndarray:

@@ -1,7 +1,10 @@
 """Steps of workflow/rules/similarity.smk: every similarity measure of each pair of a block
 (the pairs whose later model is one model) — per layer (bootstrap CIs, the shuffled-pairing
 null) and layer × layer — and their tables.  Per-model work (subsample features, within-net
-sums) is done once per model and job; a pair streams its cross sums only.
+sums) is done once per model and job; a pair streams its cross sums only, from the activation
+dumps (``similarity``) or, under ``probe.stream``, from its networks' forward pass
+(``stream-similarity``, rule stream_similarity): both gather a pair-layer's data
+(:class:`LayerData`) that the same measures read.
 
 A pair's rows are long-format, one per number: analysis (per_layer | layer_by_layer), kind
 (pair | shuffled), the two models and layers, the layers' relative depths, measure, value,
@@ -13,6 +16,8 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -25,6 +30,7 @@ from convergent.io import InputError
 from convergent.io.activations import ActivationFile
 from convergent.moments import (
     BlockMoments,
+    PairMoments,
     block_bounds,
     image_features,
     layer_moments,
@@ -109,15 +115,57 @@ def as_job_model(
     return x if isinstance(x, JobModel) else JobModel(x, opts, blocks, chunk_images)
 
 
+@dataclass
+class LayerData:
+    """One pair-layer's data for the per-layer measures, however it was gathered (activation
+    dumps: :func:`dump_layer_data`; the networks' forward pass: :func:`stream_pair_rows`):
+    the effective conv convention, per-block (within A, within B, cross) sums and the shuffled
+    null's cross sums (both None under ``flatten``: the scatter route then runs on the
+    subsample's features; the null's None also without the null), the subsample features of
+    A and B, and the probe blocks."""
+
+    convention: str
+    moments: PairMoments | None
+    null_cross: BlockMoments | None
+    sub_a: SubsampleLayer
+    sub_b: SubsampleLayer
+    blocks: int
+
+
+def dump_layer_data(a: JobModel, b: JobModel, layer: str, opts: dict[str, Any]) -> LayerData:
+    """A pair-layer's data from the activation dumps: a pair streams its cross sums (and the
+    shuffled null's) only, the within sums are each model's own."""
+    fa, fb, blocks, chunk_images = a.f, b.f, a.blocks, a.chunk_images
+    conv = effective_convention(fa, layer, fb, layer, opts["conv_convention"])
+    moments = null_cross = None
+    if conv != "flatten":
+        within = a.within(layer, conv), b.within(layer, conv)
+        with progress(fa.n_images, "img", f"{layer} cross sums") as bar:
+            cross = paired_cross_moments(fa, layer, fb, layer, conv, blocks, chunk_images,
+                                         advance=bar.update)
+        moments = (*within, cross)
+        if opts["nulls"]["shuffled"]:
+            perm = shuffled_pairing(fa.n_images, opts["seed"] + 1)
+            with progress(fa.n_images, "img", f"{layer} shuffled-pairing cross sums") as bar:
+                null_cross = paired_cross_moments(fa, layer, fb, layer, conv, blocks,
+                                                  chunk_images, perm, bar.update)
+    return LayerData(conv, moments, null_cross, a.feats[layer], b.feats[layer], blocks)
+
+
 def per_layer_rows(
     a: JobModel, b: JobModel, layer: str, opts: dict[str, Any]
 ) -> list[dict[str, Any]]:
     """Every measure of one same-named layer of A and B, with CIs, plus the shuffled null."""
-    fa, fb, blocks, chunk_images = a.f, b.f, a.blocks, a.chunk_images
-    conv = effective_convention(fa, layer, fb, layer, opts["conv_convention"])
-    sub = a.feats.sub
+    return layer_measures(dump_layer_data(a, b, layer, opts), layer, opts)
+
+
+def layer_measures(d: LayerData, layer: str, opts: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every measure of one pair-layer's data, with CIs, plus the shuffled null: the scatter
+    route (exact over every probe image, or the subsample under 'flatten'; block bootstrap)
+    and the Gram route on the subsample (image bootstrap)."""
+    conv, blocks, sa, sb = d.convention, d.blocks, d.sub_a, d.sub_b
+    n_sub = len(sa.x)
     img_conv = opts["image_features"]
-    sa, sb = a.feats[layer], b.feats[layer]
     rows: list[dict[str, Any]] = []
 
     def add(kind: str, results: dict, convention: str, samples: float) -> None:
@@ -127,26 +175,14 @@ def per_layer_rows(
                  "convention": convention, "samples": samples}
             )
 
-    # scatter route: exact over every probe image (or the subsample for 'flatten'), block
-    # bootstrap; a pair streams its cross sums only, the within sums are each model's own
     if conv == "flatten":
         moments = pair_moments_of_arrays(sa.reduced, sb.reduced, blocks)
-        perm = shuffled_pairing(len(sub), opts["seed"] + 1)
+        perm = shuffled_pairing(n_sub, opts["seed"] + 1)
         null_moments = pair_moments_of_arrays(sa.reduced, sb.reduced[perm], blocks)
     else:
-        within = a.within(layer, conv), b.within(layer, conv)
-        with progress(fa.n_images, "img", f"{layer} cross sums") as bar:
-            cross = paired_cross_moments(fa, layer, fb, layer, conv, blocks, chunk_images,
-                                         advance=bar.update)
-        moments = (*within, cross)
-        perm = shuffled_pairing(fa.n_images, opts["seed"] + 1)
-        null_moments = None
-        if opts["nulls"]["shuffled"]:
-            with progress(fa.n_images, "img", f"{layer} shuffled-pairing cross sums") as bar:
-                null_cross = paired_cross_moments(fa, layer, fb, layer, conv, blocks,
-                                                  chunk_images, perm, bar.update)
-            # the null uses all blocks: the within-net sums are the pair's (see the function)
-            null_moments = (moments[0], moments[1], null_cross)
+        moments = d.moments
+        # the null uses all blocks: the within-net sums are the pair's (paired_cross_moments)
+        null_moments = None if d.null_cross is None else (*moments[:2], d.null_cross)
     dead_std = opts["dead_unit_std"]
     reduced = conv == "flatten" and (sa.was_reduced or sb.was_reduced)
 
@@ -174,28 +210,31 @@ def per_layer_rows(
     kendall = opts["kendall"]
     with progress(resamples, "resample", f"{layer} Gram-route bootstrap") as bar:
         add("pair", bootstrap(lambda idx: subsample_measures(sa, sb, idx, opts, kendall),
-                              len(sub), opts["bootstrap"], opts["seed"], opts["ci"], bar.update),
-            img_conv, float(len(sub)))
+                              n_sub, opts["bootstrap"], opts["seed"], opts["ci"], bar.update),
+            img_conv, float(n_sub))
     if opts["nulls"]["shuffled"]:
-        perm = shuffled_pairing(len(sub), opts["seed"] + 1)
+        perm = shuffled_pairing(n_sub, opts["seed"] + 1)
         sb_null = SubsampleLayer(sb.x[perm], opts["rdm_metric"])
-        est = subsample_measures(sa, sb_null, np.arange(len(sub)), opts, kendall)
+        est = subsample_measures(sa, sb_null, np.arange(n_sub), opts, kendall)
         add("shuffled", {k: (v, np.nan, np.nan) for k, v in est.items()}, img_conv,
-            float(len(sub)))
+            float(n_sub))
     return rows
 
 
 def layer_by_layer_rows(
-    a: JobModel, b: JobModel, layers: list[str], opts: dict[str, Any]
+    feats_a: SubsampleLayers | Mapping[str, SubsampleLayer],
+    feats_b: SubsampleLayers | Mapping[str, SubsampleLayer],
+    layers: list[str],
+    opts: dict[str, Any],
 ) -> list[dict[str, Any]]:
     """Every (layer of A, layer of B) on the subsample's per-image features (no CIs)."""
-    sub = a.feats.sub
     conv = opts["image_features"]
     rows = []
-    all_idx = np.arange(len(sub))
+    n_sub = len(feats_a[layers[0]].x)
+    all_idx = np.arange(n_sub)
     pairs = [(la, lb) for la in layers for lb in layers]
     for la, lb in progress(len(pairs), "pair", "layer x layer", pairs):
-        xa, xb = a.feats[la], b.feats[lb]
+        xa, xb = feats_a[la], feats_b[lb]
         m = sim.data_measures(xa.centred, xb.centred, opts["svcca_keep"])
         if xa.was_reduced or xb.was_reduced:
             m = sim.without_basis_measures(m)
@@ -204,8 +243,30 @@ def layer_by_layer_rows(
             rows.append(
                 {"kind": "pair", "layer_a": la, "layer_b": lb, "measure": measure,
                  "value": value, "ci_low": np.nan, "ci_high": np.nan, "convention": conv,
-                 "samples": float(len(sub))}
+                 "samples": float(n_sub)}
             )
+    return rows
+
+
+def labelled_rows(
+    id_a: str,
+    id_b: str,
+    per_layer: dict[str, list[dict[str, Any]]],
+    layer_by_layer: list[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """One pair's rows (per layer, then layer × layer) labelled with its models (ids
+    ``arch/name``), layers and the layers' relative depths."""
+    (arch_a, model_a), (arch_b, model_b) = (i.split("/", 1) for i in (id_a, id_b))
+    base = {"arch_a": arch_a, "model_a": model_a, "arch_b": arch_b, "model_b": model_b}
+    rows = []
+    for layer, layer_rows in per_layer.items():
+        for r in layer_rows:
+            rows.append({"analysis": "per_layer", **base, "layer_a": layer, "layer_b": layer, **r})
+    for r in layer_by_layer:
+        rows.append({"analysis": "layer_by_layer", **base, **r})
+    for r in rows:
+        r["depth_a"] = models.relative_depth(arch_a, r["layer_a"])
+        r["depth_b"] = models.relative_depth(arch_b, r["layer_b"])
     return rows
 
 
@@ -217,35 +278,28 @@ def pair_rows(
     blocks: int,
     chunk_images: int,
 ) -> list[dict[str, Any]]:
-    """Per-layer and layer × layer rows of one pair, labelled with models, layers and depths
-    (an ActivationFile is a model of this pair alone: no moments file, nothing shared)."""
+    """Per-layer and layer × layer rows of one pair, from its activation dumps (an
+    ActivationFile is a model of this pair alone: no moments file, nothing shared)."""
     a, b = (as_job_model(x, opts, blocks, chunk_images) for x in (a, b))
-    arch_a, arch_b = a.f.attrs["architecture"], b.f.attrs["architecture"]
-    base = {
-        "arch_a": arch_a,
-        "model_a": str(a.f.attrs["model"]).split("/")[-1],
-        "arch_b": arch_b,
-        "model_b": str(b.f.attrs["model"]).split("/")[-1],
-    }
-    rows = []
-    for layer in layers:
-        for r in per_layer_rows(a, b, layer, opts):
-            rows.append({"analysis": "per_layer", **base, "layer_a": layer, "layer_b": layer, **r})
-    if opts["layer_by_layer"]:
-        for r in layer_by_layer_rows(a, b, layers, opts):
-            rows.append({"analysis": "layer_by_layer", **base, **r})
-    for r in rows:
-        r["depth_a"] = models.relative_depth(arch_a, r["layer_a"])
-        r["depth_b"] = models.relative_depth(arch_b, r["layer_b"])
-    return rows
+    per_layer = {layer: per_layer_rows(a, b, layer, opts) for layer in layers}
+    lbl = layer_by_layer_rows(a.feats, b.feats, layers, opts) if opts["layer_by_layer"] else []
+    return labelled_rows(model_id(a.f), model_id(b.f), per_layer, lbl)
+
+
+def model_id(f: ActivationFile) -> str:
+    """``arch/name`` of a file's model (its attrs: the dump's architecture and model)."""
+    return f"{f.attrs['architecture']}/{str(f.attrs['model']).split('/')[-1]}"
 
 
 PairFiles = tuple[str, str, str | None, str | None]
 
 
-def _pair_files(args: argparse.Namespace, n_pairs: int) -> list[PairFiles]:
-    """(A's file, B's file, A's moments, B's moments) per pair of the spec's models, checked."""
-    lists = {"--a": args.a, "--b": args.b}
+def _pair_files(args: argparse.Namespace, n_pairs: int, a: str = "a", b: str = "b"
+                ) -> list[PairFiles]:
+    """(A's file, B's file, A's moments, B's moments) per pair of the spec's models, checked
+    (A's and B's files: the arguments ``--a``/``--b``, or those named ``a``/``b``)."""
+    files_a, files_b = getattr(args, a), getattr(args, b)
+    lists = {f"--{a.replace('_', '-')}": files_a, f"--{b.replace('_', '-')}": files_b}
     if args.moments_a is not None or args.moments_b is not None:
         lists.update({"--moments-a": args.moments_a or [], "--moments-b": args.moments_b or []})
     for flag, files in lists.items():
@@ -255,7 +309,8 @@ def _pair_files(args: argparse.Namespace, n_pairs: int) -> list[PairFiles]:
                 "per pair, in the order of the spec's models"
             )
     none = [None] * n_pairs
-    return list(zip(args.a, args.b, args.moments_a or none, args.moments_b or none, strict=True))
+    return list(zip(files_a, files_b, args.moments_a or none, args.moments_b or none,
+                    strict=True))
 
 
 def similarity(args: argparse.Namespace) -> None:
@@ -298,6 +353,172 @@ def similarity(args: argparse.Namespace) -> None:
     write_csv(pd.DataFrame(rows), args.out)
 
 
+# ------------------------------------------------------------------ streamed (probe.stream)
+class StreamModel:
+    """One network of a streamed similarity job (``probe.stream``: no dumps) with the per-model
+    work every pair of the job that holds it shares, as :class:`JobModel`: its subsample
+    features (collected in its first pair's pass) and its within-net sums per layer and
+    convention (``positions``: its moments file, which rule stream_moments writes; else
+    accumulated in its first pair's pass)."""
+
+    def __init__(self, model: str, checkpoint: str, moments: str | None, job: StreamJob) -> None:
+        from convergent import models as nets
+
+        self.id, self.arch, self.checkpoint, self.moments = (
+            model, model.split("/")[0], checkpoint, moments)
+        self.job = job
+        self.readouts = {layer: nets.READOUTS[self.arch][layer] for layer in job.layers}
+        self.probe, _ = self.batches()
+        self.feats: dict[str, SubsampleLayer] = {}
+        self.sums: dict[tuple[str, str], BlockMoments] = {}
+        self._net = None
+
+    @property
+    def net(self):
+        if self._net is None:
+            from convergent.moments.forward import device
+            from convergent.training import load_network
+
+            self._net = load_network(self.checkpoint, self.arch)[0].to(device())
+        return self._net
+
+    def batches(self, order: np.ndarray | None = None):
+        """(probe set, its batches under this network's preprocessing; ``order``: shuffled)."""
+        from convergent.data import probe_batches
+
+        return probe_batches(self.job.data, self.job.probe, self.arch, order)
+
+    def needs_within(self, layer: str, convention: str) -> bool:
+        """Whether the pass must accumulate this model's within sums of ``layer``."""
+        stored = convention == "positions" and self.moments is not None
+        return not stored and (layer, convention) not in self.sums
+
+    def within(self, layer: str, convention: str, shape: tuple) -> BlockMoments:
+        """Per-block sums XᵀX of ``layer`` (read-out ``shape`` per image) under ``convention``."""
+        if (layer, convention) not in self.sums:
+            self.sums[layer, convention] = self._stored(layer, int(np.prod(shape[1:])))
+        return self.sums[layer, convention]
+
+    def _stored(self, layer: str, per_image: int) -> BlockMoments:
+        from convergent.io.layouts import MomentsFile
+
+        f = MomentsFile(self.moments, model=self.id)
+        m, stored = f.layer(layer), f.attrs.get("probe_hash")
+        n, blocks = len(self.probe.index), self.job.blocks
+        expected = [(hi - lo) * per_image for lo, hi in block_bounds(n, blocks)]
+        if stored != self.probe.hash or not np.array_equal(m.count, expected):
+            raise InputError(
+                f"{self.moments}: its sums are not over the probe blocks of this probe set "
+                f"(analysis.blocks = {blocks}); rerun snakemake to rebuild it"
+            )
+        return m
+
+
+@dataclass
+class StreamJob:
+    """What every network of a streamed job shares: data, probe, layers, options, blocks."""
+
+    data: Any
+    probe: dict[str, Any]
+    layers: list[str]
+    opts: dict[str, Any]
+    blocks: int
+
+
+def stream_pair_rows(a: StreamModel, b: StreamModel) -> list[dict[str, Any]]:
+    """Per-layer and layer × layer rows of one pair, from its networks' forward pass: pass 1
+    accumulates every layer's cross sums (and the within sums and subsample features that
+    neither model holds yet), pass 2 (the shuffled null) B on the probe in the shuffled order
+    against A in order, for the null's cross sums."""
+    from convergent.moments.conventions import grid_convention
+    from convergent.moments.forward import PairPass, forward_pair
+
+    job, opts = a.job, a.job.opts
+    if a.probe.hash != b.probe.hash:
+        raise InputError(f"{a.id} and {b.id}: their probe sets differ; check probe and dataset")
+    n, layers, models = len(a.probe.index), job.layers, (a, b)
+    sub = subsample_index(n, opts["subsample"], opts["seed"])
+
+    def loader(m: StreamModel, order: np.ndarray | None = None):
+        return m.batches(order)[1]
+
+    # one loader for both nets where they share preprocessing and read-outs (same arch)
+    same = a.arch == b.arch
+    first = PairPass(
+        layers, n, job.blocks,
+        lambda _layer, sa, sb: grid_convention(opts["conv_convention"], sa, sb),
+        within=lambda side, layer, conv: models[side].needs_within(layer, conv),
+        collect=lambda side, layer: layer not in models[side].feats,
+        subsample=sub, image_convention=opts["image_features"])
+    with progress(n, "img", f"pass 1 of {a.id} vs {b.id}: cross sums, features") as bar:
+        first.run(forward_pair(a.net, a.readouts, loader(a), b.net, b.readouts,
+                               None if same else loader(b)), bar.update)
+    conv = first.conventions
+    for side, m in enumerate(models):
+        for layer in layers:
+            x = first.features(side, layer)
+            if x is not None:
+                m.feats[layer] = SubsampleLayer(x, opts["rdm_metric"])
+            sums = first.within(side, layer)
+            if sums is not None:
+                m.sums[layer, conv[layer]] = sums
+    summed = [layer for layer in layers if conv[layer] != "flatten"]
+    null = None
+    if opts["nulls"]["shuffled"] and summed:
+        perm = shuffled_pairing(n, opts["seed"] + 1)
+        null = PairPass(summed, n, job.blocks, lambda layer, *_: conv[layer])
+        with progress(n, "img", f"pass 2 of {a.id} vs {b.id}: shuffled pairing") as bar:
+            null.run(forward_pair(a.net, a.readouts, loader(a), b.net, b.readouts,
+                                  loader(b, perm)), bar.update)
+    per_layer = {}
+    for layer in layers:
+        moments = None
+        if layer in summed:
+            shape_a, shape_b = first.shapes[layer]
+            moments = (a.within(layer, conv[layer], shape_a),
+                       b.within(layer, conv[layer], shape_b), first.cross(layer))
+        data = LayerData(conv[layer], moments, null.cross(layer) if null and layer in summed
+                         else None, a.feats[layer], b.feats[layer], job.blocks)
+        per_layer[layer] = layer_measures(data, layer, opts)
+    lbl = layer_by_layer_rows(a.feats, b.feats, layers, opts) if opts["layer_by_layer"] else []
+    return labelled_rows(a.id, b.id, per_layer, lbl)
+
+
+def stream_similarity(args: argparse.Namespace) -> None:
+    from convergent.steps import claim_gpu
+
+    claim_gpu()  # before CUDA starts: concurrent stream jobs get a GPU each
+    import pandas as pd
+    import torch
+
+    from convergent.data import DataSpec
+    from convergent.tables import write_csv
+
+    spec, a_opts = args.spec, args.spec["analysis"]
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    pairs = [tuple(ids) for ids in spec["models"]]
+    files = _pair_files(args, len(pairs), "checkpoint_a", "checkpoint_b")
+    opts = {**spec["similarity"], "dead_unit_std": a_opts["dead_unit_std"]}
+    job = StreamJob(DataSpec.from_config(spec["dataset"]), spec["probe"], spec["layers"], opts,
+                    a_opts["blocks"])
+    # a network is loaded and its per-model work done once, and let go after its last pair
+    uses = Counter(i for ids in pairs for i in set(ids))
+    held: dict[str, StreamModel] = {}
+    rows = []
+    for ids, (ckpt_a, ckpt_b, moments_a, moments_b) in zip(pairs, files, strict=True):
+        for model, ckpt, moments in zip(ids, (ckpt_a, ckpt_b), (moments_a, moments_b),
+                                        strict=True):
+            if model not in held:
+                held[model] = StreamModel(model, ckpt, moments, job)
+        rows += stream_pair_rows(held[ids[0]], held[ids[1]])
+        for model in set(ids):
+            uses[model] -= 1
+            if not uses[model]:
+                del held[model]
+    write_csv(pd.DataFrame(rows), args.out)
+
+
 def similarity_tables(args: argparse.Namespace) -> None:
     from convergent.tables import similarity as st
     from convergent.tables import write_csv
@@ -322,6 +543,19 @@ def register(step: Step) -> None:
                         " without them the job computes them, once per model)")
     s.add_argument("--moments-b", nargs="+", help="moments file of each pair's B")
     s.add_argument("--out", required=True, help="long-format CSV, one row per number")
+
+    s = step("stream-similarity", stream_similarity,
+             "similarity measures of a block of pairs from the networks (probe.stream)")
+    add_spec(s, "models (per pair, [A, B]), dataset, probe, layers, analysis (blocks, "
+                "dead_unit_std), similarity")
+    s.add_argument("--checkpoint-a", nargs="+", required=True, help="checkpoint of each pair's A")
+    s.add_argument("--checkpoint-b", nargs="+", required=True, help="checkpoint of each pair's B")
+    s.add_argument("--moments-a", nargs="+",
+                   help="moments file of each pair's A (the positions convention's within sums;"
+                        " without them the job accumulates them, once per model)")
+    s.add_argument("--moments-b", nargs="+", help="moments file of each pair's B")
+    s.add_argument("--out", required=True, help="long-format CSV, one row per number")
+    s.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
 
     s = step("similarity-tables", similarity_tables, "aggregate similarity CSVs")
     s.add_argument("--inputs", nargs="+", required=True, help="every similarity job's CSV")
