@@ -223,6 +223,23 @@ def test_the_rest_of_li2016_needs_no_dump_and_no_stream_job(paper_run, tmp_path)
     assert not {r for r in planned if r.startswith("stream_") or r in DUMP_RULES or r == "train"}
 
 
+@pytest.mark.workflow
+def test_all_builds_at_paper_scale_without_a_dump(paper_run, tmp_path):
+    """Every target of the paper config (all: the Li et al. analyses, the similarity measures
+    with both nulls, findings, report pages) plans streamed jobs only: no dump, no dump-based
+    analysis, no training (the run trained the models)."""
+    config, workdir, _ = paper_run
+    config = copy.deepcopy(config)
+    config["similarity"]["nulls"] = {"untrained": True}
+    configfile = write_config(tmp_path, config)
+    proc = snakemake(configfile, workdir, "all", "--dry-run", "--quiet", "rules")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    planned = _planned(proc)
+    assert {"stream_similarity", "stream_moments", "untrained", "study_findings"} <= planned.keys()
+    dump_based = {"moments", "compare", "mutual_information", "top_units", "similarity", "train"}
+    assert not planned.keys() & (dump_based | set(DUMP_RULES)), planned
+
+
 def _planned(proc: subprocess.CompletedProcess) -> dict[str, int]:
     """{rule: jobs} of a ``--dry-run --quiet rules``."""
     return {m[1]: int(m[2])
