@@ -531,6 +531,15 @@ def similarity_tables(args: argparse.Namespace) -> None:
     print(ident.to_string(index=False, float_format="%.1f"))
 
 
+def _add_moments_and_out(s: argparse.ArgumentParser) -> None:
+    """The arguments both similarity steps share: the optional moments files and the CSV."""
+    s.add_argument("--moments-a", nargs="+",
+                   help="moments file of each pair's A (the positions convention's within sums;"
+                        " without them the job computes them, once per model)")
+    s.add_argument("--moments-b", nargs="+", help="moments file of each pair's B")
+    s.add_argument("--out", required=True, help="long-format CSV, one row per number")
+
+
 def register(step: Step) -> None:
     s = step("similarity", similarity,
              "similarity measures, CIs and nulls of a block of pairs (one later model's)")
@@ -538,11 +547,7 @@ def register(step: Step) -> None:
                 "similarity")
     s.add_argument("--a", nargs="+", required=True, help="activation file of each pair's A")
     s.add_argument("--b", nargs="+", required=True, help="activation file of each pair's B")
-    s.add_argument("--moments-a", nargs="+",
-                   help="moments file of each pair's A (the positions convention's within sums;"
-                        " without them the job computes them, once per model)")
-    s.add_argument("--moments-b", nargs="+", help="moments file of each pair's B")
-    s.add_argument("--out", required=True, help="long-format CSV, one row per number")
+    _add_moments_and_out(s)
 
     s = step("stream-similarity", stream_similarity,
              "similarity measures of a block of pairs from the networks (probe.stream)")
@@ -550,11 +555,7 @@ def register(step: Step) -> None:
                 "dead_unit_std), similarity")
     s.add_argument("--checkpoint-a", nargs="+", required=True, help="checkpoint of each pair's A")
     s.add_argument("--checkpoint-b", nargs="+", required=True, help="checkpoint of each pair's B")
-    s.add_argument("--moments-a", nargs="+",
-                   help="moments file of each pair's A (the positions convention's within sums;"
-                        " without them the job accumulates them, once per model)")
-    s.add_argument("--moments-b", nargs="+", help="moments file of each pair's B")
-    s.add_argument("--out", required=True, help="long-format CSV, one row per number")
+    _add_moments_and_out(s)
     s.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
 
     s = step("similarity-tables", similarity_tables, "aggregate similarity CSVs")
