@@ -164,7 +164,10 @@ def fit_rule_seconds(
     pairs: dict[int, int],
 ) -> dict[str, tuple[float, float]]:
     """rule -> (a, b) of ``seconds = a * jobs + b * pairs`` (non-negative least squares over the
-    measured seed counts; one measured run: the per-job mean, b = 0)."""
+    measured seed counts; one measured run: the per-job mean, b = 0).  Only work over pairs
+    has a pair term: the per-pair rules (a job's pairs grow with the seeds) and the tables and
+    figures drawn once over every pair; a per-model rule (train, dump, moments: its job count
+    grows, its jobs' work does not) gets b = 0, whatever noise the load adds to its seconds."""
     from scipy.optimize import nnls
 
     rules = sorted({rule for per_rule in measured.values() for rule in per_rule})
@@ -174,7 +177,10 @@ def fit_rule_seconds(
                 for n, per_rule in measured.items()]
         x = np.array([[j, p] for j, p, _ in rows], float)
         y = np.array([s for _, _, s in rows], float)
-        if len(rows) == 1:
+        per_model = rule not in PAIR_RULES + MODEL_RULES and len({j for j, _, _ in rows}) > 1
+        if per_model:
+            fits[rule] = (float(y.sum() / max(x[:, 0].sum(), 1.0)), 0.0)
+        elif len(rows) == 1:
             fits[rule] = (y[0] / max(x[0, 0], 1.0), 0.0)
         else:
             coef, _ = nnls(x, y)
