@@ -24,7 +24,8 @@ ENVS = ROOT / "envs"
 #: rules whose step runs a network (torch): the train env; every other rule: the analysis env
 NETWORK_RULES = {
     "train", "untrained", "dump", "stream_moments", "stream_compare", "stream_top_units",
-    "stream_mutual_information", "figure_unit_pairs", "import_checkpoint", "evaluate",
+    "stream_mutual_information", "stream_similarity", "figure_unit_pairs", "import_checkpoint",
+    "evaluate",
 }
 #: the training stack, only in the train env (tensorboard: training.logger)
 TORCH = {"torch", "torchvision", "pytorch-lightning", "tensorboard"}
