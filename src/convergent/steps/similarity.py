@@ -93,19 +93,35 @@ class JobModel:
 
     def _stored(self, layer: str) -> BlockMoments:
         """The moments file's layer, checked against the activation file and the job's blocks."""
-        from convergent.io.layouts import MomentsFile
-
-        stored = MomentsFile(self.moments, model=self.f.attrs["model"])
-        m = stored.layer(layer)
         per_image = int(np.prod(self.f.layer(layer).shape[2:]))  # positions per image
-        expected = [(hi - lo) * per_image for lo, hi in block_bounds(self.f.n_images, self.blocks)]
-        if (stored.attrs.get("probe_hash") != self.f.attrs.get("probe_hash")
-                or not np.array_equal(m.count, expected)):
-            raise InputError(
-                f"{self.moments}: its sums are not over the probe blocks of {self.f.path} "
-                f"(analysis.blocks = {self.blocks}); rerun snakemake to rebuild it"
-            )
-        return m
+        return stored_within(self.moments, self.f.attrs["model"], layer,
+                             self.f.attrs.get("probe_hash"), self.f.n_images, per_image,
+                             self.blocks, self.f.path)
+
+
+def stored_within(
+    path: str,
+    model: str,
+    layer: str,
+    probe_hash: str | None,
+    n_images: int,
+    per_image: int,
+    blocks: int,
+    probe_of: str,
+) -> BlockMoments:
+    """A moments file's layer (the ``positions`` within sums), refused unless it is over the
+    same probe set (``probe_hash``, named by ``probe_of``) in the job's blocks."""
+    from convergent.io.layouts import MomentsFile
+
+    f = MomentsFile(path, model=model)
+    m = f.layer(layer)
+    expected = [(hi - lo) * per_image for lo, hi in block_bounds(n_images, blocks)]
+    if f.attrs.get("probe_hash") != probe_hash or not np.array_equal(m.count, expected):
+        raise InputError(
+            f"{path}: its sums are not over the probe blocks of {probe_of} "
+            f"(analysis.blocks = {blocks}); rerun snakemake to rebuild it"
+        )
+    return m
 
 
 def as_job_model(
@@ -400,18 +416,9 @@ class StreamModel:
         return self.sums[layer, convention]
 
     def _stored(self, layer: str, per_image: int) -> BlockMoments:
-        from convergent.io.layouts import MomentsFile
-
-        f = MomentsFile(self.moments, model=self.id)
-        m, stored = f.layer(layer), f.attrs.get("probe_hash")
-        n, blocks = len(self.probe.index), self.job.blocks
-        expected = [(hi - lo) * per_image for lo, hi in block_bounds(n, blocks)]
-        if stored != self.probe.hash or not np.array_equal(m.count, expected):
-            raise InputError(
-                f"{self.moments}: its sums are not over the probe blocks of this probe set "
-                f"(analysis.blocks = {blocks}); rerun snakemake to rebuild it"
-            )
-        return m
+        return stored_within(self.moments, self.id, layer, self.probe.hash,
+                             len(self.probe.index), per_image, self.job.blocks,
+                             "this probe set")
 
 
 @dataclass
