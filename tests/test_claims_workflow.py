@@ -24,12 +24,15 @@ TINY_CLAIMS = {
         {"init_seed": 0}, {"init_seed": 1},  # a both-seeds pair in both architectures
         {"init_seed": 2, "architecture": A}, {"init_seed": 3, "architecture": A},
         *({"init_seed": k, "condition": "noaug", "architecture": A} for k in range(4, 8)),
+        # the controls: a one-bit perturbation of seed 8, a replicate of seed 9
+        {"init_seed": 8, "architecture": A}, {"init_seed": 8, "perturb": 1, "architecture": A},
+        {"init_seed": 9, "architecture": A}, {"init_seed": 9, "replicate": 1, "architecture": A},
     ],
     "probe": {"size": 80, "batch_size": 40},
     # the untrained-network floor is left out here (its wiring is the similarity tests')
     "similarity": {"enabled": True, "subsample": 40, "bootstrap": 10, "kendall": False,
                    "layer_by_layer": False, "nulls": {"untrained": False}},
-    "findings": {"resamples": 200, "li2016": False},
+    "findings": {"li2016": False},
     "claims": {"enabled": True, "permutations": 99, "variation": {"more": "base",
                                                                      "less": "noaug"}},
 }
@@ -51,17 +54,26 @@ def test_claims_study_end_to_end(tmp_path):
     snakemake(tmp_path, TINY_CLAIMS, "claims")
     results = tmp_path / "results"
     table = pd.read_csv(results / "tables" / "claims.csv")
-    assert {"a", "b", "c", "e", "f"} <= set(table["claim"])
-    assert set(table["verdict"]) <= {"supported", "contradicted", "inconclusive"}
-    assert (table["ci_low"] <= table["effect"] + 1e-12).all()
-    assert (table["effect"] <= table["ci_high"] + 1e-12).all()
+    assert {"a", "b", "c", "e", "f", "r"} <= set(table["claim"])
+    assert set(table["verdict"]) <= {"supported", "contradicted", "inconclusive",
+                                     "deterministic (identical)"}
+    # on the CPU the replicate is bit-identical: reported so, and no claim's floor
+    assert set(table.loc[table["claim"] == "r", "verdict"]) == {"deterministic (identical)"}
+    tested = table[table["ci_low"].notna()]
+    assert (tested["ci_low"] <= tested["effect"] + 1e-12).all()
+    assert (tested["effect"] <= tested["ci_high"] + 1e-12).all()
+    assert (tested["p_holm"] >= tested["p_value"] - 1e-15).all()
     assert table["shuffled"].notna().all() and table["pairs"].notna().all()
+    accuracy = pd.read_csv(results / "tables" / "accuracy.csv").set_index("model")
+    hashes = accuracy["weights_sha256"]
+    assert hashes[f"{A}/i9-d9"] == hashes[f"{A}/i9-d9-r1"]
+    assert hashes[f"{A}/i8-d8"] != hashes[f"{A}/i8-d8-p1"]
     grouping = pd.read_csv(results / "tables" / "network_grouping.csv")
     assert set(grouping["grouping"]) == {"condition", "architecture"}
     assert grouping["p_value"].between(0, 1).all()
     distances = pd.read_csv(results / "networks" / "conv1.csv")
-    assert distances["network_a"].nunique() + 1 == 10  # every two of the 10 networks
-    assert len(distances) == 2 * 10 * 9 // 2
+    assert distances["network_a"].nunique() + 1 == 14  # every two of the 14 networks
+    assert len(distances) == 2 * 14 * 13 // 2
     findings = (results / "findings.md").read_text()
     assert "The commentary's claims, tested" in findings
     for name in ("claims", "network_embedding"):

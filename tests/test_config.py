@@ -112,7 +112,7 @@ def test_example_pair_must_index_models():
         (
             lambda c: c["models"][0].update(seed=1),
             "models[0].seed: unknown key; valid keys: init_seed, data_seed, replicate, "
-            "checkpoint, architecture, condition, name",
+            "perturb, checkpoint, architecture, condition, name",
         ),
         (
             lambda c: c["training"].update(epochs="many"),
@@ -288,7 +288,8 @@ def test_conditions_name_models_and_override_training():
     noaug = study.training_of(cfg, ms["alexnet_small/i4-d4-noaug"])
     assert noaug["augment_flip"] is False and noaug["epochs"] == cfg["training"]["epochs"]
     assert study.training_of(cfg, ms["alexnet_small/i0-d0"]) == cfg["training"]
-    assert study.seed_model_parts("i4-d4-r2-noaug") == (4, 4, 2, "noaug")
+    assert study.seed_model_parts("i4-d4-r2-noaug") == (4, 4, 2, 0, "noaug")
+    assert study.seed_model_parts("i4-d4-p3") == (4, 4, 0, 3, None)
     assert study.seed_model_parts("ckpt-x") is None
 
 
@@ -366,6 +367,9 @@ def test_the_claims_config_is_valid():
     ms = study.models(cfg)
     assert len({m.condition for m in ms}) == 2 and len(study.cross_pairs(cfg)) == 6
     # three independent pairs per cell of the design
-    sources = [study.seed_model_parts(p.a.name)[:2] != study.seed_model_parts(p.b.name)[:2]
-               for p in study.pairs(cfg)]
-    assert len(study.pairs(cfg)) == 18 and sum(sources) == 15  # 3 replicate pairs
+    from convergent.tables.similarity import source_of
+
+    sources = [source_of(p.a.name, p.b.name) for p in study.pairs(cfg)]
+    assert len(sources) == 21
+    assert {s: sources.count(s) for s in set(sources)} == {
+        "init": 3, "data": 3, "init+data": 9, "perturb": 3, "replicate": 3}

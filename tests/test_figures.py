@@ -83,7 +83,8 @@ def study(tmp_path_factory) -> dict:
         files += [pairs[layer], planted_pair(tmp, layer, x_a, x_c, b=C)]
     per_pair = matching_rows(files)
     per_pair.to_csv(tmp / "matching_per_pair.csv", index=False)
-    matching_summary(per_pair, LAYERS).to_csv(tmp / "matching_summary.csv", index=False)
+    summary = matching_summary(per_pair, LAYERS, "fashion_mnist")
+    summary.to_csv(tmp / "matching_summary.csv", index=False)
     acc = pd.DataFrame({"model": [A, B, C], "arch": ARCH, "test_acc_pct": [9.8, 11.2, 10.5]})
     acc.to_csv(tmp / "accuracy.csv", index=False)
     for k in range(3):
@@ -316,10 +317,10 @@ def test_study_overview_panels(study, drawn, similarity):
     assert "Final accuracy" in titles[0] and "by depth" in titles[1]
     assert "natural order" in titles[2] and "after one-to-one matching" in titles[3]
     if similarity:
-        # in the similarity figures' order
-        assert ["matched correlation" in titles[4], "linear CKA" in titles[5],
-                "Procrustes" in titles[6]] == [True] * 3
-        ax = next(a for a in fig.axes if "matched correlation" in a.get_title(loc="left"))
+        # in the measure registry's order, named by it
+        assert ["linear CKA" in titles[4], "Procrustes distance" in titles[5],
+                "one-to-one matched r" in titles[6]] == [True] * 3
+        ax = next(a for a in fig.axes if "matched r" in a.get_title(loc="left"))
         band = [c for c in ax.collections if c.get_label().endswith("95% CI")]
         assert len(band) == 1
     panels = {t: ax for ax in fig.axes for t in [ax.get_title(loc="left")] if t}

@@ -12,8 +12,7 @@ import pandas as pd
 import pytest
 
 from convergent.analysis.matching import rank_agreement
-from convergent.analysis.statistics import interval_sd, pairs_and_blocks, percentile_ci, slope
-from convergent.tables.findings import CONVERGENCE, Resampling, findings
+from convergent.tables.findings import CONVERGENCE, findings
 from convergent.tables.render import (
     MARKER,
     README_LEVEL,
@@ -27,31 +26,6 @@ LAYERS = ["conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7"]
 DEPTH = np.linspace(0, 1, len(LAYERS))  # alexnet_small's relative depths of these layers
 DEPTHS = {"alexnet_small": dict(zip(LAYERS, DEPTH, strict=True))}
 MODELS = [f"alexnet_small/i{k}-d{k}" for k in range(4)]
-FAST = Resampling(resamples=400, seed=0)
-
-
-# ------------------------------------------------------------------ statistics
-def test_pairs_and_blocks_recovers_a_planted_slope_and_its_spread():
-    rng = np.random.default_rng(0)
-    values = 0.8 - 0.3 * DEPTH + 0.02 * rng.standard_normal((6, len(DEPTH)))
-    draws = pairs_and_blocks(values, np.full_like(values, 0.01), 2000, seed=1)
-    lo, hi = percentile_ci(slope(DEPTH, draws))
-    assert lo < -0.3 < hi and hi < 0
-    assert slope(DEPTH, values.mean(0))[0] == pytest.approx(-0.3, abs=0.03)
-    # the spread of the layer means: between pairs (sd 0.02 / √6) and within (0.01 / √6)
-    assert draws[:, 0].std() == pytest.approx(np.hypot(0.02, 0.01) / np.sqrt(6), rel=0.35)
-
-
-def test_a_flat_profile_has_a_slope_interval_around_zero():
-    rng = np.random.default_rng(2)
-    values = 0.5 + 0.05 * rng.standard_normal((6, len(DEPTH)))
-    lo, hi = percentile_ci(slope(DEPTH, pairs_and_blocks(values, 0 * values, 2000, seed=3)))
-    assert lo < 0 < hi
-
-
-def test_interval_sd_inverts_a_normal_interval():
-    sd = interval_sd(np.array([1 - 1.959964 * 0.2, np.nan]), np.array([1 + 1.959964 * 0.2, 1]))
-    assert sd[0] == pytest.approx(0.2) and sd[1] == 0
 
 
 def test_rank_agreement_of_planted_matches():
@@ -67,13 +41,30 @@ def test_rank_agreement_of_planted_matches():
     assert abs(shuffled["spearman"]) < 0.5
 
 
+def test_rank_agreement_does_not_depend_on_which_tied_partner_was_picked():
+    """B's units 0 and 1 correlate alike with everything (a unit and a rescaled copy): the
+    matching may give A's unit either; the answer must not change."""
+    rng = np.random.default_rng(5)
+    c = rng.uniform(-0.2, 0.9, (6, 6))
+    c[:, 1] = c[:, 0]
+    a, b = rng.gamma(2.0, size=6), rng.gamma(2.0, size=6)
+    b[1] = 10 * b[0]  # the copy is far more active
+    partner = np.arange(6)
+    swapped = partner.copy()
+    swapped[[0, 1]] = [1, 0]
+    one = rank_agreement(a, b, partner, between=c)
+    other = rank_agreement(a, b, swapped, between=c)
+    assert one == other
+    assert rank_agreement(a, b, partner) != rank_agreement(a, b, swapped)  # without: it would
+
+
 # ------------------------------------------------------------------ planted study tables
 def planted_tables(decline: float = 0.3, seed: int = 0) -> dict[str, pd.DataFrame]:
     """The tables the findings read, for 4 seeds: matched correlations and every convergence
     measure fall from conv1 to fc7 by ``decline`` (distances rise); untrained floor 0.3."""
     rng = np.random.default_rng(seed)
     accuracy = pd.DataFrame({"model": MODELS, "arch": "alexnet_small",
-                             "test_acc_pct": [90.9, 90.8, 91.1, 90.6]})
+                             "test_acc_pct": [90.9, 90.8, 91.1, 90.6], "chance_pct": 10.0})
     sim, match, sparse, acts = [], [], [], []
     for a, b in combinations(MODELS, 2):
         for layer, d in zip(LAYERS, DEPTH, strict=True):
@@ -89,7 +80,9 @@ def planted_tables(decline: float = 0.3, seed: int = 0) -> dict[str, pd.DataFram
                 sim.append({**base, "kind": "shuffled", "value": 0.05, "ci_low": np.nan,
                             "ci_high": np.nan})
             match.append({"architecture": "alexnet_small", "model_a": a, "model_b": b,
-                          "layer": layer, "semi_mean": level + 0.05, "one_to_one_mean": level})
+                          "layer": layer, "units": 20, "dead_a": 0, "dead_b": 0,
+                          "semi_mean": level + 0.05, "one_to_one_mean": level,
+                          "semi_mean_live": level + 0.05, "one_to_one_mean_live": level})
             acts.append({"architecture": "alexnet_small", "model_a": a, "model_b": b,
                          "layer": layer, "spearman": 0.6, "top_overlap": 0.5,
                          "bottom_overlap": 0.4, "chance_overlap": 0.1})
@@ -120,10 +113,11 @@ def planted_tables(decline: float = 0.3, seed: int = 0) -> dict[str, pd.DataFram
             "sparse": pd.DataFrame(sparse), "mean_activation": pd.DataFrame(acts)}
 
 
-def planted_findings(**kw) -> pd.DataFrame:
+def planted_findings(dataset: str = "fashion_mnist", **kw) -> pd.DataFrame:
     t = planted_tables(**kw)
-    return findings(t["accuracy"], t["matching"], LAYERS, DEPTHS, similarity=t["similarity"],
-                    sparse=t["sparse"], mean_activation=t["mean_activation"], resampling=FAST)
+    return findings(t["accuracy"], t["matching"], LAYERS, DEPTHS, dataset,
+                    similarity=t["similarity"], sparse=t["sparse"],
+                    mean_activation=t["mean_activation"])
 
 
 def _row(df, section, measure, layer=None):
@@ -140,22 +134,25 @@ def test_a_planted_decline_is_found_with_its_floors_and_the_published_value():
     assert conv1["ci_low"] < conv1["value"] < conv1["ci_high"]
     assert conv1["value"] == pytest.approx(0.8, abs=0.02)
     assert conv1["untrained"] == pytest.approx(0.3) and conv1["shuffled"] == pytest.approx(0.05)
-    assert conv1["published"] == pytest.approx(0.663) and conv1["interval"] == "pairs+blocks"
-    assert "conv1 units are matched one to one at r = 0.80" in conv1["text"]
-    assert "Li et al. 0.66" in conv1["text"] and "untrained network 0.30" in conv1["text"]
+    assert conv1["published"] == pytest.approx(0.663) and conv1["interval"] == "networks"
+    assert "analogue" in conv1["published_source"]
+    assert "conv1: one-to-one matched r (live units) 0.80" in conv1["text"]
+    assert ": 0.66" in conv1["text"] and "untrained network 0.30" in conv1["text"]
     for measure in CONVERGENCE:
         trend = _row(df, "convergence", measure, "slope")
         sign = 1 if measure == "procrustes" else -1
         assert trend["ci_low"] < sign * 0.3 < trend["ci_high"], measure
-        assert 0 < sign * trend["ci_low"] or 0 < sign * trend["ci_high"]
-        assert "networks grow less alike" in trend["text"], measure
+        assert trend["verdict"] == "contradicted" and trend["p_holm"] <= 0.05, measure
+        assert "networks grow less alike with depth" in trend["text"], measure
+        assert "Holm-adjusted over 10 trends" in trend["text"]
         conv = _row(df, "convergence", measure, "slope (conv)")  # conv1 → conv5 alone
         assert conv["ci_low"] < sign * 0.3 < conv["ci_high"] and "conv1 → conv5" in conv["text"]
 
 
-def test_a_flat_profile_reads_as_no_trend_and_a_rise_as_growing_alike():
+def test_a_flat_profile_is_inconclusive_never_no_effect_and_a_rise_grows_alike():
     flat = _row(planted_findings(decline=0.0), "convergence", "linear_cka", "slope")
-    assert flat["ci_low"] < 0 < flat["ci_high"] and "no clear trend" in flat["text"]
+    assert flat["ci_low"] < 0 < flat["ci_high"] and flat["verdict"] == "inconclusive"
+    assert "cannot tell" in flat["text"] and "no effect" not in flat["text"]
     rise = _row(planted_findings(decline=-0.3), "convergence", "linear_cka", "slope")
     assert rise["ci_low"] > 0 and "networks grow more alike" in rise["text"]
 
@@ -164,22 +161,66 @@ def test_the_other_sections_report_the_planted_numbers():
     df = planted_findings()
     acc = _row(df, "accuracy", "test_top1_pct")
     assert acc["value"] == pytest.approx(90.85) and acc["ci_low"] < 90.85 < acc["ci_high"]
+    assert acc["chance"] == 10 and "chance 10.0 %" in acc["text"]
     assert _row(df, "accuracy", "spread_pp")["value"] == pytest.approx(0.5)
     best = _row(df, "sparse_prediction", "loss_best (λ=0.0001)", "conv1")
     assert best["value"] == pytest.approx(0.18) and best["published"] == pytest.approx(0.162)
     assert _row(df, "sparse_prediction", "loss_dense (λ=0)", "conv2")["value"] == pytest.approx(0.3)
     top = _row(df, "mean_activation", "top_overlap", "fc7")
-    assert top["value"] == pytest.approx(0.5) and top["shuffled"] == pytest.approx(0.1)
+    assert top["value"] == pytest.approx(0.5) and top["chance"] == pytest.approx(0.1)
     ident = _row(df, "layer_identification", "linear_cka")
-    assert ident["value"] == pytest.approx(100) and ident["published"] == pytest.approx(99.3)
+    assert ident["value"] == pytest.approx(100) and ident["chance"] == pytest.approx(100 / 7)
+    assert "defined at 7 of 7 layers" in ident["text"] and "chance 14.3 %" in ident["text"]
+    # Kornblith et al.'s Tiny-10 CNNs on CIFAR-10 are no counterpart of these networks
+    assert np.isnan(ident["published"])
+    assert ident["published_source"] == "no published counterpart"
 
 
-def test_without_similarity_the_matching_table_gives_convergence_over_pairs_only():
+def test_published_values_only_where_they_apply():
+    """A study of alexnet_small on another dataset (no documented analogue) shows none."""
+    df = planted_findings(dataset="mnist_like")
+    conv1 = _row(df, "convergence", "matched_correlation", "conv1")
+    assert np.isnan(conv1["published"]) and "Li et al." not in conv1["text"]
+    acc = _row(df, "accuracy", "test_top1_pct")
+    assert "no published counterpart" in acc["text"] and np.isnan(acc["published"])
+    md = findings_markdown(df, "Study abc: planted.")
+    assert "no published counterpart" in md and "Li et al." not in md.split("### Sparse")[0]
+
+
+def test_networks_near_chance_and_imported_networks_are_said_so():
     t = planted_tables()
-    df = findings(t["accuracy"], t["matching"], LAYERS, DEPTHS, resampling=FAST)
+    acc = t["accuracy"].assign(model=[f"ckpt-r{k}" for k in range(4)],
+                               test_acc_pct=[8.9, 11.2, 9.5, 10.4])
+    df = findings(acc, None, LAYERS, DEPTHS, "fashion_mnist")
+    near = _row(df, "accuracy", "networks_near_chance")
+    assert near["value"] == 4 and "near chance" in near["text"]
+    assert df.iloc[0]["measure"] == "networks_near_chance"  # the first line says so
+    top1 = _row(df, "accuracy", "test_top1_pct")
+    assert "4 imported networks" in top1["text"] and 0 < top1["ci_low"] < top1["ci_high"] < 100
+    from convergent.tables.findings import header
+    line = header("abc", acc, "fashion_mnist", "2000 test images", LAYERS, 0.95)
+    assert "4 imported" in line and "trained here" not in line
+
+
+def test_dead_units_are_in_the_open():
+    t = planted_tables()
+    m = t["matching"]
+    # network i0 has 2 of its 20 units dead, the others none
+    match = m.assign(dead_a=np.where(m["model_a"] == MODELS[0], 2, 0), dead_b=0,
+                     semi_mean=0.6, semi_mean_live=0.65)
+    df = findings(t["accuracy"], match, LAYERS, DEPTHS, "fashion_mnist")
+    dead = _row(df, "dead_units", "dead_fraction", "conv1")
+    assert dead["value"] == pytest.approx(0.025)  # 10 % in one of four networks
+    assert "0%–10%" in dead["text"] and "over live units 0.65" in dead["text"]
+    assert "as r = 0 (the all-unit mean) 0.60" in dead["text"]
+
+
+def test_without_similarity_the_matching_table_gives_convergence_over_networks():
+    t = planted_tables()
+    df = findings(t["accuracy"], t["matching"], LAYERS, DEPTHS, "fashion_mnist")
     conv = df[df["section"] == "convergence"]
     assert set(conv["measure"]) == {"semi_matched_correlation", "matched_correlation"}
-    assert set(conv["interval"]) == {"pairs"} and conv["untrained"].isna().all()
+    assert set(conv["interval"]) == {"networks"} and conv["untrained"].isna().all()
 
 
 def test_markdown_and_html_show_every_finding():
@@ -191,7 +232,7 @@ def test_markdown_and_html_show_every_finding():
     # every convergence number is in the layers × measures tables, with its floors
     lines = md.splitlines()
     conv1 = [line for line in lines if line.startswith("| conv1 |")]
-    assert conv1[0].count("0.80 [0.79, 0.81]") == 4 and conv1[0].endswith("| 0.70 / 0.66 |")
+    assert conv1[0].count("0.80 [") == 4 and conv1[0].endswith("| 0.70 / 0.66 |")
     assert conv1[1] == "| conv1 |" + " 0.30 / 0.05 |" * 5
     page = findings_html(df, "Study abc: planted.")
     assert page.count('<table class="findings">') == df["section"].nunique()

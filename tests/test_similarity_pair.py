@@ -146,9 +146,13 @@ def test_constant_unit_under_mean_convention_is_dead_not_a_crash(tmp_path):
     got = per_layer_values(fa, fb, opts)
     x, y = (as_features(f.layer("conv1")[:], "mean") for f in (fa, fb))
     semi, one = matched_reference(x, y)
-    assert got["semi_matched_correlation"] == pytest.approx(semi, rel=1e-9)
-    assert got["matched_correlation"] == pytest.approx(one, rel=1e-9)
+    assert got["semi_matched_correlation_all"] == pytest.approx(semi, rel=1e-9)
+    assert got["matched_correlation_all"] == pytest.approx(one, rel=1e-9)
     assert 0.5 < one < 0.75  # three matched units near 0.96 and the dead one at 0
+    # over live units the dead one is left out: the three live matches alone
+    live = matched_reference(x[:, [0, 2, 3]], y)
+    assert got["semi_matched_correlation"] == pytest.approx(live[0], rel=1e-9)
+    assert got["matched_correlation"] > 0.9
 
 
 def test_matched_correlation_survives_a_negative_rounding_variance():
@@ -158,8 +162,9 @@ def test_matched_correlation_survives_a_negative_rounding_variance():
     sxx[2, :] = sxx[:, 2] = 0.0
     sxx[2, 2] = -4.5e-13  # what Σx² − (Σx)²/n gives for a constant unit
     got = matched_correlation(sim.Scatter(s.n, sxx, s.syy, s.sxy), dead_std=1e-6)
-    assert got["matched_correlation"] == pytest.approx(2 / 3)  # two perfect matches, one dead
-    assert got["semi_matched_correlation"] == pytest.approx(2 / 3)
+    assert got["matched_correlation_all"] == pytest.approx(2 / 3)  # two perfect, one dead
+    assert got["matched_correlation"] == pytest.approx(1.0)  # over the two live units
+    assert got["semi_matched_correlation_all"] == pytest.approx(2 / 3)
 
 
 def test_matching_is_undefined_on_pca_reduced_flatten_features(tmp_path):

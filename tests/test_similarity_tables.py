@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -35,9 +36,12 @@ def test_layer_identification_table_counts_rows_and_columns():
     dist = [[0.0, 1.0, 2.0], [1.0, 0.1, 1.0], [2.0, 1.5, 0.2]]
     df = pd.DataFrame(rows_for(good, "linear_cka") + rows_for(bad, "cca_rho")
                       + rows_for(dist, "procrustes") + rows_for(good, "rbf_cka", arch_b="other"))
-    t = layer_identification_table(df).set_index("measure")
+    t = layer_identification_table(df, "fashion_mnist").set_index("measure")
     assert t.loc["linear_cka", "accuracy_pct"] == pytest.approx(100.0)
-    assert t.loc["linear_cka", "kornblith2019_pct"] == pytest.approx(99.3)
+    assert t.loc["linear_cka", "chance_pct"] == pytest.approx(100 / 3)
+    assert t.loc["linear_cka", "defined_layers"] == 3
+    # Kornblith et al.'s Tiny-10 CNNs on CIFAR-10 are no counterpart of these networks
+    assert np.isnan(t.loc["linear_cka", "kornblith2019_pct"])
     # rows: l0, l1, l2 miss; columns: l0 miss (0.9 at l2), l1 miss, l2 hit (0.7 > 0.4, 0.1)
     assert t.loc["cca_rho", "accuracy_pct"] == pytest.approx(100 / 6)
     assert t.loc["procrustes", "accuracy_pct"] == pytest.approx(100.0)  # a distance: argmin

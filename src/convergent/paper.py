@@ -38,3 +38,42 @@ KORNBLITH2019_LAYER_ID = {
     "linear_cka": 99.3,
     "rbf_cka": 99.1,
 }
+
+
+# ------------------------------------------------------------------ where a published value applies
+LI2016 = "Li et al. 2016"
+KORNBLITH2019 = "Kornblith et al. 2019"
+
+#: (architecture, dataset) a publication studied itself -> what it was
+OWN = {
+    LI2016: {("caffenet", "imagefolder"): "CaffeNet on ImageNet"},
+    KORNBLITH2019: {},  # Tiny-10 on CIFAR-10: not shipped
+}
+#: documented analogues: (architecture, dataset) -> why its value may stand beside the paper's
+ANALOGUES = {
+    LI2016: {
+        ("alexnet_small", "fashion_mnist"): "analogue: CaffeNet's layer sequence scaled down, "
+                                            "on Fashion-MNIST",
+        ("alexnet_small", "cifar10"): "analogue: CaffeNet's layer sequence scaled down, "
+                                      "on CIFAR-10",
+    },
+    KORNBLITH2019: {},
+}
+
+
+def where_applies(publication: str, archs, dataset: str):
+    """A boolean mask over ``archs`` (a pandas Series): rows whose study ``publication``'s
+    values may stand beside."""
+    return archs.map(lambda a: applies(publication, a, dataset) is not None).astype(bool)
+
+
+def applies(publication: str, architecture: str, dataset: str) -> str | None:
+    """The label under which ``publication``'s value stands beside a study of ``architecture``
+    on ``dataset``: the publication's own setting, a documented analogue, or None (no
+    published counterpart)."""
+    key = (architecture, dataset)
+    own = OWN[publication].get(key)
+    if own is not None:
+        return f"{publication} ({own})"
+    analogue = ANALOGUES[publication].get(key)
+    return None if analogue is None else f"{publication} ({analogue})"

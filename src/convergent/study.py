@@ -18,7 +18,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import yaml
 
@@ -82,8 +82,10 @@ class ConfigError(ValueError):
 CONDITION_NAME = r"[a-z][a-z0-9]*"
 #: the condition name that stands for ``training`` as it is (claims.variation)
 BASE_CONDITION = "base"
-SEED_MODEL = rf"i\d+-d\d+(?:-r\d+)?(?:-{CONDITION_NAME})?"
-_SEED_PARTS = re.compile(rf"i(\d+)-d(\d+)(?:-r(\d+))?(?:-({CONDITION_NAME}))?")
+SEED_MODEL = rf"i\d+-d\d+(?:-r\d+)?(?:-p\d+)?(?:-{CONDITION_NAME})?"
+_SEED_PARTS = re.compile(rf"i(\d+)-d(\d+)(?:-r(\d+))?(?:-p(\d+))?(?:-({CONDITION_NAME}))?")
+#: names a condition cannot take (they would read as a replicate's or a perturbation's suffix)
+_RESERVED_CONDITION = re.compile(r"[rp]\d+")
 CHECKPOINT_PREFIX = "ckpt-"
 CHECKPOINT_LABEL = r"[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*"
 CHECKPOINT_MODEL = CHECKPOINT_PREFIX + CHECKPOINT_LABEL
@@ -105,6 +107,7 @@ class Model:
     checkpoint: str | None = None
     label: str | None = None
     condition: str | None = None
+    perturb: int = 0
 
     @property
     def trained_here(self) -> bool:
@@ -113,11 +116,13 @@ class Model:
 
     @property
     def name(self) -> str:
-        """``i<init>-d<data>`` (``-r<k>`` added for repeated runs, ``-<condition>`` for a
-        named training condition) or ``ckpt-<label>``, unique within ``arch``."""
+        """``i<init>-d<data>`` (``-r<k>`` added for repeated runs, ``-p<k>`` for a one-bit
+        perturbation of the initial weights, ``-<condition>`` for a named training condition)
+        or ``ckpt-<label>``, unique within ``arch``."""
         if self.checkpoint is not None:
             return f"{CHECKPOINT_PREFIX}{self.label}"
         suffix = f"-r{self.replicate}" if self.replicate else ""
+        suffix += f"-p{self.perturb}" if self.perturb else ""
         suffix += f"-{self.condition}" if self.condition else ""
         return f"i{self.init_seed}-d{self.data_seed}{suffix}"
 
@@ -126,17 +131,28 @@ class Model:
         return f"{self.arch}/{self.name}"
 
 
-def seed_model_parts(name: str) -> tuple[int, int, int, str | None] | None:
-    """(init_seed, data_seed, replicate, condition) of a seed model's name (None for others)."""
+class SeedParts(NamedTuple):
+    """What a seed model's name says: its seeds, replicate, perturbation and condition."""
+
+    init_seed: int
+    data_seed: int
+    replicate: int
+    perturb: int
+    condition: str | None
+
+
+def seed_model_parts(name: str) -> SeedParts | None:
+    """The parts of a seed model's name (None for other models)."""
     m = _SEED_PARTS.fullmatch(name)
-    return None if m is None else (int(m[1]), int(m[2]), int(m[3] or 0), m[4])
+    return None if m is None else SeedParts(int(m[1]), int(m[2]), int(m[3] or 0),
+                                            int(m[4] or 0), m[5])
 
 
 def condition_of(model: str) -> str | None:
     """The training condition of a model, by name or id (arch/name); None: training as it
     is (and for checkpoints)."""
     parts = seed_model_parts(model.split("/")[-1])
-    return parts[3] if parts else None
+    return parts.condition if parts else None
 
 
 @dataclass(frozen=True)
@@ -185,7 +201,7 @@ def _model(arch: str, entry: dict[str, Any]) -> Model | None:
         return None
     if "checkpoint" not in entry:
         return Model(arch, entry["init_seed"], entry["data_seed"], entry["replicate"],
-                     condition=entry.get("condition"))
+                     condition=entry.get("condition"), perturb=entry.get("perturb", 0))
     return Model(arch, None, None, 0, entry["checkpoint"], entry["name"])
 
 
@@ -345,12 +361,12 @@ def _check_models(config: dict[str, Any]) -> None:
             )
         _check_seed_entry(k, m, names, config["conditions"])
         key = (m["init_seed"], m["data_seed"], m["replicate"], m.get("condition"),
-               m.get("architecture"))
+               m.get("architecture"), m.get("perturb", 0))
         if key in seen:
             raise ConfigError(
                 f"models[{k}]: duplicate of an earlier model (init_seed={key[0]}, "
-                f"data_seed={key[1]}, replicate={key[2]}, condition={key[3]}); change a seed "
-                "or set replicate"
+                f"data_seed={key[1]}, replicate={key[2]}, condition={key[3]}, "
+                f"perturb={key[5]}); change a seed or set replicate"
             )
         seen.add(key)
     _check_pairing(config, names)
@@ -407,11 +423,12 @@ def _check_conditions(config: dict[str, Any], schema: dict[str, Any]) -> None:
     training_schema = schema["properties"]["training"]
     for name, overrides in config["conditions"].items():
         key = f"conditions.{name}"
-        if (not re.fullmatch(CONDITION_NAME, name) or re.fullmatch(r"r\d+", name)
+        if (not re.fullmatch(CONDITION_NAME, name) or _RESERVED_CONDITION.fullmatch(name)
                 or name == BASE_CONDITION):
             raise ConfigError(
                 f"{key}: {name!r} is not a valid condition name (a lower-case letter, then "
-                f"lower-case letters or digits, not r<digits> or {BASE_CONDITION!r}); rename it"
+                f"lower-case letters or digits, not r<digits>, p<digits> or "
+                f"{BASE_CONDITION!r}); rename it"
             )
         error = next(_validator(training_schema).iter_errors(
             {**config["training"], **overrides}), None)

@@ -51,12 +51,15 @@ class Classifier(pl.LightningModule):
         init_seed: int,
         data_seed: int,
         training: dict[str, Any],
+        perturb: int = 0,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(init_seed)
             self.net = models.build(arch, num_classes, in_channels, image_size)
+        if perturb:
+            flip_one_bit(self.net, perturb)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
@@ -99,6 +102,35 @@ class Classifier(pl.LightningModule):
             sched = torch.optim.lr_scheduler.StepLR(opt, t["step_epochs"], gamma=0.1)
             return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "epoch"}}
         return {"optimizer": opt}
+
+
+def flip_one_bit(net: nn.Module, seed: int) -> dict[str, Any]:
+    """The perturbation control of Summers & Dinneen (2021): flip the least significant bit of
+    one float32 weight, drawn uniformly over all of them by ``seed``; returns which and how."""
+    params = [(name, p) for name, p in net.named_parameters() if p.dtype == torch.float32]
+    sizes = torch.tensor([p.numel() for _, p in params])
+    flat = int(torch.randint(int(sizes.sum()), (1,),
+                             generator=torch.Generator().manual_seed(seed)))
+    k = int(torch.searchsorted(torch.cumsum(sizes, 0), flat, right=True))
+    name, p = params[k]
+    index = flat - int(sizes[:k].sum())
+    with torch.no_grad():
+        bits = p.data.view(-1).view(torch.int32)
+        before = float(p.data.view(-1)[index])
+        bits[index] ^= 1
+    return {"parameter": name, "index": index, "before": before,
+            "after": float(p.data.view(-1)[index])}
+
+
+def weights_sha256(net: nn.Module) -> str:
+    """A hash of the network's weights alone (names, shapes and bytes): equal for networks
+    whose every parameter and buffer is bit-identical, whatever file holds them."""
+    h = hashlib.sha256()
+    for name, t in net.state_dict().items():
+        h.update(name.encode())
+        h.update(str(tuple(t.shape)).encode())
+        h.update(t.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
 
 
 #: the per-epoch metrics of metrics.csv (logged by Classifier)
@@ -226,7 +258,8 @@ def fit(
     num_classes, in_channels, image_size = data.shape(spec["arch"])
     pl.seed_everything(spec["data_seed"], workers=True, verbose=False)
     module = Classifier(
-        spec["arch"], num_classes, in_channels, image_size, spec["init_seed"], spec["data_seed"], t
+        spec["arch"], num_classes, in_channels, image_size, spec["init_seed"], spec["data_seed"], t,
+        spec.get("perturb", 0),
     )
     if gpu:
         module = module.to(memory_format=torch.channels_last)
@@ -278,6 +311,9 @@ def fit(
         "train_seconds_last_session": round(seconds, 2),
         "device": torch.cuda.get_device_name() if gpu else "cpu",
         "parameters": sum(p.numel() for p in module.parameters()),
+        "num_classes": num_classes,
+        "perturb": spec.get("perturb", 0),
+        "weights_sha256": weights_sha256(module.net),
         "checkpoint_sha256": sha256(outdir / "model.ckpt"),
         "torch": torch.__version__,
         "lightning": pl.__version__,
@@ -429,6 +465,9 @@ def evaluate(spec: dict[str, Any], checkpoint: str | os.PathLike, out: str | os.
         "test_loss": float(metrics["test_loss"]),
         "device": torch.cuda.get_device_name() if gpu else "cpu",
         "parameters": sum(p.numel() for p in net.parameters()),
+        "num_classes": hp["num_classes"],
+        "perturb": 0,
+        "weights_sha256": weights_sha256(net),
         "checkpoint_sha256": sha256(checkpoint),
         "source": hp.get("source"),
         "source_sha256": hp.get("source_sha256"),

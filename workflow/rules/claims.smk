@@ -31,10 +31,11 @@ rule network_distances:
 
 
 rule study_claims:
-    """Each claim's effect with its interval and verdict beside its floors, and the grouping
-    tests of the network distances."""
+    """Each claim's effect with its interval over networks, its test and verdict (raw and
+    Holm-adjusted) beside its floors, and the grouping tests of the network distances."""
     input:
         similarity=f"{R}/tables/similarity_per_pair.csv",
+        accuracy=f"{R}/tables/accuracy.csv",
         distances=[f"{R}/networks/{layer}.csv" for layer in LAYERS],
     output:
         csv=f"{R}/tables/claims.csv",
@@ -49,8 +50,7 @@ rule study_claims:
         margin=CLAIMS["margin"],
         variation=json.dumps(CLAIMS["variation"]),
         permutations=CLAIMS["permutations"],
-        resamples=config["findings"]["resamples"],
-        seed=config["findings"]["seed"],
+        seed=CLAIMS["seed"],
         level=SIM["ci"],
     conda:
         ANALYSIS_ENV
@@ -58,11 +58,11 @@ rule study_claims:
     resources:
         **job_resources("figure"),
     shell:
-        "convergent claims --similarity {input.similarity} --distances {input.distances}"
+        "convergent claims --similarity {input.similarity} --accuracy {input.accuracy}"
+        " --distances {input.distances}"
         " --layers {params.layers} --depths {params.depths:q} --measures {params.measures}"
         " --margin {params.margin} --variation {params.variation:q}"
-        " --permutations {params.permutations} --resamples {params.resamples}"
-        " --seed {params.seed} --level {params.level}"
+        " --permutations {params.permutations} --seed {params.seed} --level {params.level}"
         " --csv {output.csv} --grouping {output.grouping} > {log} 2>&1"
 
 

@@ -169,6 +169,8 @@ SPECS = {
         "init_seed": _of_model("init_seed"),
         "data_seed": _of_model("data_seed"),
         "replicate": _of_model("replicate"),
+        # the one-bit perturbation control (left out when none: specs of earlier studies stay)
+        "perturb": lambda w: model_of(w).perturb or OMIT,
         "dataset": WHOLE,
         # training, with the model's condition (if any) over it
         "training": lambda w: study.training_spec(config, model_of(w)),

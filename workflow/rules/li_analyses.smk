@@ -104,7 +104,8 @@ rule top_units:
 
 
 rule mi_tables:
-    """Li et al. MI matching: per pair and layer, and per layer with the paper's top-8 agreement."""
+    """Li et al. MI matching: per pair and layer, and per layer with the paper's top-8 agreement
+    where it applies."""
     input:
         block_files("mi"),
     output:
@@ -114,6 +115,7 @@ rule mi_tables:
         f"{R}/logs/mi_tables.log",
     params:
         layers=LAYERS,
+        dataset=config["dataset"]["name"],
     conda:
         ANALYSIS_ENV
     threads: job_threads("figure")
@@ -121,11 +123,12 @@ rule mi_tables:
         **job_resources("figure"),
     shell:
         "convergent mi-tables --inputs {input} --layers {params.layers}"
-        " --per-pair {output.per_pair} --summary {output.summary} > {log} 2>&1"
+        " --dataset {params.dataset} --per-pair {output.per_pair} --summary {output.summary} > {log} 2>&1"
 
 
 rule sparse_tables:
-    """Li et al. Table 1: held-out loss and predictors per penalty, beside the paper's values."""
+    """Li et al. Table 1: held-out loss and predictors per penalty, beside the paper's values
+    where they apply."""
     input:
         block_files("sparse", SPARSE_LAYERS),
     output:
@@ -136,6 +139,7 @@ rule sparse_tables:
         f"{R}/logs/sparse_tables.log",
     params:
         layers=SPARSE_LAYERS,
+        dataset=config["dataset"]["name"],
     conda:
         ANALYSIS_ENV
     threads: job_threads("figure")
@@ -143,7 +147,7 @@ rule sparse_tables:
         **job_resources("figure"),
     shell:
         "convergent sparse-tables --inputs {input} --layers {params.layers}"
-        " --per-pair {output.per_pair} --loss {output.loss} --predictors {output.predictors}"
+        " --dataset {params.dataset} --per-pair {output.per_pair} --loss {output.loss} --predictors {output.predictors}"
         " > {log} 2>&1"
 
 

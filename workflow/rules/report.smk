@@ -5,15 +5,8 @@ import hashlib
 
 from convergent import models
 
-# Which study the findings come from: the validated config's hash, and what was compared.
+# Which study the findings come from: the validated config's hash.
 CONFIG_HASH = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:12]
-FINDINGS_HEADER = (
-    f"Study {CONFIG_HASH}: {len(MODELS)} networks ({', '.join(ARCHS)}) trained on "
-    f"{config['dataset']['name']}, compared on {config['probe']['size']} "
-    f"{config['probe']['split']} images at {', '.join(LAYERS)}. Intervals at "
-    f"{SIM['ci']:.0%}: pairs+blocks = bootstrap over pairs of networks and probe blocks; "
-    f"pairs = over pairs; t = Student t over seeds."
-)
 # findings.li2016: false leaves out the sections that need the unit-matching pipeline (with
 # the similarity measures on, convergence by depth comes from them)
 LI_FINDINGS = config["findings"]["li2016"]
@@ -31,9 +24,10 @@ FINDINGS_INPUTS = {
 
 
 rule study_findings:
-    """The study's answers with numbers and intervals beside the published values: accuracies,
-    convergence by depth (with its floors), sparse prediction, agreement of the most and least
-    active units, layer identification."""
+    """The study's answers with numbers and intervals over networks beside their floors and the
+    published values where they apply: accuracies, convergence by depth (its trends tested),
+    dead units, sparse prediction, agreement of the most and least active units, layer
+    identification, the claims."""
     input:
         **FINDINGS_INPUTS,
     output:
@@ -50,9 +44,9 @@ rule study_findings:
         # the slope over depth: each architecture's relative depth of each layer
         depths=json.dumps({a: {layer: models.relative_depth(a, layer) for layer in LAYERS}
                            for a in ARCHS}),
-        header=FINDINGS_HEADER,
-        resamples=config["findings"]["resamples"],
-        seed=config["findings"]["seed"],
+        study=CONFIG_HASH,
+        dataset=config["dataset"]["name"],
+        probe=f"{config['probe']['size']} {config['probe']['split']} images",
         level=SIM["ci"],
     conda:
         ANALYSIS_ENV
@@ -61,8 +55,8 @@ rule study_findings:
         **job_resources("figure"),
     shell:
         "convergent findings {params.inputs} --layers {params.layers} --depths {params.depths:q}"
-        " --header {params.header:q}"
-        " --resamples {params.resamples} --seed {params.seed} --level {params.level}"
+        " --study {params.study} --dataset {params.dataset} --probe {params.probe:q}"
+        " --level {params.level}"
         " --csv {output.csv} --markdown {output.markdown} --html {output.html} > {log} 2>&1"
 
 

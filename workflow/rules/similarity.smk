@@ -61,7 +61,9 @@ rule similarity:
 
 
 rule similarity_tables:
-    """Per-pair rows, per-layer summaries with nulls, and the layer-identification table."""
+    """Per-pair rows (with each undefined measure's reason and the units' dead fractions),
+    per-layer summaries with nulls, and the layer-identification table with its chance
+    level."""
     input:
         similarity_files(),
     output:
@@ -70,6 +72,8 @@ rule similarity_tables:
         ident=f"{R}/tables/layer_identification.csv",
     log:
         f"{R}/logs/similarity_tables.log",
+    params:
+        dataset=config["dataset"]["name"],
     conda:
         ANALYSIS_ENV
     threads: job_threads("figure")
@@ -77,7 +81,8 @@ rule similarity_tables:
         **job_resources("figure"),
     shell:
         "convergent similarity-tables --inputs {input} --per-pair {output.per_pair}"
-        " --summary {output.summary} --layer-identification {output.ident} > {log} 2>&1"
+        " --summary {output.summary} --layer-identification {output.ident}"
+        " --dataset {params.dataset} > {log} 2>&1"
 
 
 for _name in SIM_FIGURES:

@@ -1,6 +1,6 @@
 rule matching_tables:
-    """Mean matched correlation per pair and layer, and per layer over pairs beside Li et al.'s
-    values."""
+    """Mean matched correlation per pair and layer (all units and live units), and per layer
+    over pairs beside Li et al.'s values where they apply."""
     input:
         block_files("pairs"),
     output:
@@ -10,6 +10,7 @@ rule matching_tables:
         f"{R}/logs/matching_tables.log",
     params:
         layers=LAYERS,
+        dataset=config["dataset"]["name"],
     conda:
         ANALYSIS_ENV
     threads: job_threads("figure")
@@ -17,6 +18,7 @@ rule matching_tables:
         **job_resources("figure"),
     shell:
         "convergent matching-tables --pairs {input} --layers {params.layers}"
+        " --dataset {params.dataset}"
         " --per-pair {output.per_pair} --summary {output.summary} > {log} 2>&1"
 
 

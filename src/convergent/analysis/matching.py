@@ -72,15 +72,39 @@ def aligned_columns(c: np.ndarray, partner: np.ndarray) -> np.ndarray:
     return c[:, np.concatenate([partner[partner >= 0], rest])]
 
 
+def tie_groups(profiles: np.ndarray, decimals: int = 9) -> np.ndarray:
+    """A label per row of ``profiles``: rows equal to ``decimals`` share one (units whose
+    correlations with every unit of the other net tie, e.g. a unit and a rescaled copy, or the
+    dead units)."""
+    return np.unique(np.round(profiles, decimals), axis=0, return_inverse=True)[1].ravel()
+
+
+def _group_means(values: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Each value replaced by the mean over its label's group."""
+    sums = np.bincount(labels, weights=values)
+    return (sums / np.bincount(labels))[labels]
+
+
 def rank_agreement(
-    values_a: np.ndarray, values_b: np.ndarray, partner: np.ndarray, fraction: float = 0.1
+    values_a: np.ndarray,
+    values_b: np.ndarray,
+    partner: np.ndarray,
+    fraction: float = 0.1,
+    between: np.ndarray | None = None,
 ) -> dict[str, float]:
     """Do matched units agree on a per-unit quantity (e.g. mean activation)?
 
     ``partner`` maps A's units to B's (-1: none).  Returns the Spearman correlation of the
     quantity over matched pairs, and the overlap of the top and bottom ``fraction`` of units:
     the share of A's most (least) active units whose partners are among B's most (least)
-    active (``chance_overlap``: what random partners would give)."""
+    active (``chance_overlap``: what random partners would give).  With the ``between``
+    correlation matrix, units whose correlation rows (columns) tie — the matching could pair
+    them either way at equal total — take their group's mean quantity, so the answer does not
+    depend on which of them the solver picked."""
+    values_a, values_b = np.asarray(values_a, float), np.asarray(values_b, float)
+    if between is not None:
+        values_a = _group_means(values_a, tie_groups(between))
+        values_b = _group_means(values_b, tie_groups(between.T))
     ok = partner >= 0
     a, b = values_a[ok], values_b[partner[ok]]
     k = max(1, int(round(fraction * min(len(values_a), len(values_b)))))

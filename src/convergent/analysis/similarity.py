@@ -18,8 +18,12 @@ Two routes, one set of formulas:
 * **Gram route**: kernel measures (RBF CKA, debiased linear CKA) use n × n Gram matrices of a
   probe subsample, with Kornblith et al.'s (2019) ``center_gram``/``cka`` conventions.
 
-A matrix that is rank deficient (dead units, more units than samples) is handled by restricting
-whitening to the eigen-directions with eigenvalue > ``RANK_TOL`` × the largest one.
+A matrix that is rank deficient (dead units, duplicated units, more units than samples) is
+handled by whitening only the units that carry variance of their own: constant units are left
+out, and of the standardised rest a pivoted Cholesky keeps each unit unless it is a linear
+combination of those kept before it to within ``RANK_TOL`` of its variance — a numerical rank
+that does not depend on the units' scales.  Measures that whiten are defined only with clearly
+more samples than that rank (:func:`convergent.analysis.measures.undefined`).
 """
 
 from __future__ import annotations
@@ -27,35 +31,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.linalg import lapack, solve_triangular
 
 from convergent.analysis.correlation import scatter_correlation
 from convergent.analysis.matching import one_to_one_matching, rank_agreement, semi_matching
+from convergent.analysis.measures import MEASURES, undefined
 
+#: whitening keeps a standardised unit unless all but this fraction of its variance is explained
+#: by the units kept before it (the pivoted Cholesky's stopping tolerance)
 RANK_TOL = 1e-10
-
-#: measure name -> True if larger means more similar (False for distances)
-HIGHER_IS_MORE_SIMILAR = {
-    "linear_cka": True,
-    "linear_hsic": True,
-    "cca_rho": True,
-    "cca_r2": True,
-    "svcca_rho": True,
-    "svcca_r2": True,
-    "pwcca": True,
-    "procrustes": False,
-    "angular_shape": False,
-    "regression_r2": True,
-    "regression_r2_ab": True,
-    "regression_r2_ba": True,
-    "rbf_cka": True,
-    "linear_cka_debiased": True,
-    "rsa_spearman": True,
-    "rsa_kendall_tau_a": True,
-    "matched_correlation": True,
-    "semi_matched_correlation": True,
-    "mean_activation_rank": True,
-}
-
+#: a unit whose centred sum of squares is this small a fraction of its raw sum of squares is
+#: constant (float64 rounding of a constant's mean), whatever its scale
+CONSTANT_TOL = 1e-12
 
 # ------------------------------------------------------------------ scatter route
 Eigen = tuple[np.ndarray, np.ndarray]  # np.linalg.eigh of a scatter matrix (values, vectors)
@@ -63,11 +50,13 @@ Eigen = tuple[np.ndarray, np.ndarray]  # np.linalg.eigh of a scatter matrix (val
 
 @dataclass(frozen=True)
 class Scatter:
-    """Centred sums of products of n samples: sxx = XcᵀXc, syy = YcᵀYc, sxy = XcᵀYc.
+    """Centred sums of products of n samples: sxx = XcᵀXc, syy = YcᵀYc, sxy = XcᵀYc, with the
+    column means (``mean_x``, ``mean_y``; None: unknown, then only exactly constant units count
+    as constant).
 
-    ``eig_x``/``eig_y`` hold eigh(sxx)/eigh(syy) once computed (or given: a layer's own
-    decomposition is shared by all its pairs), so the measures of one pair decompose each
-    within-scatter matrix once.
+    ``eig_x``/``eig_y`` hold eigh(sxx)/eigh(syy) and ``white_x``/``white_y`` the whiteners once
+    computed (or given: a layer's own are shared by all its pairs), so the measures of one pair
+    decompose each within-scatter matrix once.
     """
 
     n: float
@@ -76,19 +65,34 @@ class Scatter:
     sxy: np.ndarray
     eig_x: Eigen | None = field(default=None, compare=False, repr=False)
     eig_y: Eigen | None = field(default=None, compare=False, repr=False)
+    mean_x: np.ndarray | None = field(default=None, compare=False, repr=False)
+    mean_y: np.ndarray | None = field(default=None, compare=False, repr=False)
+    white_x: np.ndarray | None = field(default=None, compare=False, repr=False)
+    white_y: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     def eigh(self, side: str) -> Eigen:
         """eigh(sxx) (``side`` "x") or eigh(syy) ("y"), computed at most once."""
-        name = f"eig_{side}"
+        return self._cached(f"eig_{side}", lambda: np.linalg.eigh(self._within(side)))
+
+    def whitener(self, side: str) -> np.ndarray:
+        """:func:`whitener` of sxx (``side`` "x") or syy ("y"), computed at most once."""
+        mean = self.mean_x if side == "x" else self.mean_y
+        return self._cached(f"white_{side}", lambda: whitener(self._within(side), self.n, mean))
+
+    def _within(self, side: str) -> np.ndarray:
+        return self.sxx if side == "x" else self.syy
+
+    def _cached(self, name: str, compute):
         if getattr(self, name) is None:  # frozen: the cache is set past __setattr__
-            object.__setattr__(self, name, np.linalg.eigh(self.sxx if side == "x" else self.syy))
+            object.__setattr__(self, name, compute())
         return getattr(self, name)
 
     @classmethod
     def from_data(cls, x: np.ndarray, y: np.ndarray) -> Scatter:
         """In memory: centre the columns and multiply (the textbook definition)."""
-        xc, yc = x - x.mean(0), y - y.mean(0)
-        return cls(len(x), xc.T @ xc, yc.T @ yc, xc.T @ yc)
+        mx, my = x.mean(0), y.mean(0)
+        xc, yc = x - mx, y - my
+        return cls(len(x), xc.T @ xc, yc.T @ yc, xc.T @ yc, mean_x=mx, mean_y=my)
 
     @classmethod
     def from_sums(
@@ -106,6 +110,8 @@ class Scatter:
             sum_xx - np.outer(sum_x, sum_x) / n,
             sum_yy - np.outer(sum_y, sum_y) / n,
             sum_xy - np.outer(sum_x, sum_y) / n,
+            mean_x=sum_x / n,
+            mean_y=sum_y / n,
         )
 
     @classmethod
@@ -126,7 +132,32 @@ class Scatter:
 
     def swap(self) -> Scatter:
         """The same pair with the roles of X and Y exchanged."""
-        return Scatter(self.n, self.syy, self.sxx, self.sxy.T, self.eig_y, self.eig_x)
+        return Scatter(self.n, self.syy, self.sxx, self.sxy.T, self.eig_y, self.eig_x,
+                       self.mean_y, self.mean_x, self.white_y, self.white_x)
+
+
+def whitener(sxx: np.ndarray, n: float, mean: np.ndarray | None = None) -> np.ndarray:
+    """W (p × r) with Wᵀ Sxx W = I: constant units left out (centred sum of squares at float
+    rounding of the raw one, n·mean² + Sxx_ii), the rest standardised, then a pivoted Cholesky
+    keeps a unit unless all but ``RANK_TOL`` of its variance is explained by the units kept
+    before it.  r is the numerical rank, independent of the units' scales; W's rows of the
+    units left out are zero."""
+    var = np.diag(sxx).copy()
+    raw = var + (0.0 if mean is None else n * np.asarray(mean, float) ** 2)
+    live = np.flatnonzero(var > CONSTANT_TOL * raw)
+    w = np.zeros((len(sxx), 0))
+    if live.size == 0:
+        return w
+    d = np.sqrt(var[live])
+    corr = sxx[np.ix_(live, live)] / np.outer(d, d)
+    factor, piv, rank, info = lapack.dpstrf(corr, tol=RANK_TOL)
+    if info < 0:
+        raise ValueError(f"pivoted Cholesky: argument {-info} is invalid")
+    kept = piv[:rank] - 1  # 1-based pivots: the kept units, in pivot order
+    w = np.zeros((len(sxx), rank))
+    # corr[kept][:, kept] = UᵀU with U the leading rank × rank block of the factor
+    w[live[kept]] = solve_triangular(np.triu(factor[:rank, :rank]), np.eye(rank)) / d[kept, None]
+    return w
 
 
 def linear_hsic(s: Scatter) -> float:
@@ -140,17 +171,9 @@ def linear_cka(s: Scatter) -> float:
     return float(np.sum(s.sxy**2) / denom) if denom > 0 else np.nan
 
 
-def _whitener(sxx: np.ndarray, eig: Eigen | None = None) -> np.ndarray:
-    """W (p × r) with Wᵀ Sxx W = I on the r eigen-directions above the rank tolerance
-    (``eig``: eigh(sxx), when already known)."""
-    evals, evecs = np.linalg.eigh(sxx) if eig is None else eig
-    keep = evals > RANK_TOL * max(evals.max(), 0.0) if evals.size else evals > 0
-    return evecs[:, keep] / np.sqrt(evals[keep])
-
-
 def canonical_correlations(s: Scatter) -> np.ndarray:
     """ρ₁ ≥ … ≥ ρ_c, c = min(rank X, rank Y): singular values of Wxᵀ Sxy Wy."""
-    wx, wy = _whitener(s.sxx, s.eigh("x")), _whitener(s.syy, s.eigh("y"))
+    wx, wy = s.whitener("x"), s.whitener("y")
     if wx.shape[1] == 0 or wy.shape[1] == 0:
         return np.zeros(0)
     return np.clip(np.linalg.svd(wx.T @ s.sxy @ wy, compute_uv=False), 0.0, 1.0)
@@ -209,7 +232,7 @@ def pwcca(s: Scatter, side: str = "smaller") -> float:
         side = "x" if s.sxx.shape[0] <= s.syy.shape[0] else "y"
     if side == "y":
         s = s.swap()
-    wx, wy = _whitener(s.sxx, s.eigh("x")), _whitener(s.syy, s.eigh("y"))
+    wx, wy = s.whitener("x"), s.whitener("y")
     if wx.shape[1] == 0 or wy.shape[1] == 0:
         return np.nan
     u, rho, _ = np.linalg.svd(wx.T @ s.sxy @ wy, full_matrices=False)
@@ -277,18 +300,48 @@ def angular_shape_data(x: np.ndarray, y: np.ndarray) -> float:
 def regression_r2(s: Scatter) -> float:
     """Linear regression fit of Y from X: R² = 1 − min_B ‖Yc − XcB‖²_F / ‖Yc‖²_F
     = tr(Syx Sxx⁺ Sxy) / tr(Syy).  Asymmetric (X predicts Y)."""
-    w = _whitener(s.sxx, s.eigh("x"))
+    w = s.whitener("x")
     denom = np.trace(s.syy)
     return float(np.sum((w.T @ s.sxy) ** 2) / denom) if denom > 0 else np.nan
 
 
-def scatter_measures(s: Scatter, svcca_keep: float = 0.99) -> dict[str, float]:
-    """Every scatter-route measure of one pair of layers (regression both ways and their mean)."""
+#: measures whose rank is taken after SVCCA's SVD step
+_AFTER_SVD = ("svcca_rho", "svcca_r2")
+
+
+def _undefined(s: Scatter, sv: Scatter, reduced: bool) -> dict[str, str]:
+    """Why each scatter-route and matching measure of ``s`` (``sv``: its SVCCA projection) is
+    undefined; measures that are defined are left out."""
+    ranks = {"all": (s.whitener("x").shape[1], s.whitener("y").shape[1]),
+             "svd": (sv.whitener("x").shape[1], sv.whitener("y").shape[1])}
+    out = {}
+    for name, m in MEASURES.items():
+        if m.route != "gram":
+            why = undefined(name, s.n, *ranks["svd" if name in _AFTER_SVD else "all"], reduced)
+            if why:
+                out[name] = why
+    return out
+
+
+def undefined_reasons(s: Scatter, svcca_keep: float = 0.99, reduced: bool = False
+                      ) -> dict[str, str]:
+    """{measure: why it is undefined} for this pair's scatter-route and matching measures
+    (:func:`convergent.analysis.measures.undefined`; ``reduced``: principal-component scores
+    stand in for the units); the defined measures are not in it."""
+    return _undefined(s, svcca_scatter(s, svcca_keep), reduced)
+
+
+def scatter_measures(s: Scatter, svcca_keep: float = 0.99, reduced: bool = False
+                     ) -> dict[str, float]:
+    """Every scatter-route measure of one pair of layers (regression both ways and their mean);
+    NaN where a measure is undefined (:func:`undefined_reasons`)."""
     s.eigh("x"), s.eigh("y")  # before swap(), so that both orientations share them
+    s.whitener("x"), s.whitener("y")
     ab, ba = regression_r2(s), regression_r2(s.swap())
     rho = canonical_correlations(s)  # once for ρ̄ and R²
-    sv = canonical_correlations(svcca_scatter(s, svcca_keep))
-    return {
+    sv_scatter = svcca_scatter(s, svcca_keep)
+    sv = canonical_correlations(sv_scatter)
+    out = {
         "linear_cka": linear_cka(s),
         "linear_hsic": linear_hsic(s),
         "cca_rho": float(rho.mean()) if rho.size else np.nan,
@@ -302,53 +355,77 @@ def scatter_measures(s: Scatter, svcca_keep: float = 0.99) -> dict[str, float]:
         "regression_r2_ba": ba,
         "regression_r2": (ab + ba) / 2,
     }
+    for name in _undefined(s, sv_scatter, reduced):
+        if name in out:
+            out[name] = np.nan
+    return out
 
 
 class CentredLayer:
-    """One layer's in-memory samples, column-centred, with its scatter matrix and that
-    matrix's eigendecomposition: what every pair with this layer shares (a layer x layer
-    matrix builds each once, not once per pair)."""
+    """One layer's in-memory samples, column-centred, with its scatter matrix, that matrix's
+    eigendecomposition and its whitener: what every pair with this layer shares (a layer x
+    layer matrix builds each once, not once per pair)."""
 
     def __init__(self, x: np.ndarray) -> None:
-        self.xc = x - x.mean(0)
+        self.mean = x.mean(0)
+        self.xc = x - self.mean
         self.scatter = self.xc.T @ self.xc
         self.eig = np.linalg.eigh(self.scatter)
+        self.white = whitener(self.scatter, len(x), self.mean)
+
+    def scatter_with(self, other: CentredLayer) -> Scatter:
+        """The pair's Scatter (this layer as X), sharing both layers' decompositions."""
+        return Scatter(len(self.xc), self.scatter, other.scatter, self.xc.T @ other.xc,
+                       self.eig, other.eig, self.mean, other.mean, self.white, other.white)
 
 
 def data_measures(
-    x: np.ndarray | CentredLayer, y: np.ndarray | CentredLayer, svcca_keep: float = 0.99
+    x: np.ndarray | CentredLayer,
+    y: np.ndarray | CentredLayer,
+    svcca_keep: float = 0.99,
+    reduced: bool = False,
 ) -> dict[str, float]:
     """``scatter_measures`` of in-memory data, with the shape metrics from the residuals."""
     a, b = (v if isinstance(v, CentredLayer) else CentredLayer(v) for v in (x, y))
-    s = Scatter(len(a.xc), a.scatter, b.scatter, a.xc.T @ b.xc, a.eig, b.eig)
-    m = scatter_measures(s, svcca_keep)
+    m = scatter_measures(a.scatter_with(b), svcca_keep, reduced)
     m["procrustes"] = _procrustes_centred(a.xc, b.xc)
     m["angular_shape"] = _chord_angle(m["procrustes"])
     return m
 
 
 # ------------------------------------------------------------------ unit matching
-#: measures tied to the units' basis, which ``reduce_features`` replaces by principal components
-BASIS_MEASURES = ("pwcca", "matched_correlation", "semi_matched_correlation",
-                  "mean_activation_rank")
+
+
+def live_units(s: Scatter, dead_std: float) -> tuple[np.ndarray, np.ndarray]:
+    """Which units of X and of Y are live: std over the samples above ``dead_std`` (the
+    study's analysis.dead_unit_std; a ReLU that never fires on the probe set is dead)."""
+    return tuple(np.sqrt(np.maximum(np.diag(m), 0.0) / s.n) > dead_std for m in (s.sxx, s.syy))
 
 
 def matched_correlation(
     s: Scatter, dead_std: float, means: tuple[np.ndarray, np.ndarray] | None = None
 ) -> dict[str, float]:
     """Li et al.'s mean matched unit correlation (semi- and one-to-one matching) from the same
-    scatter matrices, so that it gets the same bootstrap CI as the other measures; with the
+    scatter matrices, so that it gets the same bootstrap CI as the other measures: over live
+    units (a dead unit has no correlation to match; ``semi_matched_correlation``: A's live
+    units; ``matched_correlation``: the matched pairs of two live units), and over all units
+    with dead ones counting r = 0 (``*_all``, the mean a table of every unit gives).  With the
     units' ``means`` (of X, of Y) also ``mean_activation_rank``: the Spearman correlation of
     one-to-one matched units' mean activations (are the most and least active units the same
     across nets? Li et al. Fig. 4's question)."""
     c = scatter_correlation(s.n, s.sxx, s.syy, s.sxy, dead_std)
+    live_a, live_b = live_units(s, dead_std)
     partner, value = one_to_one_matching(c)
+    semi = semi_matching(c)[1]
+    both = (partner >= 0) & live_a & live_b[np.maximum(partner, 0)]
     out = {
-        "semi_matched_correlation": float(np.mean(semi_matching(c)[1])),
-        "matched_correlation": float(np.nanmean(value)),
+        "semi_matched_correlation": float(np.mean(semi[live_a])) if live_a.any() else np.nan,
+        "matched_correlation": float(np.mean(value[both])) if both.any() else np.nan,
+        "semi_matched_correlation_all": float(np.mean(semi)),
+        "matched_correlation_all": float(np.nanmean(value)),
     }
     if means is not None:
-        out["mean_activation_rank"] = rank_agreement(*means, partner)["spearman"]
+        out["mean_activation_rank"] = rank_agreement(*means, partner, between=c)["spearman"]
     return out
 
 
@@ -358,7 +435,7 @@ def without_basis_measures(m: dict[str, float]) -> dict[str, float]:
     Matching the units themselves instead would need p × q correlations and an O(p³)
     assignment per bootstrap resample for exactly the layers wider than the subsample.
     """
-    return {k: np.nan if k in BASIS_MEASURES else v for k, v in m.items()}
+    return {k: np.nan if k in MEASURES and MEASURES[k].basis else v for k, v in m.items()}
 
 
 # ------------------------------------------------------------------ Gram route
@@ -409,6 +486,10 @@ def cka(gram_x: np.ndarray, gram_y: np.ndarray, debiased: bool = False) -> float
 
 
 # ------------------------------------------------------------------ features
+#: principal components of a wide layer are kept above this fraction of the largest variance
+GRAM_RANK_TOL = 1e-10
+
+
 def reduce_features(x: np.ndarray) -> np.ndarray:
     """When p > n: the n × r principal-component scores of centred X, which have the same
     centred Gram matrix as X — exact for every measure invariant to orthogonal maps of the
@@ -418,17 +499,18 @@ def reduce_features(x: np.ndarray) -> np.ndarray:
         return x
     xc = x - x.mean(0)
     evals, evecs = np.linalg.eigh(xc @ xc.T)
-    keep = evals > RANK_TOL * max(evals.max(), 0.0)
+    keep = evals > GRAM_RANK_TOL * max(evals.max(), 0.0)
     return evecs[:, keep] * np.sqrt(evals[keep])
 
 
-def layer_identification(sim: np.ndarray, higher_is_more_similar: bool = True) -> np.ndarray:
-    """Per layer of A (rows) then of B (columns): is the corresponding layer (same index) the
-    unique most similar one?  A tie with the corresponding layer counts as a miss."""
-    s = sim if higher_is_more_similar else -sim
+def layer_identification(sim: np.ndarray, larger_is_similar: bool = True) -> np.ndarray:
+    """Per layer of A (rows) then of B (columns): 1.0 if the corresponding layer (same index)
+    is the unique most similar one, 0.0 if not (a tie is a miss), NaN where the layer's row
+    is not defined at every candidate (a measure undefined somewhere cannot rank that row)."""
+    s = sim if larger_is_similar else -sim
     hits = []
     for m in (s, s.T):
         for i, row in enumerate(m):
             others = np.delete(row, i)
-            hits.append(bool(np.isfinite(row[i]) and np.all(row[i] > others[np.isfinite(others)])))
+            hits.append(float(np.all(row[i] > others)) if np.isfinite(row).all() else np.nan)
     return np.array(hits)

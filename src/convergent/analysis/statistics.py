@@ -4,12 +4,9 @@ Block bootstrap: the probe set is split into B blocks whose moments are stored s
 (``BlockMoments``); a resample draws B blocks with replacement and sums their moments, so each
 resample of a scatter-route measure costs one small matrix computation and no pass over the
 activations.  Subsample (Gram/RDM) measures resample images directly.  Confidence intervals are
-percentile intervals of the resampled values.
-
-Across pairs (``pairs_and_blocks``): the study's summaries resample pairs of networks and, within
-each drawn pair, its probe-block bootstrap distribution (kept as its estimate and the standard
-deviation implied by its interval), so an interval says how much the answer moves with other
-seeds and other probe images.
+percentile intervals of the resampled values.  These are intervals of one pair over probe
+images; intervals over networks (the study's findings and claims) are
+:mod:`convergent.analysis.inference`'s.
 """
 
 from __future__ import annotations
@@ -78,39 +75,6 @@ def interval_sd(low: np.ndarray, high: np.ndarray, level: float = 0.95) -> np.nd
     z = stats.norm.ppf((1 + level) / 2)
     sd = (np.asarray(high, float) - np.asarray(low, float)) / (2 * z)
     return np.where(np.isfinite(sd), np.maximum(sd, 0.0), 0.0)
-
-
-def pairs_and_blocks(
-    values: np.ndarray, sd: np.ndarray | None, resamples: int, seed: int
-) -> np.ndarray:
-    """(resamples × layers) bootstrap draws of the mean over pairs of ``values`` (pairs ×
-    layers): each draw resamples the pairs with replacement and replaces each drawn pair's value
-    by a draw from its own probe-block distribution, N(value, sd²).  A pair keeps its draw
-    across layers (the same resampled pairs enter every layer), so slopes over depth see the
-    pairs' correlation between layers; NaN values are left out of their layer's mean.
-    ``sd`` None: no per-pair interval, the pairs alone are resampled."""
-    values = np.atleast_2d(values)
-    sd = np.zeros_like(values) if sd is None else np.atleast_2d(sd)
-    rng = np.random.default_rng(seed)
-    n = len(values)
-    draws = np.empty((resamples, values.shape[1]))
-    for r in range(resamples):
-        pick = rng.integers(0, n, n)
-        noisy = values[pick] + sd[pick] * rng.standard_normal(values[pick].shape)
-        draws[r] = np.nanmean(noisy, axis=0)
-    return draws
-
-
-def slope(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Least-squares slope of ``y`` on ``x`` along the last axis (rows of ``y`` are draws);
-    points with NaN ``y`` are left out of their row's fit."""
-    y = np.atleast_2d(np.asarray(y, float))
-    x = np.broadcast_to(np.asarray(x, float), y.shape)
-    ok = np.isfinite(y)
-    xm = np.where(ok, x, np.nan)
-    dx = xm - np.nanmean(xm, axis=1, keepdims=True)
-    dy = y - np.nanmean(np.where(ok, y, np.nan), axis=1, keepdims=True)
-    return np.nansum(dx * dy, axis=1) / np.nansum(dx * dx, axis=1)
 
 
 def t_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:

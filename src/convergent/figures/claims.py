@@ -9,20 +9,17 @@ import argparse
 import numpy as np
 import pandas as pd
 
+from convergent.analysis.measures import display
 from convergent.figures import PALETTE, legend_below, save, suptitle
-from convergent.tables.claims import CLAIMS, distance_matrix, network_labels
+from convergent.tables.claims import CLAIMS, DETERMINISTIC
+from convergent.tables.network_grouping import distance_matrix, network_labels
 
 VERDICT_COLORS = {"supported": PALETTE[2], "contradicted": PALETTE[1],
-                  "inconclusive": "#888888"}
+                  "inconclusive": "#888888", DETERMINISTIC: "#444444"}
 MARKERS = ["o", "s", "^", "D", "v", "P"]
 DISTANCE_LABELS = {"angular_shape": "angular shape (rad)", "cka_distance": "1 − linear CKA"}
 
 
-#: how the panels name the measures
-MEASURE_LABELS = {"semi_matched_correlation": "semi-matched r", "matched_correlation":
-                  "one-to-one r", "linear_cka": "linear CKA", "angular_shape": "angular shape",
-                  "procrustes": "Procrustes", "regression_r2": "regression R²",
-                  "mean_activation_rank": "mean-activation ρ"}
 SLOPE_CLAIMS = ("a", "b")
 
 
@@ -44,28 +41,36 @@ def claims_figure(args: argparse.Namespace) -> None:
         g = table[table["claim"] == claim].reset_index(drop=True)
         y = np.arange(len(g))[::-1]
         for k, r in g.iterrows():
-            ax.errorbar(r["effect"], y[k], xerr=[[r["effect"] - r["ci_low"]],
-                                                 [r["ci_high"] - r["effect"]]],
+            if np.isnan(r["effect"]):  # deterministic replicates: nothing to draw
+                ax.text(0, y[k], f" {r['verdict']}: no floor", va="center", fontsize=7,
+                        color=VERDICT_COLORS.get(r["verdict"], "black"))
+                continue
+            ax.errorbar(r["effect"], y[k], xerr=np.nan_to_num([[r["effect"] - r["ci_low"]],
+                                                               [r["ci_high"] - r["effect"]]]),
                         fmt="o", color=VERDICT_COLORS[r["verdict"]], ms=4, capsize=2, lw=1.2)
         if g["test"].str.startswith("|").any():
             ax.axvspan(-args.margin, args.margin, color="#dddddd", zorder=0, lw=0)
         ax.axvline(0, color="black", lw=0.8)
         span = g["layers"].str.replace(r"^(all|conv) layers \((.*)\)$", r"\2", regex=True)
-        labels = [f"{r['architecture']}: {MEASURE_LABELS.get(r['measure'], r['measure'])}"
+        several = (g.groupby(["architecture", "measure", "layers"])["cells"]
+                   .transform("nunique") > 1)
+        labels = [f"{r['architecture']}: {display(r['measure'])}"
                   + (f", {s}" if s != "all layers" else "")
-                  for (_, r), s in zip(g.iterrows(), span, strict=True)]
+                  + (f" ({r['cells']})" if many else "")
+                  for (_, r), s, many in zip(g.iterrows(), span, several, strict=True)]
         ax.set_yticks(y, labels, fontsize=7)
         ax.set_ylim(-0.6, len(g) - 0.4)
         ax.set_title(f"({claim}) {CLAIMS[claim]}", fontsize=8.5, loc="left")
         ax.set_xlabel("slope over relative depth" if claim in SLOPE_CLAIMS else
-                      "difference of means" if claim not in ("c",) else "Spearman ρ",
-                      fontsize=7)
+                      "Spearman ρ" if claim == "c" else "similarity" if claim == "r"
+                      else "difference of means", fontsize=7)
         ax.tick_params(axis="x", labelsize=7)
     handles = [Line2D([], [], color=c, marker="o", ls="", label=v)
-               for v, c in VERDICT_COLORS.items()]
-    fig.legend(handles=handles, loc="outside lower center", ncol=3)
-    suptitle(fig, "The claims, tested: effects (larger = more alike) with 95 % intervals over "
-                  "pairs and probe blocks")
+               for v, c in VERDICT_COLORS.items() if v in set(table["verdict"])]
+    fig.legend(handles=handles, loc="outside lower center", ncol=4)
+    suptitle(fig, "The claims, tested: effects (larger = more alike) with intervals over "
+                  "networks; colour = Holm-adjusted verdict; grey band: ±margin of equivalence "
+                  "claims (their 90 % TOST interval)")
     save(fig, args.out)
 
 

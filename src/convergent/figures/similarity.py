@@ -11,32 +11,25 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from convergent.analysis.measures import MEASURES, display
 from convergent.figures import SEQUENTIAL, legend_below, plural, save, suptitle
 
 BY_LAYER = ["matched_correlation", "linear_cka", "rbf_cka", "linear_cka_debiased", "cca_rho",
             "svcca_rho", "pwcca", "procrustes", "regression_r2", "rsa_spearman"]
 HEATMAP = ["linear_cka", "rbf_cka", "linear_cka_debiased", "cca_rho", "svcca_r2", "pwcca",
            "regression_r2", "procrustes", "rsa_spearman"]
-LABEL = {
-    "matched_correlation": "matched correlation (1:1)",
-    "linear_cka": "linear CKA",
-    "rbf_cka": "RBF CKA",
-    "linear_cka_debiased": "debiased linear CKA",
-    "cca_rho": "mean CCA ρ",
-    "cca_r2": "R²_CCA",
-    "svcca_rho": "SVCCA ρ",
-    "svcca_r2": "SVCCA R²",
-    "pwcca": "PWCCA",
-    "procrustes": "Procrustes dist. (lower = similar)",
-    "angular_shape": "angular shape (rad)",
-    "regression_r2": "regression R² (sym.)",
-    "regression_r2_ab": "regression R² (A→B)",
-    "regression_r2_ba": "regression R² (B→A)",
-    "semi_matched_correlation": "matched correlation (semi)",
-    "rsa_spearman": "RSA Spearman",
-    "rsa_kendall_tau_a": "RSA Kendall τa",
-    "linear_hsic": "linear HSIC",
-}
+#: panels per row of a multi-panel figure: readable at a report's and a page's width
+COLUMNS = 3
+#: how an undefined cell (a measure outside its domain) is drawn: grey, hatched
+UNDEFINED = {"facecolor": "0.92", "hatch": "////", "edgecolor": "0.6", "linewidth": 0}
+
+
+def label(measure: str) -> str:
+    """A panel's name for a measure: the registry's, "(lower = similar)" for distances."""
+    return display(measure) + (" (lower = similar)" if measure in MEASURES
+                               and MEASURES[measure].is_distance else "")
+
+
 SOURCES = ["replicate", "data", "init", "init+data"]
 
 
@@ -69,7 +62,7 @@ def _ordered_layers(df: pd.DataFrame) -> list[str]:
 def by_layer(args: argparse.Namespace) -> None:
     df = _per_layer(pd.read_csv(args.per_pair))
     measures = [m for m in BY_LAYER if m in set(df["measure"])]
-    cols = 5
+    cols = COLUMNS
     rows = int(np.ceil(len(measures) / cols))
     fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.9 * rows), squeeze=False,
                              constrained_layout=True)
@@ -100,7 +93,7 @@ def by_layer(args: argparse.Namespace) -> None:
         _layer_axis(ax, layers)
         conv = ", ".join(sorted(set(d.loc[(d["kind"] == "pair")
                                           & (d["comparison"] == "within"), "convention"])))
-        ax.set_title(f"{LABEL.get(measure, measure)}\n[{conv}]", fontsize=8)
+        ax.set_title(f"{label(measure)}\n[{conv}]", fontsize=8)
         ax.set_ylabel("similarity" if measure != "procrustes" else "distance")
     for ax in list(axes.flat)[len(measures):]:
         ax.axis("off")
@@ -117,60 +110,101 @@ def _mean_matrix(d: pd.DataFrame) -> tuple[list[str], list[str], np.ndarray]:
     return la, lb, m.reindex(index=la, columns=lb).to_numpy()
 
 
+def _reason(g: pd.DataFrame) -> str:
+    """The most common reason the rows give for a measure being undefined ("" if none)."""
+    if "undefined" not in g:
+        return ""
+    why = g["undefined"].dropna().astype(str)
+    why = why[why != ""]
+    return why.value_counts().index[0] if len(why) else ""
+
+
 def heatmaps(args: argparse.Namespace) -> None:
+    """Layer × layer means over pairs, one panel per measure (at most three a row, a group of
+    rows per architecture pair); every measure on its registry scale, the same in every panel
+    and study; cells where a measure is undefined hatched, with the reason under the figure."""
     df = pd.read_csv(args.per_pair)
     d = df[(df["analysis"] == "layer_by_layer") & (df["kind"] == "pair")
            & (df["comparison"] != "untrained")]
     groups = list(d.groupby(["arch_a", "arch_b"], sort=False))
-    finite = d.groupby("measure")["value"].apply(lambda v: np.isfinite(v).any())
-    measures = [m for m in HEATMAP if finite.get(m, False)]  # PWCCA is NaN after reduction
-    fig, axes = plt.subplots(len(groups), len(measures), squeeze=False,
-                             figsize=(2.3 * len(measures), 2.4 * len(groups) + 0.6),
+    measures = [m for m in HEATMAP if m in set(d["measure"])]
+    rows_per_group = int(np.ceil(len(measures) / COLUMNS))
+    fig, axes = plt.subplots(rows_per_group * len(groups), COLUMNS, squeeze=False,
+                             figsize=(3.3 * COLUMNS, 2.9 * rows_per_group * len(groups) + 0.8),
                              constrained_layout=True)
+    reasons = {}
     for r, ((arch_a, arch_b), g) in enumerate(groups):
         npairs = g.groupby(["model_a", "model_b"]).ngroups
         for c, measure in enumerate(measures):
-            ax = axes[r, c]
-            la, lb, m = _mean_matrix(g[g["measure"] == measure])
-            # distance: reversed, so that similar is the same end of the map for every measure
-            cmap = f"{SEQUENTIAL}_r" if measure == "procrustes" else SEQUENTIAL
-            im = ax.imshow(m, cmap=cmap, aspect="auto")
+            ax = axes[r * rows_per_group + c // COLUMNS, c % COLUMNS]
+            rows = g[g["measure"] == measure]
+            la, lb, m = _mean_matrix(rows)
+            entry = MEASURES[measure]
+            # distances reversed, so that similar is the same end of the map for every measure
+            cmap = f"{SEQUENTIAL}_r" if entry.is_distance else SEQUENTIAL
+            lo, hi = entry.scale or (np.nanmin(m), np.nanmax(m))
+            ax.add_patch(plt.Rectangle((-0.5, -0.5), len(lb), len(la), zorder=0, **UNDEFINED))
+            im = ax.imshow(np.ma.masked_invalid(m), cmap=cmap, aspect="auto", vmin=lo,
+                           vmax=hi, zorder=1)
             ax.set_xticks(range(len(lb)), lb, rotation=90, fontsize=7)
             ax.set_yticks(range(len(la)), la, fontsize=7)
             ax.set_xlabel(f"{arch_b} layer", fontsize=7)
             ax.set_ylabel(f"{arch_a} layer", fontsize=7)
-            ax.set_title(f"{LABEL.get(measure, measure)}\n({plural(npairs, 'pair')})", fontsize=7)
-            lo, hi = np.nanmin(m), np.nanmax(m)
-            if hi - lo < 1e-3:  # a constant matrix (CCA of full-rank layers): no 1e-9 ticks
-                im.set_clim(lo - 0.01, hi + 0.01)
+            ax.set_title(f"{label(measure)}\n({plural(npairs, 'pair')})", fontsize=7)
+            if not np.isfinite(m).all() and (why := _reason(rows)):
+                reasons[display(measure)] = why
+            if not np.isfinite(m).any():
+                ax.text(0.5, 0.5, "undefined\nat every\nlayer pair", transform=ax.transAxes,
+                        ha="center", va="center", fontsize=8,
+                        bbox={"facecolor": "white", "edgecolor": "0.6"})
             bar = fig.colorbar(im, ax=ax, shrink=0.8)
             bar.ax.tick_params(labelsize=7)
-            bar.formatter.set_useOffset(False)
+        for ax in axes[r * rows_per_group:(r + 1) * rows_per_group].flat[len(measures):]:
+            ax.axis("off")
     conv = ", ".join(sorted(set(d["convention"])))
-    suptitle(fig, f"Layer × layer similarity, mean over pairs (per-image features: {conv})")
+    suptitle(fig, f"Layer × layer similarity, mean over pairs (per-image features: {conv}); "
+             "each measure on its own fixed scale")
+    if reasons:
+        note = "Hatched cells: the measure is undefined there — " + "; ".join(
+            f"{name}: {why}" for name, why in reasons.items())
+        import textwrap
+
+        fig.text(0.5, 0, "\n".join(textwrap.wrap(note, 150)), ha="center", va="top",
+                 fontsize=7)
     save(fig, args.out)
 
 
 def layer_identification(args: argparse.Namespace) -> None:
+    """Per measure: the share of layers whose most similar layer is the corresponding one,
+    over the layers where it is defined (how many beside each bar), against chance (1/L) and
+    Kornblith et al.'s Table 2 where it applies."""
     t = pd.read_csv(args.layer_identification)
-    fig, ax = plt.subplots(figsize=(7, 0.35 * t["measure"].nunique() + 1.5),
+    fig, ax = plt.subplots(figsize=(7.5, 0.35 * t["measure"].nunique() + 1.8),
                            constrained_layout=True)
-    measures = list(dict.fromkeys(t.sort_values("accuracy_pct")["measure"]))
+    measures = list(dict.fromkeys(t.sort_values("accuracy_pct", na_position="first")["measure"]))
     y = np.arange(len(measures))
     archs = list(dict.fromkeys(t["architecture"]))
     h = 0.8 / max(len(archs), 1)
     for k, arch in enumerate(archs):
         s = t[t["architecture"] == arch].set_index("measure").reindex(measures)
-        ax.barh(y + k * h, s["accuracy_pct"], height=h, color=f"C{k}",
+        ax.barh(y + k * h, s["accuracy_pct"].fillna(0), height=h, color=f"C{k}",
                 label=f"ours: {arch} ({plural(int(s['pairs'].max()), 'pair')})")
-        for yy, v in zip(y + k * h, s["accuracy_pct"], strict=True):
-            ax.text(v + 1, yy, f"{v:.0f}", va="center", fontsize=6, color=f"C{k}")
+        for yy, v, n, total in zip(y + k * h, s["accuracy_pct"], s["defined_layers"],
+                                   s["layers"], strict=True):
+            text = (f"{v:.0f} % of {n:g}/{total:g} layers" if np.isfinite(v)
+                    else "undefined at every layer")
+            ax.text((v if np.isfinite(v) else 0) + 1, yy, text, va="center", fontsize=6,
+                    color=f"C{k}")
+    chance = float(t["chance_pct"].iloc[0]) if len(t) else np.nan
+    ax.axvline(chance, color="0.4", ls=":", lw=1, label=f"chance (1/L = {chance:.0f} %)")
     ref = t.drop_duplicates("measure").set_index("measure").reindex(measures)["kornblith2019_pct"]
-    ax.plot(ref, y + 0.4 - h / 2, "k*", ms=8, label="Kornblith et al. 2019 (Tiny-10, CIFAR-10)")
-    ax.set_yticks(y + 0.4 - h / 2, [LABEL.get(m, m) for m in measures], fontsize=8)
-    ax.set(xlabel="layers identified correctly (%)", xlim=(0, 105),
+    if ref.notna().any():
+        ax.plot(ref, y + 0.4 - h / 2, "k*", ms=8, label="Kornblith et al. 2019 (Tiny-10, CIFAR-10)")
+    ax.set_yticks(y + 0.4 - h / 2, [display(m) for m in measures], fontsize=8)
+    ax.set(xlabel="layers identified correctly (%), of the layers where the measure is defined",
+           xlim=(0, 118),
            title="Layer identification: is the most similar layer the corresponding one?")
-    legend_below(fig, ax, ncol=len(archs) + 1)
+    legend_below(fig, ax, ncol=len(archs) + 2)
     save(fig, args.out)
 
 
@@ -196,7 +230,7 @@ def sources(args: argparse.Namespace) -> None:
             ax.errorbar(x + off, agg["value"], yerr=_yerr(agg), fmt="o-", ms=3, capsize=2,
                         lw=1.2, color=f"C{k}", label=f"differ in {src} ({plural(npairs, 'pair')})")
         _layer_axis(ax, layers)
-        ax.set(ylabel=LABEL.get(measure, measure), title=f"{LABEL.get(measure, measure)} "
+        ax.set(ylabel=label(measure), title=f"{label(measure)} "
                f"[{', '.join(sorted(set(d['convention'])))}]")
         ax.title.set_fontsize(8)
     legend_below(fig, axes[0, 0], ncol=4)
@@ -222,7 +256,7 @@ def architectures(args: argparse.Namespace) -> None:
                     label=f"{a} vs {b} ({plural(npairs, 'pair')})")
             ax.fill_between(agg.index, agg["ci_low"], agg["ci_high"], color=f"C{k}", alpha=0.2)
         ax.set(xlabel="relative depth of the layer (0 = first read-out, 1 = last)",
-               ylabel=LABEL.get(measure, measure), title=LABEL.get(measure, measure))
+               ylabel=label(measure), title=label(measure))
     legend_below(fig, axes[0, 0], ncol=4)
     suptitle(fig, "Same- vs cross-architecture similarity by depth (bands: mean bootstrap 95% CI)")
     save(fig, args.out)

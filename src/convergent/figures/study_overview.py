@@ -12,15 +12,16 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from convergent.analysis.measures import MEASURES
 from convergent.figures import PALETTE, add_partner_argument, legend_below, plural, save, suptitle
 from convergent.figures.convergence import matching_by_depth
 from convergent.figures.correlation_matrices import between_panels, matrix_panel
-from convergent.figures.similarity import LABEL
+from convergent.figures.similarity import COLUMNS, label
 from convergent.figures.training import accuracy_bars
 from convergent.io.layouts import PairFile
 
 #: small multiples per row of the similarity part
-MEASURE_COLS = 5
+MEASURE_COLS = COLUMNS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,7 +44,7 @@ def similarity_measures(summary: pd.DataFrame) -> list[tuple[str, str]]:
     """(measure, convention) of the within-architecture pair rows, in the similarity figures'
     order (measures they do not list after, alphabetically)."""
     d = summary[(summary["comparison"] == "within") & (summary["kind"] == "pair")]
-    known = {m: i for i, m in enumerate(LABEL)}
+    known = {m: i for i, m in enumerate(MEASURES)}
     keys = d[["measure", "convention"]].drop_duplicates()
     return sorted(map(tuple, keys.to_numpy()), key=lambda k: (known.get(k[0], len(known)), k))
 
@@ -70,7 +71,7 @@ def _similarity_panels(subfig, summary: pd.DataFrame, ci: float, first: str) -> 
             null = a[a["kind"] == "shuffled"].set_index("layer").reindex(layers)
             if null["mean"].notna().any():
                 ax.plot(x, null["mean"], "--", lw=1, color=color, label=f"{arch}: shuffled null")
-        name = LABEL.get(measure, measure)
+        name = label(measure)
         # a measure under two conventions gets one panel each, named by it
         twice = sum(m == measure for m, _ in keys) > 1
         title = f"{name} [{convention}]" if twice else name

@@ -39,25 +39,33 @@ def network_distances(args: argparse.Namespace) -> None:
     write_csv(pd.DataFrame(rows), args.out)
 
 
+def identical_pairs(accuracy) -> set[str]:
+    """The pairs (arch/model__arch/model, both orders) of networks with equal weights hashes."""
+    ids = accuracy["arch"] + "/" + accuracy["model"].astype(str).str.split("/").str[-1]
+    hashes = dict(zip(ids, accuracy["weights_sha256"], strict=True)) \
+        if "weights_sha256" in accuracy else {}
+    return {f"{a}__{b}" for a, ha in hashes.items() for b, hb in hashes.items()
+            if a != b and isinstance(ha, str) and ha == hb}
+
+
 def claims(args: argparse.Namespace) -> None:
     import pandas as pd
 
     from convergent.tables import write_csv
     from convergent.tables.claims import claims as claims_table
-    from convergent.tables.claims import grouping_table
-    from convergent.tables.findings import Resampling
+    from convergent.tables.network_grouping import grouping_table
     from convergent.tables.similarity import read_rows
 
-    resampling = Resampling(args.resamples, args.seed, args.level)
+    identical = identical_pairs(pd.read_csv(args.accuracy))
     table = claims_table(read_rows([args.similarity]), args.layers, args.depths, args.measures,
-                         args.margin, args.variation, resampling)
+                         args.margin, args.variation, args.level, identical)
     write_csv(table, args.csv)
     distances = pd.concat([pd.read_csv(p) for p in args.distances], ignore_index=True)
     grouping = grouping_table(distances, args.layers, args.permutations, args.seed)
     write_csv(grouping, args.grouping)
     with pd.option_context("display.width", 200, "display.max_colwidth", 60):
         print(table[["claim", "architecture", "measure", "layers", "effect", "ci_low", "ci_high",
-                     "verdict"]].to_string(index=False))
+                     "p_holm", "verdict"]].to_string(index=False))
         print(grouping.to_string(index=False))
 
 
@@ -73,6 +81,8 @@ def register(step: Step) -> None:
 
     s = step("claims", claims, "the claims' effects, intervals and verdicts")
     s.add_argument("--similarity", required=True, help="tables/similarity_per_pair.csv")
+    s.add_argument("--accuracy", required=True,
+                   help="tables/accuracy.csv (weights hashes: which replicates are identical)")
     s.add_argument("--distances", nargs="+", required=True, help="network distance CSVs")
     s.add_argument("--layers", nargs="+", required=True, help="the study's layers, in order")
     s.add_argument("--depths", type=json.loads, required=True,
@@ -82,8 +92,7 @@ def register(step: Step) -> None:
     s.add_argument("--variation", type=json.loads, default=None,
                    help="JSON {more: condition, less: condition} or null")
     s.add_argument("--permutations", type=int, required=True, help="claims.permutations")
-    s.add_argument("--resamples", type=int, required=True, help="findings.resamples")
-    s.add_argument("--seed", type=int, required=True, help="findings.seed")
+    s.add_argument("--seed", type=int, required=True, help="claims.seed (permutations)")
     s.add_argument("--level", type=float, required=True, help="similarity.ci")
     s.add_argument("--csv", required=True, help="tables/claims.csv")
     s.add_argument("--grouping", required=True, help="tables/network_grouping.csv")

@@ -281,7 +281,7 @@ def mi_tables(args: argparse.Namespace) -> None:
     from convergent.tables.mutual_information import mi_rows, mi_summary
 
     per_pair = mi_rows(args.inputs)
-    summary = mi_summary(per_pair, args.layers)
+    summary = mi_summary(per_pair, args.layers, args.dataset)
     write_csv(per_pair, args.per_pair)
     write_csv(summary, args.summary)
     print(summary.to_string(index=False, float_format="%.3f"))
@@ -293,7 +293,7 @@ def sparse_tables(args: argparse.Namespace) -> None:
     from convergent.tables.sparse_prediction import sparse_tables as tables
 
     per_pair = sparse_rows(args.inputs)
-    loss, predictors = tables(per_pair, args.layers)
+    loss, predictors = tables(per_pair, args.layers, args.dataset)
     write_csv(per_pair, args.per_pair)
     write_csv(loss, args.loss)
     write_csv(predictors, args.predictors)
@@ -348,3 +348,6 @@ def register(step: Step) -> None:
         s.add_argument("--layers", nargs="+", required=True, help="layer order of the rows")
         for out in outputs:
             s.add_argument(f"--{out}", required=True, help="CSV written")
+        if name != "clustering-table":
+            s.add_argument("--dataset", required=True,
+                           help="dataset.name (published values match it)")

@@ -14,30 +14,33 @@ def findings(args: argparse.Namespace) -> None:
 
     from convergent import io
     from convergent.tables import write_csv
-    from convergent.tables.findings import Resampling, findings
+    from convergent.tables.findings import findings, header
     from convergent.tables.render import findings_html, findings_markdown
     from convergent.tables.similarity import read_rows
 
     def optional(path):
         return pd.read_csv(path) if path else None
 
+    accuracy = pd.read_csv(args.accuracy)
     table = findings(
-        pd.read_csv(args.accuracy),
+        accuracy,
         optional(args.matching),
         args.layers,
         args.depths,
+        args.dataset,
         similarity=read_rows([args.similarity]) if args.similarity else None,
         sparse=optional(args.sparse),
         mean_activation=optional(args.mean_activation),
         claims=optional(args.claims),
         neural=optional(args.neural),
-        resampling=Resampling(args.resamples, args.seed, args.level),
+        level=args.level,
     )
     write_csv(table, args.csv)
+    top = header(args.study, accuracy, args.dataset, args.probe, args.layers, args.level)
     for path, render in ((args.markdown, findings_markdown), (args.html, findings_html)):
         with io.atomic_path(path) as tmp:
-            tmp.write_text(render(table, args.header) + "\n")
-    print(findings_markdown(table, args.header))
+            tmp.write_text(render(table, top) + "\n")
+    print(findings_markdown(table, top))
 
 
 def table_html(args: argparse.Namespace) -> None:
@@ -76,9 +79,9 @@ def register(step: Step) -> None:
     s.add_argument("--layers", nargs="+", required=True, help="layer order, input to output")
     s.add_argument("--depths", type=json.loads, required=True,
                    help='JSON {architecture: {layer: relative depth}}')
-    s.add_argument("--header", required=True, help="the line saying which study this is")
-    s.add_argument("--resamples", type=int, required=True, help="bootstrap resamples")
-    s.add_argument("--seed", type=int, required=True, help="bootstrap seed")
+    s.add_argument("--study", required=True, help="the study's id (its config's hash)")
+    s.add_argument("--dataset", required=True, help="dataset.name (published values match it)")
+    s.add_argument("--probe", required=True, help="what the probe set is, e.g. '2000 test images'")
     s.add_argument("--level", type=float, required=True, help="interval level, e.g. 0.95")
     s.add_argument("--csv", required=True, help="findings.csv written")
     s.add_argument("--markdown", required=True, help="findings.md written")

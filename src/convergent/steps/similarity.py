@@ -184,11 +184,15 @@ def layer_measures(d: LayerData, layer: str, opts: dict[str, Any]) -> list[dict[
     img_conv = opts["image_features"]
     rows: list[dict[str, Any]] = []
 
-    def add(kind: str, results: dict, convention: str, samples: float) -> None:
+    dead = {"dead_a": np.nan, "dead_b": np.nan}  # the units' dead fractions (scatter route)
+
+    def add(kind: str, results: dict, convention: str, samples: float,
+            why: dict[str, str] | None = None) -> None:
         for measure, (value, lo, hi) in results.items():
             rows.append(
                 {"kind": kind, "measure": measure, "value": value, "ci_low": lo, "ci_high": hi,
-                 "convention": convention, "samples": samples}
+                 "convention": convention, "samples": samples,
+                 "undefined": (why or {}).get(measure, ""), **dead}
             )
 
     if conv == "flatten":
@@ -205,7 +209,7 @@ def layer_measures(d: LayerData, layer: str, opts: dict[str, Any]) -> list[dict[
     def scatter_stat(moms):
         def stat(idx: np.ndarray) -> dict[str, float]:
             s = sim.Scatter.from_moments(*moms, idx)
-            m = sim.scatter_measures(s, opts["svcca_keep"])
+            m = sim.scatter_measures(s, opts["svcca_keep"], reduced)
             cross = moms[2]
             means = (cross.sum_x[idx].sum(0) / s.n, cross.sum_y[idx].sum(0) / s.n)
             m.update(sim.matched_correlation(s, dead_std, means))
@@ -213,14 +217,22 @@ def layer_measures(d: LayerData, layer: str, opts: dict[str, Any]) -> list[dict[
 
         return stat
 
+    def why(moms) -> dict[str, str]:
+        return sim.undefined_reasons(sim.Scatter.from_moments(*moms), opts["svcca_keep"],
+                                     reduced)
+
     samples = float(moments[2].count.sum())
+    if not reduced:  # principal components are no units: no dead fraction
+        live = sim.live_units(sim.Scatter.from_moments(*moments), dead_std)
+        dead.update(dead_a=float(1 - live[0].mean()), dead_b=float(1 - live[1].mean()))
     resamples = opts["bootstrap"] + 1  # the estimate and the bootstrap resamples
     with progress(resamples, "resample", f"{layer} scatter-route bootstrap") as bar:
         add("pair", bootstrap(scatter_stat(moments), blocks, opts["bootstrap"], opts["seed"],
-                              opts["ci"], bar.update), conv, samples)
+                              opts["ci"], bar.update), conv, samples, why(moments))
     if null_moments is not None:
         est = scatter_stat(null_moments)(np.arange(blocks))
-        add("shuffled", {k: (v, np.nan, np.nan) for k, v in est.items()}, conv, samples)
+        add("shuffled", {k: (v, np.nan, np.nan) for k, v in est.items()}, conv, samples,
+            why(null_moments))
 
     # Gram route on the subsample, image bootstrap
     kendall = opts["kendall"]
@@ -251,15 +263,18 @@ def layer_by_layer_rows(
     pairs = [(la, lb) for la in layers for lb in layers]
     for la, lb in progress(len(pairs), "pair", "layer x layer", pairs):
         xa, xb = feats_a[la], feats_b[lb]
-        m = sim.data_measures(xa.centred, xb.centred, opts["svcca_keep"])
-        if xa.was_reduced or xb.was_reduced:
+        reduced = xa.was_reduced or xb.was_reduced
+        m = sim.data_measures(xa.centred, xb.centred, opts["svcca_keep"], reduced)
+        if reduced:
             m = sim.without_basis_measures(m)
+        why = sim.undefined_reasons(xa.centred.scatter_with(xb.centred), opts["svcca_keep"],
+                                    reduced)
         m.update(subsample_measures(xa, xb, all_idx, opts, kendall=False))
         for measure, value in m.items():
             rows.append(
                 {"kind": "pair", "layer_a": la, "layer_b": lb, "measure": measure,
                  "value": value, "ci_low": np.nan, "ci_high": np.nan, "convention": conv,
-                 "samples": float(n_sub)}
+                 "samples": float(n_sub), "undefined": why.get(measure, "")}
             )
     return rows
 
@@ -533,7 +548,7 @@ def similarity_tables(args: argparse.Namespace) -> None:
     rows = st.read_rows(args.inputs)
     write_csv(rows, args.per_pair)
     write_csv(st.summary(rows), args.summary)
-    ident = st.layer_identification_table(rows)
+    ident = st.layer_identification_table(rows, args.dataset)
     write_csv(ident, args.layer_identification)
     print(ident.to_string(index=False, float_format="%.1f"))
 
@@ -570,3 +585,4 @@ def register(step: Step) -> None:
     s.add_argument("--per-pair", required=True, help="CSV: all rows, labelled")
     s.add_argument("--summary", required=True, help="CSV: per layer, over pairs")
     s.add_argument("--layer-identification", required=True, help="CSV: Kornblith's test")
+    s.add_argument("--dataset", required=True, help="dataset.name (published values match it)")

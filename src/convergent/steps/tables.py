@@ -14,7 +14,7 @@ def matching_tables(args: argparse.Namespace) -> None:
     from convergent.tables.matching import matching_rows, matching_summary
 
     per_pair = matching_rows(args.pairs)
-    summary = matching_summary(per_pair, args.layers)
+    summary = matching_summary(per_pair, args.layers, args.dataset)
     write_csv(per_pair, args.per_pair)
     write_csv(summary, args.summary)
     print(summary.to_string(index=False, float_format="%.3f"))
@@ -43,6 +43,7 @@ def register(step: Step) -> None:
     s = step("matching-tables", matching_tables, "matched correlation per pair and layer")
     s.add_argument("--pairs", nargs="+", required=True, help="pair files of every pair and layer")
     s.add_argument("--layers", nargs="+", required=True, help="layer order of the rows")
+    s.add_argument("--dataset", required=True, help="dataset.name (published values match it)")
     s.add_argument("--per-pair", required=True, help="CSV: one row per pair and layer")
     s.add_argument("--summary", required=True, help="CSV: one row per layer")
 

@@ -10,22 +10,16 @@ import pandas as pd
 
 
 def accuracy(summary_files: Sequence[str | os.PathLike]) -> pd.DataFrame:
-    """One row per model: its seeds and final test accuracy, plus the spread per architecture."""
+    """One row per model: its seeds, final test accuracy, chance level (100 / classes) and
+    weights hash (equal for bit-identical networks), plus the spread per architecture."""
     rows = [json.loads(open(p).read()) for p in summary_files]
-    df = pd.DataFrame(rows)[
-        [
-            "model",
-            "arch",
-            "init_seed",
-            "data_seed",
-            "replicate",
-            "epochs",
-            "test_acc",
-            "test_loss",
-            "device",
-        ]
-    ]
+    # summaries written before a field existed lack it: NaN / empty, not a failure
+    df = pd.DataFrame(rows).reindex(columns=[
+        "model", "arch", "init_seed", "data_seed", "replicate", "perturb", "epochs", "test_acc",
+        "test_loss", "device", "num_classes", "weights_sha256",
+    ])
     df["test_acc_pct"] = 100 * df["test_acc"]
+    df["chance_pct"] = 100 / df["num_classes"]
     spread = df.groupby("arch")["test_acc_pct"].agg(lambda s: s.max() - s.min())
     df["arch_spread_pp"] = df["arch"].map(spread)
     return df

@@ -41,8 +41,9 @@ def mi_rows(files: Sequence[str | os.PathLike]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def mi_summary(per_pair: pd.DataFrame, layers: Sequence[str]) -> pd.DataFrame:
-    """Per layer, over pairs: mean MI matchings and top-k agreement; Li et al.: 7 of 8 (conv1)."""
+def mi_summary(per_pair: pd.DataFrame, layers: Sequence[str], dataset: str) -> pd.DataFrame:
+    """Per layer, over pairs: mean MI matchings and top-k agreement; Li et al.: 7 of 8 (conv1),
+    where their value applies (``paper.applies``)."""
     g = per_pair.groupby(["architecture", "layer"], sort=False)
     out = g.agg(
         pairs=("mi_semi_mean", "size"),
@@ -56,5 +57,6 @@ def mi_summary(per_pair: pd.DataFrame, layers: Sequence[str]) -> pd.DataFrame:
         top_k_agree_max=("top_k_agree", "max"),
         same_partner_as_correlation=("same_partner_as_correlation", "mean"),
     ).reset_index()
-    out["paper_top8_agree"] = out["layer"].map(paper.LI2016_MI_TOP8_AGREE)
+    applies = paper.where_applies(paper.LI2016, out["architecture"], dataset)
+    out["paper_top8_agree"] = out["layer"].map(paper.LI2016_MI_TOP8_AGREE).where(applies)
     return by_layer(out, layers)

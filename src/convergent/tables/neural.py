@@ -20,6 +20,7 @@ from scipy import stats
 from convergent.analysis import predictivity as pr
 from convergent.analysis.statistics import t_interval
 from convergent.io.layouts import PredictivityFile
+from convergent.tables.finding import ci_text, finding
 
 SEED, HELD_OUT = "seed", "held_out"
 
@@ -146,24 +147,22 @@ def neural_rows(by_layer_table: pd.DataFrame, level: float = 0.95) -> list[dict]
     """The findings (section "neural"): per architecture and area, the layer most seeds find
     best, in how many seeds, and the seeds' ceiling-normalised predictivity there (mean ± sd,
     t interval over seeds); the held-out network's best layer when the data are planted."""
-    from convergent.tables.findings import _ci, _row
-
     rows = []
     for r in best_layer(by_layer_table, level).itertuples():
         if r.best_layer is None:
             continue
         spread = f" ± {r.sd:.2f}" if np.isfinite(r.sd) else ""
         text = (f"{r.area} is best predicted by {r.best_layer} in {r.agree} of {r.seeds} seeds, "
-                f"{r.mean:.2f}{spread} of ceiling {_ci(r.ci_low, r.ci_high)}")
+                f"{r.mean:.2f}{spread} of ceiling {ci_text(r.ci_low, r.ci_high)}")
         if r.agree < r.seeds:
             text += f" (seeds' best layers: {r.per_seed})"
         if r.held_out_best is not None:
             text += (f"; planted data: the held-out network's {r.held_out_best} reaches "
                      f"{r.held_out_value:.2f}")
-        rows.append(_row("neural", text + ".", architecture=r.architecture,
+        rows.append(finding("neural", text + ".", architecture=r.architecture,
                          layer=r.best_layer, measure=f"{r.area} predictivity (of ceiling)",
                          value=r.mean, ci_low=r.ci_low, ci_high=r.ci_high, interval="t"))
-        rows.append(_row("neural", f"{r.area}: {r.agree} of {r.seeds} seeds agree on its best "
+        rows.append(finding("neural", f"{r.area}: {r.agree} of {r.seeds} seeds agree on its best "
                          f"layer ({r.best_layer}).", headline=False,
                          architecture=r.architecture, layer=r.best_layer,
                          measure=f"{r.area} best-layer agreement (seeds)", value=float(r.agree),

@@ -11,7 +11,8 @@ import math
 
 import pandas as pd
 
-from convergent.tables.findings import CONVERGENCE, SECTIONS
+from convergent.analysis.measures import display
+from convergent.tables.findings import SECTIONS
 
 #: first line of findings.md; the README's copy is recognised by it (scripts/readme_findings.py)
 MARKER = "<!-- findings: written by `convergent findings`; regenerate, do not edit -->"
@@ -23,6 +24,8 @@ table.findings th, table.findings td, table.csv th, table.csv td {
 table.findings th, table.csv th { background: #f0f0f0; text-align: left; }
 table.findings td:first-child { min-width: 32em; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+/* wide tables scroll inside their page instead of being cut off on the right */
+div.wide { overflow-x: auto; max-width: 100%; }
 /* The report sets its landing page in a narrow prose column, centred in a screen-high box:
    let the tables breathe, and keep the top of a page taller than the screen reachable. */
 .prose.max-w-lg { max-width: 72rem; }
@@ -49,25 +52,32 @@ def _groups(df: pd.DataFrame):
 
 
 def _cell(r: pd.Series) -> str:
+    if math.isnan(r["ci_low"]):
+        return f"{r['value']:.2f} [no interval]"
     return f"{r['value']:.2f} [{r['ci_low']:.2f}, {r['ci_high']:.2f}]"
 
 
 def _convergence_tables(rows: pd.DataFrame) -> list[str]:
-    """Markdown: layers × measures, "mean [interval]" with the published values; then the
-    same layout for the floors ("untrained / shuffled")."""
+    """Markdown: layers × measures, "mean [interval]", with the published values where they
+    apply; then the same layout for the floors ("untrained / shuffled")."""
     layers = rows[~rows["layer"].str.startswith("slope")]
     measures = list(dict.fromkeys(layers["measure"]))
-    head = "| layer | " + " | ".join(CONVERGENCE[m] for m in measures)
+    published = layers[layers["published"].notna()]
+    sources = list(dict.fromkeys(published["published_source"]))
+    head = "| layer | " + " | ".join(display(m) for m in measures)
     rule = "|---" * (len(measures) + 1)
-    values, floors = [head + " | Li et al. (semi / one-to-one) |", rule + "|---|"], [
+    pub_head = (f" | {'; '.join(sources)} ("
+                + " / ".join(display(m) for m in dict.fromkeys(published["measure"])) + ") |"
+                if sources else " | published |")
+    values, floors = [head + pub_head, rule + "|---|"], [
         head.replace("| layer |", "| floors: untrained network / shuffled images |") + " |",
         rule + "|"]
     for layer, g in layers.groupby("layer", sort=False):
         by = g.set_index("measure").reindex(measures)
-        published = " / ".join(_number(v, 2) for v in by["published"] if not math.isnan(v))
+        pub = " / ".join(_number(v, 2) for v in by["published"] if not math.isnan(v))
         values.append(f"| {layer} | " + " | ".join(
             _cell(r) if not math.isnan(r["value"]) else "" for _, r in by.iterrows()
-        ) + f" | {published or '–'} |")
+        ) + f" | {pub or ('–' if sources else 'no published counterpart')} |")
         floors.append(f"| {layer} | " + " | ".join(
             f"{_number(r['untrained'], 2) or '–'} / {_number(r['shuffled'], 2) or '–'}"
             for _, r in by.iterrows()
@@ -102,22 +112,40 @@ CLAIMS_MARKER = "<!-- claims: written by `claims_markdown`; regenerate, do not e
 
 def claims_markdown(claims: pd.DataFrame) -> str:
     """The verdict table of ``tables/claims.csv``: one row per claim, architecture and measure,
-    with the effect, its interval, the verdict and the similarity beside its floors."""
+    with the effect, its interval, the test, the verdict (Holm-adjusted; unadjusted beside it)
+    and the similarity beside its floors; then one generated sentence per claim that says
+    what its verdicts say, and no more."""
     out = [CLAIMS_MARKER, "",
-           "| claim | architecture: measure, layers | effect [95 % interval] | test | verdict "
-           "| similarity (untrained / shuffled; learned share) |",
+           "| claim | architecture: measure, layers | effect [interval] | test | verdict "
+           "(unadjusted) | similarity (untrained / shuffled; learned share) |",
            "|---|---|---|---|---|---|"]
     for _, r in claims.iterrows():
         share = "" if math.isnan(r["learned_share"]) else f"; {r['learned_share']:.0%}"
         floors = (f"{_number(r['similarity'], 2)} ({_number(r['untrained'], 2) or '–'} / "
                   f"{_number(r['shuffled'], 2) or '–'}{share})")
-        test = r["test"].replace("|", "\\|")  # a bare | would end the Markdown cell
+        test = str(r["test"]).replace("|", "\\|")  # a bare | would end the Markdown cell
+        effect = ("–" if math.isnan(r["effect"]) else
+                  f"{r['effect']:+.3f} [no interval]" if math.isnan(r["ci_low"]) else
+                  f"{r['effect']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}] "
+                  f"({str(r['interval']).split(', ')[-1]})")
         out.append(
-            f"| ({r['claim']}) {r['statement']} | {r['architecture']}: {r['measure']}, "
-            f"{r['layers']} ({r['cells']}, {r['pairs']} pairs) | {r['effect']:+.3f} "
-            f"[{r['ci_low']:+.3f}, {r['ci_high']:+.3f}] | {test} | **{r['verdict']}** "
-            f"| {floors} |")
-    return "\n".join(out)
+            f"| ({r['claim']}) {r['statement']} | {r['architecture']}: {display(r['measure'])}, "
+            f"{r['layers']} ({r['cells']}, {r['pairs']} pairs) | {effect} | {test} | "
+            f"**{r['verdict']}** ({r['verdict_raw']}) | {floors} |")
+    return "\n".join(out + ["", *claims_summary(claims)])
+
+
+def claims_summary(claims: pd.DataFrame) -> list[str]:
+    """One sentence per claim, generated from its rows' adjusted verdicts: how many rows
+    support it, contradict it, are inconclusive (never read as "no effect")."""
+    out = []
+    for claim, g in claims.groupby("claim", sort=False):
+        counts = g["verdict"].value_counts()
+        parts = [f"{n} {verdict}" for verdict, n in counts.items()]
+        measures = ", ".join(dict.fromkeys(display(m) for m in g["measure"]))
+        out.append(f"- ({claim}) {g['statement'].iloc[0]}: {', '.join(parts)} of {len(g)} "
+                   f"(Holm-adjusted; {measures}).")
+    return out
 
 
 def findings_html(df: pd.DataFrame, header: str) -> str:
@@ -126,18 +154,22 @@ def findings_html(df: pd.DataFrame, header: str) -> str:
     parts = [_STYLE, f"<p>{html.escape(header)}</p>"]
     for title, arch, rows in _groups(df):
         parts.append(f"<h3>{html.escape(title + (f' — {arch}' if arch else ''))}</h3>")
-        parts.append('<table class="findings"><tr><th>finding</th><th>value</th>'
-                     "<th>95 % interval</th><th>untrained</th><th>shuffled / chance</th>"
-                     "<th>published</th></tr>")
+        parts.append('<div class="wide"><table class="findings"><tr><th>finding</th>'
+                     "<th>value</th><th>interval</th><th>untrained</th><th>shuffled</th>"
+                     "<th>chance</th><th>verdict (Holm)</th><th>published</th></tr>")
         for _, r in rows.iterrows():
             interval = (f"[{_number(r['ci_low'])}, {_number(r['ci_high'])}] ({r['interval']})"
                         if not math.isnan(r["ci_low"]) else "")
+            verdict = "" if not isinstance(r["verdict"], str) else r["verdict"]
+            published = (_number(r["published"]) if not math.isnan(r["published"]) else
+                         str(r["published_source"]) if isinstance(r["published_source"], str)
+                         else "")
             cells = [_number(r["value"]), interval, _number(r["untrained"]),
-                     _number(r["shuffled"]), _number(r["published"])]
+                     _number(r["shuffled"]), _number(r["chance"]), verdict, published]
             parts.append(f"<tr><td>{html.escape(r['text'])}</td>"
                          + "".join(f'<td class="num">{html.escape(c)}</td>' for c in cells)
                          + "</tr>")
-        parts.append("</table>")
+        parts.append("</table></div>")
     return "\n".join(parts)
 
 

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 
 from convergent import paper
-from convergent.analysis.similarity import HIGHER_IS_MORE_SIMILAR, layer_identification
+from convergent.analysis.measures import MEASURES
+from convergent.analysis.similarity import layer_identification
 from convergent.io import InputError
 from convergent.study import seed_model_parts
 
@@ -20,16 +21,19 @@ ONE_WAY = ("regression_r2_ab", "regression_r2_ba")
 
 def source_of(a: str, b: str) -> str:
     """What differs between two trained models of one architecture: init, data, both,
-    replicate (same seeds, a rerun) or condition (trained under different conditions)."""
-    pa, pb = seed_model_parts(a), seed_model_parts(b)
+    perturb (one bit of the initial weights, same data order), replicate (same seeds, a rerun)
+    or condition (trained under different conditions)."""
+    pa, pb = seed_model_parts(str(a).split("/")[-1]), seed_model_parts(str(b).split("/")[-1])
     if pa is None or pb is None:
         return "-"
-    if pa[3] != pb[3]:
+    if pa.condition != pb.condition:
         return "condition"
-    init, data = pa[0] != pb[0], pa[1] != pb[1]
+    init, data = pa.init_seed != pb.init_seed, pa.data_seed != pb.data_seed
     if init and data:
         return "init+data"
-    return "init" if init else "data" if data else "replicate"
+    if init or data:
+        return "init" if init else "data"
+    return "perturb" if pa.perturb != pb.perturb else "replicate"
 
 
 def comparison_of(row: pd.Series) -> str:
@@ -91,37 +95,49 @@ def similarity_matrices(rows: pd.DataFrame) -> dict[tuple, tuple[list, list, np.
     return out
 
 
-def layer_identification_hits(rows: pd.DataFrame) -> dict[tuple[str, str], list[np.ndarray]]:
-    """{(architecture, measure): per pair, whether each layer of A against B and of B against
-    A finds the corresponding layer most similar} on the within-architecture pairs of trained
+def layer_identification_hits(
+    rows: pd.DataFrame,
+) -> dict[tuple[str, str], tuple[list[tuple[str, str]], list[np.ndarray]]]:
+    """{(architecture, measure): (the pairs' networks, per pair whether each layer of A against
+    B and of B against A finds the corresponding layer most similar: 1, 0, or NaN where the
+    measure is undefined at some candidate)} on the within-architecture seed pairs of trained
     models (Kornblith et al.'s sanity check)."""
-    # replicate pairs (same seeds) are excluded: they are identical up to non-determinism
-    within = rows[(rows["comparison"] == "within") & (rows["source"] != "replicate")]
-    hits: dict[tuple[str, str], list[np.ndarray]] = {}
-    for (arch, _, _, _, measure), (la, lb, m) in similarity_matrices(within).items():
-        if la != lb or measure not in HIGHER_IS_MORE_SIMILAR or measure in ONE_WAY:
+    # replicate and perturbation pairs (identical or nearly) are no test of identification
+    within = rows[(rows["comparison"] == "within")
+                  & ~rows["source"].isin(["replicate", "perturb"])]
+    hits: dict[tuple[str, str], tuple[list, list]] = {}
+    for (arch, model_a, arch_b, model_b, measure), (la, lb, m) in \
+            similarity_matrices(within).items():
+        if la != lb or measure not in MEASURES or measure in ONE_WAY:
             continue
-        if not np.isfinite(m).any():  # e.g. PWCCA on PCA-reduced flattened features
-            continue
-        hits.setdefault((arch, measure), []).append(
-            layer_identification(m, HIGHER_IS_MORE_SIMILAR[measure])
-        )
+        ids, per_pair = hits.setdefault((arch, measure), ([], []))
+        ids.append((f"{arch}/{model_a}", f"{arch_b}/{model_b}"))
+        per_pair.append(layer_identification(m, MEASURES[measure].larger_is_similar))
     return hits
 
 
-def layer_identification_table(rows: pd.DataFrame) -> pd.DataFrame:
-    """The percentage of layers (of A against B and of B against A) whose most similar layer in
-    the other network is the corresponding one, with the published Table 2 values beside."""
-    table = [
-        {
+def layer_identification_table(rows: pd.DataFrame, dataset: str) -> pd.DataFrame:
+    """Per measure: the percentage of layers (of A against B and of B against A) whose most
+    similar layer in the other network is the corresponding one, over the layers where the
+    measure is defined at every candidate (how many: ``defined_layers``), beside the chance
+    level 1/L and Kornblith et al.'s Table 2 where it applies (their Tiny-10 CNNs on CIFAR-10,
+    or a documented analogue: ``paper.applies``)."""
+    table = []
+    for (arch, measure), (_, h) in layer_identification_hits(rows).items():
+        flat = np.concatenate(h)
+        layers = len(h[0]) // 2
+        table.append({
             "architecture": arch,
             "measure": measure,
-            "accuracy_pct": 100 * float(np.mean(np.concatenate(h))),
+            "accuracy_pct": 100 * float(np.nanmean(flat)) if np.isfinite(flat).any() else np.nan,
             "pairs": len(h),
-            "layers": len(h[0]) // 2,
-            "kornblith2019_pct": paper.KORNBLITH2019_LAYER_ID.get(measure, np.nan),
-        }
-        for (arch, measure), h in layer_identification_hits(rows).items()
-    ]
+            "layers": layers,
+            "defined_layers": float(np.isfinite(flat).sum() / (2 * len(h))),
+            "chance_pct": 100 / layers,
+            "kornblith2019_pct": (paper.KORNBLITH2019_LAYER_ID.get(measure, np.nan)
+                                  if paper.applies(paper.KORNBLITH2019, arch, dataset)
+                                  else np.nan),
+        })
     return pd.DataFrame(table, columns=["architecture", "measure", "accuracy_pct", "pairs",
-                                        "layers", "kornblith2019_pct"])
+                                        "layers", "defined_layers", "chance_pct",
+                                        "kornblith2019_pct"])

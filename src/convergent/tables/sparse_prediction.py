@@ -46,10 +46,13 @@ def published_at(values: dict[str, tuple], layer: str, penalty: float) -> float:
 
 
 def sparse_tables(
-    per_pair: pd.DataFrame, layers: Sequence[str]
+    per_pair: pd.DataFrame, layers: Sequence[str], dataset: str
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Li et al. Table 1: rows = penalty, columns = <layer>_<direction> (mean over pairs), then
-    the paper's Net1→Net2 columns; and the same table of mean predictors per target unit."""
+    the paper's Net1→Net2 columns where they apply (``paper.applies``: every architecture of
+    the table is theirs or a documented analogue); and the same table of mean predictors per
+    target unit."""
+    applies = bool(paper.where_applies(paper.LI2016, per_pair["architecture"], dataset).all())
     tables = []
     for value, published in (
         ("loss", paper.LI2016_SPARSE_LOSS),
@@ -61,7 +64,7 @@ def sparse_tables(
         wide = wide[order]
         wide.columns = [f"{lay}_{d}" for lay, d in order]
         wide = wide.sort_index().reset_index()
-        for layer in published:
+        for layer in published if applies else ():
             wide[f"paper_{layer}_net1to2"] = [
                 published_at(published, layer, lam) for lam in wide["penalty"]
             ]
