@@ -312,6 +312,9 @@ def _text(r: dict, family: int) -> str:
     if r["verdict"] == DETERMINISTIC:
         return f"{head}: the replicates' weights are bit-identical: {DETERMINISTIC}; no floor. " \
                + floors
+    if not np.isfinite(r["effect"]):
+        return (f"{head}: the effect is undefined (the measure is undefined where it is "
+                f"needed; the similarity table says why): {r['verdict']}. " + floors)
     if not np.isfinite(r["p_value"]):
         return f"{head}: effect {r['effect']:+.3f}, too few networks for an interval: " \
                f"{r['verdict']}. " + floors
