@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -39,9 +40,10 @@ TRAINING: dict[str, Any] = {
 WARMUP = 5
 
 
+@cache
 def _data(device: str, data: str | None = None):
     """Fashion-MNIST's training split on ``device`` (``data``: its folder, else the default
-    lookup)."""
+    lookup), read once per process."""
     from convergent.data import DataSpec, ImageTensors
 
     train = DataSpec("fashion_mnist", data).tensors("train")
@@ -105,25 +107,6 @@ def plain_loop(device: str, steps: int, batch: int = 256, channels_last: bool = 
         stamps.append(time.perf_counter())
         step()
     return batch / _median_step(stamps)
-
-
-def window_loop(device: str, start_at: float, seconds: float, batch: int = 256,
-                data: str | None = None) -> float:
-    """Images/s of :func:`plain_step` (training.fit's options on this device) counted over the
-    wall-clock window [start_at, start_at + seconds], after a warm-up before it: processes
-    started together run their windows at the same time (jobs sharing one device)."""
-    step = plain_step(device, batch, channels_last=device == "cuda", data=data)
-    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
-    for _ in range(WARMUP):
-        step()
-    sync()
-    time.sleep(max(0.0, start_at - time.time()))
-    steps, end = 0, start_at + seconds
-    while time.time() < end:
-        step()
-        steps += 1
-    sync()
-    return steps * batch / (time.time() - start_at)
 
 
 def _median_step(stamps: list[float]) -> float:
@@ -195,6 +178,8 @@ def bench_training(device: str = "cpu", steps: int = 30, compile_net: bool = Fal
     if device == "cpu":
         torch.set_num_threads(min(2, torch.get_num_threads()))
     gpu = device == "cuda"
+    if gpu:
+        torch.backends.cudnn.benchmark = True  # as training.fit sets it (not deterministic)
     where = torch.cuda.get_device_name() if gpu else f"{torch.get_num_threads()} threads"
     plain = plain_loop(device, steps, channels_last=gpu, data=data)
     light = lightning_loop(device, steps, data=data)

@@ -84,3 +84,29 @@ def test_auto_uses_a_gpu_only_where_there_is_one_and_the_products_are_large(monk
     assert sums.backend("auto", large) == "cuda" and sums.backend("auto", small) is None
     assert sums.backend("cuda", small) == "cuda" and sums.backend("cpu", large) is None
     assert sums.spec_sums_device({}) == "auto"  # the step's spec leaves the default out
+
+
+@pytest.mark.parametrize("device", ["auto", "cuda"])
+def test_the_workflow_passes_sums_device_to_the_summing_jobs_off_its_default(tmp_path, device):
+    """The moments, compare and similarity jobs get analysis.sums_device in their spec, and
+    only when it is not the default (auto: the specs of existing studies stay as they were)."""
+    import subprocess
+
+    import workflow_runs
+
+    config = {**workflow_runs.TINY_STUDY, "similarity": {"enabled": True, "bootstrap": 10},
+              "analysis": {**workflow_runs.TINY_STUDY["analysis"], "sums_device": device}}
+    configfile = workflow_runs.write_config(tmp_path, config)
+    proc = subprocess.run(
+        workflow_runs.snakemake_args(configfile, tmp_path, "--dry-run", "--printshellcmds",
+                                     "--cores", "1"),
+        cwd=workflow_runs.ROOT, env=workflow_runs.env(), capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    steps = {}
+    for line in proc.stdout.splitlines():
+        if line.startswith("Shell command: convergent "):
+            steps.setdefault(line.split()[3], []).append('"sums_device"' in line)
+    summing = {"moments", "compare", "similarity"}
+    assert summing <= set(steps) and {"train", "dump"} <= set(steps)
+    for step, has in steps.items():
+        assert set(has) == {device != "auto" and step in summing}, step
