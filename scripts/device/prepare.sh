@@ -7,10 +7,13 @@
 #                           the check that the set is complete)
 # and ignores /.device/ in .git/info/exclude.  The device run then carries it:
 #   run(command="bash scripts/device/run.sh", carry=[".device"])
-# Idempotent: wheels already there are kept.  PYTHON: the interpreter with pip (default python3).
+# Idempotent: wheels already there are kept.  PYTHON: an interpreter with pip and packaging
+# (default: the checkout's .venv/bin/python, else python3).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-PY=${PYTHON:-python3}
+default=python3
+[ -x .venv/bin/python ] && default=.venv/bin/python
+PY=${PYTHON:-$default}
 DEST=.device
 FASHION=${FASHION_MNIST:-/usr/share/datasets/fashion-mnist}
 
