@@ -18,6 +18,8 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -38,10 +40,13 @@ TRAINING: dict[str, Any] = {
 WARMUP = 5
 
 
-def _data(device: str):
+@cache
+def _data(device: str, data: str | None = None):
+    """Fashion-MNIST's training split on ``device`` (``data``: its folder, else the default
+    lookup), read once per process."""
     from convergent.data import DataSpec, ImageTensors
 
-    train = DataSpec("fashion_mnist").tensors("train")
+    train = DataSpec("fashion_mnist", data).tensors("train")
     return ImageTensors(train.images.to(device), train.labels.to(device))
 
 
@@ -52,31 +57,48 @@ def _module(channels_last: bool, device: str):
     return module.to(memory_format=torch.channels_last) if channels_last else module
 
 
-def plain_loop(device: str, steps: int, batch: int = 256, channels_last: bool = False,
-               compile_net: bool = False) -> float:
-    """Images/s of a plain PyTorch loop: the Classifier's step, AdamW + OneCycle, no Lightning."""
+def plain_step(device: str, batch: int = 256, channels_last: bool = False,
+               compile_net: bool = False, bf16: bool | None = None, data: str | None = None
+               ) -> Callable[[], None]:
+    """One step of a plain PyTorch loop: the Classifier's step, AdamW + OneCycle, no Lightning,
+    on device-resident batches (``bf16``: autocast, default on a GPU as training.fit does)."""
     from convergent.data.modules import DeviceBatches
 
+    bf16 = device == "cuda" if bf16 is None else bf16
     module = _module(channels_last, device)
     net = torch.compile(module.net) if compile_net else module.net
     opt = torch.optim.AdamW(module.parameters(), TRAINING["lr"],
                             weight_decay=TRAINING["weight_decay"])
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, TRAINING["lr"], total_steps=10**6,
                                                 pct_start=0.15)
-    batches = iter(DeviceBatches(_data(device), batch, 0, False))
-    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+    batches = DeviceBatches(_data(device, data), batch, 0, False)
+    stream = iter(())
 
     def step() -> None:
-        x, y = next(batches)
+        nonlocal stream
+        try:
+            x, y = next(stream)
+        except StopIteration:  # the next epoch (a long timed window outlasts one)
+            stream = iter(batches)
+            x, y = next(stream)
         if channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        with torch.autocast(device, dtype=torch.bfloat16, enabled=device == "cuda"):
+        with torch.autocast(device, dtype=torch.bfloat16, enabled=bf16):
             loss = torch.nn.functional.cross_entropy(net(x), y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         sched.step()
 
+    return step
+
+
+def plain_loop(device: str, steps: int, batch: int = 256, channels_last: bool = False,
+               compile_net: bool = False, bf16: bool | None = None, data: str | None = None
+               ) -> float:
+    """Images/s of :func:`plain_step` (median step after a warm-up)."""
+    step = plain_step(device, batch, channels_last, compile_net, bf16, data)
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     for _ in range(WARMUP):
         step()
     stamps = []
@@ -92,7 +114,7 @@ def _median_step(stamps: list[float]) -> float:
     return float(np.median(np.diff(stamps)))
 
 
-def lightning_loop(device: str, steps: int, batch: int = 256) -> float:
+def lightning_loop(device: str, steps: int, batch: int = 256, data: str | None = None) -> float:
     """Images/s of convergent's Trainer setup (training.fit's options, validation off)."""
     import pytorch_lightning as pl
 
@@ -130,7 +152,7 @@ def lightning_loop(device: str, steps: int, batch: int = 256) -> float:
     )
     module = _module(gpu, device)
     with contextlib.redirect_stdout(sys.stderr):  # the progress bar, as in a job log
-        trainer.fit(module, TensorDataModule(DataSpec("fashion_mnist"), batch, 0, False))
+        trainer.fit(module, TensorDataModule(DataSpec("fashion_mnist", data), batch, 0, False))
     return batch / _median_step(clock.stamps)
 
 
@@ -147,24 +169,38 @@ def _in_subprocess(threads: int, steps: int, copies: int, channels_last: bool = 
 
 
 def bench_training(device: str = "cpu", steps: int = 30, compile_net: bool = False,
-                   options: bool = True) -> list[tuple[str, float, str]]:
-    """(name, images/s, note) rows: Lightning vs plain, then (``options``) the options tried."""
+                   options: bool = True, data: str | None = None
+                   ) -> list[tuple[str, float, str]]:
+    """(name, images/s, note) rows: Lightning vs a plain loop with training.fit's options
+    (bf16 autocast and channels_last on a GPU), then (``options``) the options tried: on a GPU
+    fp32/bf16 x channels_last off/on and batch 512, on the CPU threads, channels_last, batch
+    sizes and jobs in parallel."""
     if device == "cpu":
         torch.set_num_threads(min(2, torch.get_num_threads()))
     gpu = device == "cuda"
+    if gpu:
+        torch.backends.cudnn.benchmark = True  # as training.fit sets it (not deterministic)
     where = torch.cuda.get_device_name() if gpu else f"{torch.get_num_threads()} threads"
-    plain = plain_loop(device, steps)
-    light = lightning_loop(device, steps)
+    plain = plain_loop(device, steps, channels_last=gpu, data=data)
+    light = lightning_loop(device, steps, data=data)
+    fit_options = "bf16, channels_last" if gpu else "fp32"
     rows = [
-        (f"plain PyTorch loop, batch 256 ({where})", plain, "img/s"),
+        (f"plain PyTorch loop, batch 256, {fit_options} ({where})", plain, "img/s"),
         ("Lightning (convergent's Trainer options)", light,
          f"img/s = {light / plain:.2f}x the plain loop (target >= 0.9x)"),
     ]
-    if device == "cuda":
-        rows.append(("plain loop, batch 512", plain_loop(device, steps, 512), "img/s"))
-        rows.append(("plain loop, torch.compile(net)", plain_loop(device, steps,
-                                                                  compile_net=True),
-                     "img/s (compile time excluded)"))
+    if gpu and options:
+        for bf16, cl in ((False, False), (False, True), (True, False)):
+            name = (f"plain loop, {'bf16' if bf16 else 'fp32'}, "
+                    f"channels_last {'on' if cl else 'off'}")
+            value = plain_loop(device, steps, channels_last=cl, bf16=bf16, data=data)
+            rows.append((name, value, f"img/s = {value / plain:.2f}x bf16 + channels_last"))
+        rows.append(("plain loop, batch 512", plain_loop(device, steps, 512, channels_last=True,
+                                                         data=data), "img/s"))
+        if compile_net:
+            rows.append(("plain loop, torch.compile(net)",
+                         plain_loop(device, steps, channels_last=True, compile_net=True,
+                                    data=data), "img/s (compile time excluded)"))
     if device == "cuda" or not options:
         return rows
     rows.append(("plain loop, channels_last", plain_loop(device, steps, channels_last=True),

@@ -1,6 +1,7 @@
 """The benchmark scripts' own logic: the study-time accounting on planted job records, the
-scale study's job counts (a dry run), and the GPU script's code path run on the CPU
-(--device cpu --quick)."""
+scale study's job counts (a dry run), the GPU run's code path run on the CPU
+(scripts/device/run.sh --quick), the recipe sweep's images-to-accuracy, and the wheels the GPU
+machine is sent."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ from pathlib import Path
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "benchmarks"
 sys.path.insert(0, str(BENCH))
 
 import gpu  # noqa: E402
+import recipe  # noqa: E402, F401  (its pure functions)
 import scale  # noqa: E402
 import study_time  # noqa: E402
 
@@ -56,19 +59,76 @@ def test_gpu_script_study_configs_are_valid(device, quick):
     assert (len(config["models"]) == 2) == quick
 
 
-def test_gpu_script_runs_on_the_cpu(tmp_path):
-    """The GPU script's code path, on the CPU at tiny sizes (the study section is skipped here:
-    it is the workflow, which its own tests run)."""
+def test_device_run_script_runs_on_the_cpu(tmp_path):
+    """scripts/device/run.sh --quick: the device run's code path here.  Each section runs in
+    its own capped process: one stopped at its cap is reported as such and the next one runs;
+    the log and gpu_results.json land in OUT, the commit from CONVERGENT_COMMIT (the device's
+    copy has no .git), and torch's float64 sums equal numpy's."""
+    out = tmp_path / "out"
     proc = subprocess.run(
-        [sys.executable, str(BENCH / "gpu.py"), "--device", "cpu", "--quick", "--no-study"],
+        ["bash", str(ROOT / "scripts" / "device" / "run.sh"), "--quick", "--device", "cpu",
+         "--sections", "a,b,g", "--caps", "b=8"],
         capture_output=True, text=True, timeout=600,
-        env={**os.environ, "OMP_NUM_THREADS": "1"},  # one thread: quick on a busy machine
+        env={**os.environ, "OUT": str(out), "PYTHON": sys.executable, "OMP_NUM_THREADS": "1",
+             "CONVERGENT_COMMIT": "abc123", "CONVERGENT_SITE": str(tmp_path / "site")},
     )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    out = proc.stdout
-    assert "x the plain loop" in out
-    accuracy = next(line for line in out.splitlines() if "test accuracy" in line)
-    assert 10.0 < float(accuracy.split("|")[1].strip().rstrip(" %")) <= 100.0  # it learned
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    results = json.loads((out / "gpu_results.json").read_text())
+    assert {s["key"]: s["status"] for s in results["sections"]} == {
+        "a": "exit 0", "b": "stopped at its cap (8 s)", "g": "exit 0"}
+    figures = {(f["section"], f["name"]): f for s in results["sections"] for f in s["figures"]}
+    assert figures["a", "commit"]["value"] == "abc123" == results["commit"]
+    assert figures["a", "device"]["value"] == "cpu"
+    sums = [f for (section, _), f in figures.items() if section == "g" and "max rel diff" in
+            f["note"]]
+    assert len(sums) == 2
+    assert all(float(f["note"].split("max rel diff ")[1]) < 1e-12 for f in sums)
+    log = (out / "gpu_log.txt").read_text()
+    assert "# summary: sections" in log and "b. training throughput" in log
+    assert "g: cross sums 2,000 x 64" in log
+
+
+def test_recipe_images_to_91_percent_follow_the_schedule():
+    """Images to 91 %: the first epoch at which every seed is >= 91 % under a schedule whose
+    first epochs are a shorter run (step, constant); the whole run under onecycle, and only if
+    its last epoch is >= 91 % for every seed."""
+
+    runs = [{"accuracy": [0.90, 0.912, 0.915]}, {"accuracy": [0.91, 0.911, 0.909]}]
+    epoch = 60_000 // 256 * 256
+    step = recipe.recipe_config({"epochs": 3, "schedule": "step"}, "cpu", None, False)
+    assert recipe.images_to_target({}, step, runs) == (2, 2 * epoch)
+    onecycle = recipe.recipe_config({"epochs": 3}, "cpu", None, False)
+    assert recipe.images_to_target({}, onecycle, runs) == (2, None)  # seed 2 ends < 91 %
+    runs[1]["accuracy"][2] = 0.92
+    assert recipe.images_to_target({}, onecycle, runs) == (2, 3 * epoch)
+    assert recipe.snippet({"epochs": 3}).startswith("training: {")
+    assert "epochs: 3" in recipe.snippet({"epochs": 3})
+
+
+def test_device_wheels_are_exactly_what_the_gpu_machine_lacks():
+    """scripts/device/wheels.py's pins: snakemake's dependency tree (markers for CPython 3.12),
+    jsonschema and docutils, less what the GPU machine holds and pulp (Snakemake's ILP
+    scheduler: the study runs with --scheduler greedy), at this environment's versions."""
+    from importlib import metadata
+
+    sys.path.insert(0, str(ROOT / "scripts" / "device"))
+    import wheels
+
+    tree: set[str] = set()
+
+    def walk(name: str) -> None:
+        name = wheels.normal(name)
+        if name in tree or name in wheels.DEVICE_HAS or name in wheels.LEFT_OUT:
+            return
+        tree.add(name)
+        for line in metadata.distribution(name).requires or []:
+            if needed := wheels.needed(line):
+                walk(needed)
+
+    for root in ("snakemake", "jsonschema", "docutils"):
+        walk(root)
+    assert tree == {wheels.normal(n) for n in wheels.PINS}
+    assert {n: metadata.version(n) for n in wheels.PINS} == wheels.PINS
 
 
 def _records_named_by_output(folder: Path, rule: str, job: int, outputs: list[str]) -> None:

@@ -335,9 +335,9 @@ def test_mean_convention_streams_each_models_within_sums_once_per_job(tmp_path, 
     calls = Counter()
     streamed = step.layer_moments
 
-    def counted(f, layer, *args):
+    def counted(f, layer, *args, **kwargs):
         calls[f.attrs["model"], layer, args[-1]] += 1
-        return streamed(f, layer, *args)
+        return streamed(f, layer, *args, **kwargs)
 
     monkeypatch.setattr(step, "layer_moments", counted)
     opts = {**OPTS, "conv_convention": "mean", "layer_by_layer": False}

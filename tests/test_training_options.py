@@ -103,3 +103,19 @@ def test_float16_on_the_cpu_is_one_clear_error(tmp_path):
         "convergent train: error: training.precision: 16-mixed needs a GPU and this job runs on "
         "the CPU; use auto, 32-true or bf16-mixed"
     )
+
+
+def test_deterministic_is_a_boolean_left_out_of_the_spec_at_its_default():
+    """training.deterministic (GPU kernels): false by default and then absent from the train
+    spec, so that studies trained before the option keep their models; true enters it."""
+    cfg = config()
+    study.validate(cfg, SCHEMA)
+    assert cfg["training"]["deterministic"] is False
+    model = study.models(cfg)[0]
+    assert "deterministic" not in study.training_spec(cfg, model)
+    assert study.with_later_options(study.training_spec(cfg, model))["deterministic"] is False
+    on = config(deterministic=True)
+    study.validate(on, SCHEMA)
+    assert study.training_spec(on, study.models(on)[0])["deterministic"] is True
+    with pytest.raises(study.ConfigError, match="training.deterministic"):
+        study.validate(config(deterministic="yes"), SCHEMA)

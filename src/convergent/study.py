@@ -219,7 +219,7 @@ def models(config: dict[str, Any]) -> list[Model]:
 #: training options added after studies were run, with the value that reproduces those
 #: studies: the train spec leaves them out at that value (so a study trained before an option
 #: existed keeps its models), and training reads them back through :func:`with_later_options`
-LATER_TRAINING_OPTIONS = {"augment_crop": 0}
+LATER_TRAINING_OPTIONS = {"augment_crop": 0, "deterministic": False}
 
 
 def training_of(config: dict[str, Any], model: Model) -> dict[str, Any]:

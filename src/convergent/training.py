@@ -253,8 +253,11 @@ def fit(
     gpu = use_gpu(t["accelerator"])
     if threads:
         torch.set_num_threads(threads)
+    # the CPU's kernels are deterministic; on a GPU only with training.deterministic (cuDNN's
+    # autotuning and atomics-based kernels off: docs/gpu.md measures what that costs)
+    deterministic = not gpu or t["deterministic"]
     if gpu:
-        torch.backends.cudnn.benchmark = True
+        torch.backends.cudnn.benchmark = not deterministic
     num_classes, in_channels, image_size = data.shape(spec["arch"])
     pl.seed_everything(spec["data_seed"], workers=True, verbose=False)
     module = Classifier(
@@ -272,7 +275,7 @@ def fit(
         accelerator="gpu" if gpu else "cpu",
         devices=t.get("devices", 1),
         precision=precision(t, gpu),
-        deterministic=not gpu,  # some CUDA backward kernels have no deterministic version
+        deterministic=deterministic,  # Lightning sets cuBLAS's fixed workspace for it
         default_root_dir=resume_dir,
         logger=False,  # metrics.csv comes from EpochCheckpoint's history (resume-safe)
         enable_checkpointing=False,  # EpochCheckpoint is the only checkpoint (atomic, keyed)

@@ -162,6 +162,13 @@ def arch_definitions(names):
 _JOB_ARCH = arch_definitions(lambda w: [w.arch])
 
 
+def _sums_device(w):
+    """Spec source of analysis.sums_device (convergent.moments.sums): OMIT at its default, auto,
+    so that adding the option left the specs of existing studies' jobs as they were."""
+    device = config["analysis"]["sums_device"]
+    return OMIT if device == "auto" else device
+
+
 SPECS = {
     "train": {
         "arch": lambda w: w.arch,
@@ -204,8 +211,10 @@ SPECS = {
         "layers": WHOLE,
         "architectures": _JOB_ARCH,
     },
-    "moments": {"model": model_id, "layers": WHOLE, "analysis": ("blocks", "chunk_images")},
-    "compare": {"models": block_ids, "analysis": ("blocks", "chunk_images", "dead_unit_std")},
+    "moments": {"model": model_id, "layers": WHOLE, "analysis": ("blocks", "chunk_images"),
+                "sums_device": _sums_device},
+    "compare": {"models": block_ids, "analysis": ("blocks", "chunk_images", "dead_unit_std"),
+                "sums_device": _sums_device},
     "stream_moments": {
         "arch": lambda w: w.arch,
         "model": model_id,
@@ -246,6 +255,7 @@ SPECS = {
         "models": lambda w: sim_block(w),
         "layers": WHOLE,
         "analysis": ("blocks", "chunk_images", "dead_unit_std"),
+        "sums_device": _sums_device,
         # not read: enabled, cross_architecture and the untrained null (they choose the jobs)
         "similarity": (
             "conv_convention", "image_features", "subsample", "rbf_fraction", "svcca_keep",
@@ -289,6 +299,7 @@ SPECS["stream_similarity"] = {
     "dataset": WHOLE,
     "probe": PROBE_SET,
     "analysis": ("blocks", "dead_unit_std"),
+    "sums_device": lambda w: OMIT,  # the pass's sums live on the networks' device
 }
 
 

@@ -1,6 +1,7 @@
 """Float64 block moments of the probe set: the container and probe blocks, streamed from
 activation dumps, from in-memory arrays, or from the networks' forward pass
-(:mod:`convergent.moments.forward`, imports torch), and the conv-layer conventions."""
+(:mod:`convergent.moments.forward`, imports torch), and the conv-layer conventions; where the
+sums are accumulated (:mod:`convergent.moments.sums`: numpy, or torch on a GPU)."""
 
 from convergent.analysis.blocks import (
     BlockMoments,
@@ -9,6 +10,7 @@ from convergent.analysis.blocks import (
     chunks,
     pair_moments_of_arrays,
 )
+from convergent.moments import sums
 from convergent.moments.conventions import CONVENTIONS, as_features, image_features
 from convergent.moments.dumps import (
     cross_moments,
@@ -30,4 +32,5 @@ __all__ = [
     "layer_moments",
     "pair_moments",
     "paired_cross_moments",
+    "sums",
 ]

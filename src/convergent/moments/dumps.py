@@ -1,7 +1,8 @@
 """Block moments streamed from activation dumps, chunk by chunk (memory does not grow with the
 probe set): one model's within-net moments, a pair's cross moments, and a pair of layers under
 a conv convention for the similarity measures.  ``advance(n)``, if given, is called with the
-images of each chunk done (a progress bar's ``update``)."""
+images of each chunk done (a progress bar's ``update``); ``sums_device`` says where the sums
+are accumulated (:mod:`convergent.moments.sums`: numpy, or torch on a GPU)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from convergent.analysis.blocks import BlockMoments, PairMoments, add_pair, chunks, empty_pair
+from convergent.analysis.blocks import BlockMoments, PairMoments, chunks
 from convergent.io import InputError
 from convergent.io.activations import ActivationFile
+from convergent.moments import sums
 from convergent.moments.conventions import as_features, read_rows
 
 #: called with the number of images just done
@@ -25,6 +27,7 @@ def layer_moments(
     chunk_images: int,
     advance: Advance = None,
     convention: str = "positions",
+    sums_device: str = "cpu",
 ) -> BlockMoments:
     """Within-net moments of one layer (samples: images × positions, or images under the
     ``mean`` convention)."""
@@ -38,10 +41,16 @@ def layer_moments(
         else:
             x = as_features(f.layer(layer)[start:stop], convention)
         if m is None:
-            m = BlockMoments.zeros(blocks, x.shape[1], x.shape[1])
+            m = sums.zeros(blocks, x.shape[1], x.shape[1], sums_device,
+                           _samples(x, start, stop, f.n_images))
         m.add(block, x)
         done(stop - start)
-    return m
+    return sums.result(m)
+
+
+def _samples(x: np.ndarray, start: int, stop: int, n_images: int) -> int:
+    """The samples of the whole probe set, from one chunk's (images start:stop)."""
+    return len(x) // (stop - start) * n_images
 
 
 def cross_moments(
@@ -51,14 +60,17 @@ def cross_moments(
     blocks: int,
     chunk_images: int,
     advance: Advance = None,
+    sums_device: str = "cpu",
 ) -> BlockMoments:
     """Between-net moments: the same probe chunks read from both files."""
-    m = BlockMoments.zeros(blocks, a.units(layer), b.units(layer))
+    positions = int(np.prod(a.layer(layer).shape[2:]))
+    m = sums.zeros(blocks, a.units(layer), b.units(layer), sums_device,
+                   a.n_images * positions)
     done = advance or (lambda _: None)
     for block, start, stop in chunks(a.n_images, blocks, chunk_images):
         m.add(block, a.samples(layer, start, stop), b.samples(layer, start, stop))
         done(stop - start)
-    return m
+    return sums.result(m)
 
 
 #: stored bytes of B's shuffled rows read at once: each read decompresses every HDF5 chunk that
@@ -94,8 +106,9 @@ def _paired_chunks(
     chunk_images: int,
     pairing: np.ndarray | None,
     advance: Advance,
-) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
-    """(block, features of A, features of B) of each probe chunk, B's rows ``pairing``."""
+) -> Iterator[tuple[int, np.ndarray, np.ndarray, int]]:
+    """(block, features of A, features of B, samples of the whole probe set) of each probe
+    chunk, B's rows ``pairing``."""
     if convention == "flatten":
         raise ValueError("flattened conv features are too wide for moments; use the Gram route")
     done = advance or (lambda _: None)
@@ -111,7 +124,7 @@ def _paired_chunks(
                 f"{fa.path} [{la}] and {fb.path} [{lb}]: {len(x)} vs {len(y)} samples per chunk; "
                 "the layers' spatial grids differ — use the 'mean' convention"
             )
-        yield block, x, y
+        yield block, x, y, _samples(x, start, stop, fa.n_images)
         done(stop - start)
 
 
@@ -125,17 +138,23 @@ def pair_moments(
     chunk_images: int,
     pairing: np.ndarray | None = None,
     advance: Advance = None,
+    sums_device: str = "cpu",
 ) -> PairMoments:
     """(within A, within B, cross) moments of layer ``la`` of A and ``lb`` of B under a conv
     ``convention``, per block, in one pass (nothing but p × q sums is held); ``pairing`` meets
     image i of A with image pairing[i] of B (the shuffled-pairing null)."""
     moments = None
-    for block, x, y in _paired_chunks(fa, la, fb, lb, convention, blocks, chunk_images, pairing,
-                                      advance):
+    for block, x, y, n in _paired_chunks(fa, la, fb, lb, convention, blocks, chunk_images,
+                                         pairing, advance):
         if moments is None:
-            moments = empty_pair(blocks, x.shape[1], y.shape[1])
-        add_pair(moments, block, x, y)
-    return moments
+            p, q = x.shape[1], y.shape[1]
+            moments = [sums.zeros(blocks, a, b, sums_device, n) for a, b in ((p, p), (q, q),
+                                                                            (p, q))]
+        mxx, myy, mxy = moments
+        mxx.add(block, x)
+        myy.add(block, y)
+        mxy.add(block, x, y)
+    return tuple(sums.result(m) for m in moments)
 
 
 def paired_cross_moments(
@@ -148,15 +167,16 @@ def paired_cross_moments(
     chunk_images: int,
     pairing: np.ndarray | None = None,
     advance: Advance = None,
+    sums_device: str = "cpu",
 ) -> BlockMoments:
     """The cross moments alone of ``pair_moments`` (optionally with ``pairing``): the within-net
     sums are per-model work (a moments file, read once per model); and a permutation of B's
     images leaves B's (and A's) within-net sums over all blocks as they are, so a null that uses
     all blocks takes those from the pair's own and pays one product per chunk, not three."""
     cross = None
-    for block, x, y in _paired_chunks(fa, la, fb, lb, convention, blocks, chunk_images, pairing,
-                                      advance):
+    for block, x, y, n in _paired_chunks(fa, la, fb, lb, convention, blocks, chunk_images,
+                                         pairing, advance):
         if cross is None:
-            cross = BlockMoments.zeros(blocks, x.shape[1], y.shape[1])
+            cross = sums.zeros(blocks, x.shape[1], y.shape[1], sums_device, n)
         cross.add(block, x, y)
-    return cross
+    return sums.result(cross)

@@ -22,28 +22,7 @@ from torch import nn
 
 from convergent.analysis.blocks import BlockMoments, block_bounds
 from convergent.models.readout import forward_layers
-
-
-class DeviceMoments:
-    """:class:`BlockMoments` accumulated as float64 tensors on a device."""
-
-    def __init__(self, blocks: int, p: int, q: int, device: torch.device) -> None:
-        f64 = {"dtype": torch.float64, "device": device}
-        self.count = torch.zeros(blocks, **f64)
-        self.sum_x = torch.zeros(blocks, p, **f64)
-        self.sum_y = torch.zeros(blocks, q, **f64)
-        self.sum_xy = torch.zeros(blocks, p, q, **f64)
-
-    def add(self, block: int, x: torch.Tensor, y: torch.Tensor) -> None:
-        """Accumulate (samples × units) float64 rows of both sides into ``block``."""
-        self.count[block] += x.shape[0]
-        self.sum_x[block] += x.sum(0)
-        self.sum_y[block] += y.sum(0)
-        self.sum_xy[block] += x.T @ y
-
-    def numpy(self) -> BlockMoments:
-        c = lambda t: t.cpu().numpy()  # noqa: E731
-        return BlockMoments(c(self.count), c(self.sum_x), c(self.sum_y), c(self.sum_xy))
+from convergent.moments.sums import DeviceMoments
 
 
 def _samples(x: torch.Tensor) -> torch.Tensor:

@@ -55,14 +55,16 @@ def moments(args: argparse.Namespace) -> None:
     from convergent.io.activations import ActivationFile
     from convergent.io.layouts import MomentsFile
     from convergent.moments import layer_moments
+    from convergent.moments.sums import spec_sums_device
     from convergent.progress import progress
 
-    a = args.spec["analysis"]
+    a, sums_device = args.spec["analysis"], spec_sums_device(args.spec)
     with ActivationFile(args.activations, args.spec["model"]) as f:
         layers = {}
         for layer in args.spec["layers"]:
             with progress(f.n_images, "img", f"moments {layer}") as bar:
-                layers[layer] = layer_moments(f, layer, a["blocks"], a["chunk_images"], bar.update)
+                layers[layer] = layer_moments(f, layer, a["blocks"], a["chunk_images"],
+                                              bar.update, sums_device=sums_device)
         attrs = {k: f.attrs[k] for k in ("model", "architecture", "probe_hash")}
     MomentsFile.save(args.out, layers, {**attrs, "blocks": a["blocks"]})
 

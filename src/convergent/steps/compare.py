@@ -61,6 +61,7 @@ def compare(args: argparse.Namespace) -> None:
     from convergent.io.activations import ActivationFile, check_same_probe
     from convergent.io.layouts import PairFile
     from convergent.moments import cross_moments
+    from convergent.moments.sums import spec_sums_device
     from convergent.progress import progress
 
     opts, layer, models = args.spec["analysis"], args.layer, args.spec["models"]
@@ -75,7 +76,7 @@ def compare(args: argparse.Namespace) -> None:
                     )
                 with progress(fa.n_images, "img", f"cross moments {layer} {model}") as bar:
                     cross = cross_moments(fa, fb, layer, opts["blocks"], opts["chunk_images"],
-                                          bar.update)
+                                          bar.update, spec_sums_device(args.spec))
             pair = (model, models["b"])
             add(partner_name(model), *pair_result(layer, cross, (moments, args.moments_b), pair,
                                                   fb.attrs["architecture"],

@@ -38,6 +38,7 @@ from convergent.moments import (
     paired_cross_moments,
 )
 from convergent.moments.conventions import effective_convention
+from convergent.moments.sums import spec_sums_device
 from convergent.progress import progress
 from convergent.steps import Step, add_spec
 
@@ -73,6 +74,7 @@ class JobModel:
         moments: str | None = None,
     ) -> None:
         self.f, self.blocks, self.chunk_images, self.moments = f, blocks, chunk_images, moments
+        self.sums_device = opts.get("sums_device", "cpu")
         self.feats = SubsampleLayers(f, opts)
         self._within: dict[tuple[str, str], BlockMoments] = {}
 
@@ -85,7 +87,8 @@ class JobModel:
             else:
                 with progress(self.f.n_images, "img", f"{layer} within sums") as bar:
                     self._within[key] = layer_moments(self.f, layer, self.blocks,
-                                                      self.chunk_images, bar.update, convention)
+                                                      self.chunk_images, bar.update, convention,
+                                                      sums_device=self.sums_device)
         return self._within[key]
 
     def close(self) -> None:
@@ -152,19 +155,20 @@ def dump_layer_data(a: JobModel, b: JobModel, layer: str, opts: dict[str, Any]) 
     """A pair-layer's data from the activation dumps: a pair streams its cross sums (and the
     shuffled null's) only, the within sums are each model's own."""
     fa, fb, blocks, chunk_images = a.f, b.f, a.blocks, a.chunk_images
+    sums_device = opts.get("sums_device", "cpu")
     conv = effective_convention(fa, layer, fb, layer, opts["conv_convention"])
     moments = null_cross = None
     if conv != "flatten":
         within = a.within(layer, conv), b.within(layer, conv)
         with progress(fa.n_images, "img", f"{layer} cross sums") as bar:
             cross = paired_cross_moments(fa, layer, fb, layer, conv, blocks, chunk_images,
-                                         advance=bar.update)
+                                         advance=bar.update, sums_device=sums_device)
         moments = (*within, cross)
         if opts["nulls"]["shuffled"]:
             perm = shuffled_pairing(fa.n_images, opts["seed"] + 1)
             with progress(fa.n_images, "img", f"{layer} shuffled-pairing cross sums") as bar:
                 null_cross = paired_cross_moments(fa, layer, fb, layer, conv, blocks,
-                                                  chunk_images, perm, bar.update)
+                                                  chunk_images, perm, bar.update, sums_device)
     return LayerData(conv, moments, null_cross, a.feats[layer], b.feats[layer], blocks)
 
 
@@ -353,7 +357,8 @@ def similarity(args: argparse.Namespace) -> None:
     spec, a_opts = args.spec, args.spec["analysis"]
     pairs = [tuple(ids) for ids in spec["models"]]
     files = _pair_files(args, len(pairs))
-    opts = {**spec["similarity"], "dead_unit_std": a_opts["dead_unit_std"]}
+    opts = {**spec["similarity"], "dead_unit_std": a_opts["dead_unit_std"],
+            "sums_device": spec_sums_device(spec)}
     blocks, chunk_images = a_opts["blocks"], a_opts["chunk_images"]
     # a model's file is opened and prepared once, and let go after its last pair (the later
     # model is in every pair of its job, each partner in one: memory stays at two models)
@@ -521,7 +526,8 @@ def stream_similarity(args: argparse.Namespace) -> None:
         torch.set_num_threads(args.threads)
     pairs = [tuple(ids) for ids in spec["models"]]
     files = _pair_files(args, len(pairs), "checkpoint_a", "checkpoint_b")
-    opts = {**spec["similarity"], "dead_unit_std": a_opts["dead_unit_std"]}
+    opts = {**spec["similarity"], "dead_unit_std": a_opts["dead_unit_std"],
+            "sums_device": spec_sums_device(spec)}
     job = StreamJob(DataSpec.from_config(spec["dataset"]), spec["probe"], spec["layers"], opts,
                     a_opts["blocks"])
     # a network is loaded and its per-model work done once, and let go after its last pair
