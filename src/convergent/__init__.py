@@ -18,7 +18,7 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_ARRAYS = "convergent.analysis.arrays"
+_ARRAYS = "convergent.api.arrays"
 _MATCHING = "convergent.analysis.matching"
 _ACTIVATIONS = "convergent.io.activations"
 
