@@ -75,7 +75,8 @@ def correlation_matrix(x: Any, y: Any | None = None, dead_std: float = 1e-6) -> 
         c = correlation(products.cross(a.xc, a.xc) / a.n, var, var, dead_std)
         c[np.diag_indices_from(c)] = np.where(np.sqrt(var) > dead_std, 1.0, 0.0)
         return c
-    return _pair(x, y).correlations(dead_std)
+    x, y = pair(x, y)
+    return ly.Pair(ly.Layer(x), ly.Layer(y), dead_std=dead_std).correlations()
 
 
 def mutual_information_matrix(

@@ -93,13 +93,15 @@ class Pair:
     """Two prepared layers of the same samples (``Layer``, or any object with the same
     attributes, e.g. streamed sums) and their cross products, each formed once when a measure
     first needs it.  ``unit_cross``: XcᵀYc when already known (streamed sums); otherwise it is
-    multiplied from the layers' data."""
+    multiplied from the layers' data.  ``dead_std``: units with a smaller std are dead (unit
+    matching)."""
 
-    def __init__(self, a: Any, b: Any, unit_cross: np.ndarray | None = None) -> None:
+    def __init__(self, a: Any, b: Any, unit_cross: np.ndarray | None = None,
+                 dead_std: float = 1e-6) -> None:
         if a.n != b.n:
             raise ValueError(f"x and y: x has {a.n} rows (samples) and y has {b.n}; rows must "
                              "be the same samples, in the same order")
-        self.a, self.b, self.n = a, b, a.n
+        self.a, self.b, self.n, self.dead_std = a, b, a.n, dead_std
         if unit_cross is not None:
             self.unit_cross = unit_cross
 
@@ -137,17 +139,17 @@ class Pair:
 
         return sim.procrustes_of_cross(self.basis_cross, a.square_sum, b.square_sum, data)
 
-    def correlations(self, dead_std: float = 1e-6) -> np.ndarray:
+    def correlations(self) -> np.ndarray:
         """Pearson correlation of every unit of A with every unit of B (p × q), from the unit
         cross product and the units' variances; dead units (std ≤ ``dead_std``) correlate 0."""
         return correlation(self.unit_cross / self.n, self.a.column_variance,
-                           self.b.column_variance, dead_std)
+                           self.b.column_variance, self.dead_std)
 
 
 # ------------------------------------------------------------------ measures by name
 def _matched(kind: str):
-    def measure(pair: Pair, dead_std: float = 1e-6) -> float:
-        c = pair.correlations(dead_std)
+    def measure(pair: Pair) -> float:
+        c = pair.correlations()
         value = semi_matching(c)[1] if kind == "semi" else one_to_one_matching(c)[1]
         return float(np.nanmean(value))
 
