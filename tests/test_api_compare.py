@@ -174,9 +174,11 @@ def test_compare_refuses_bad_arguments_in_one_line():
 def test_layer_matrix_reuses_each_layer_and_equals_pair_by_pair():
     rng = np.random.default_rng(3)
     base = rng.normal(size=(200, 8))
-    acts_a = {f"a{k}": np.maximum(base @ rng.normal(size=(8, w)), 0) for k, w in
-              enumerate((4, 16, 260))}
-    acts_b = [torch.from_numpy(base @ rng.normal(size=(8, w))).float() for w in (6, 12)]
+    def layer(w: int) -> np.ndarray:  # full rank: float32 rounding moves no CCA direction
+        return base @ rng.normal(size=(8, w)) + 0.3 * rng.normal(size=(200, w))
+
+    acts_a = {f"a{k}": np.maximum(layer(w), 0) for k, w in enumerate((4, 16, 260))}
+    acts_b = [torch.from_numpy(layer(w)).float() for w in (6, 12)]
     for measure in ("linear_cka", "procrustes", "cca_r2"):
         m = convergent.layer_matrix(acts_a, acts_b, measure)
         for i, x in enumerate(acts_a.values()):

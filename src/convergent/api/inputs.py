@@ -48,8 +48,7 @@ def _shape_error(name: str, shape: tuple[int, ...]) -> str:
     if len(shape) == 1:
         return f"{expected}: for a single unit pass {name}[:, None]"
     if len(shape) == 3:
-        return (f"{expected}: a batch of matrices? pass one (n × p) matrix per call "
-                f"({name}[b]), or features() for (N, C, L) token layers")
+        return f"{expected}: a batch of matrices? pass one (n × p) matrix per call ({name}[b])"
     if len(shape) == 4:
         return (f"{expected}: conv activations (N, C, H, W)? make them a matrix with "
                 "convergent.features(x, 'positions' | 'mean' | 'flatten')")
