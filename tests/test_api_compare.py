@@ -5,8 +5,11 @@ layer_matrix; the result's table, figure and the peers' formats."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 import types
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -240,3 +243,15 @@ def test_rsatoolbox_adapter_builds_its_rdms(monkeypatch):
     monkeypatch.setitem(sys.modules, "rsatoolbox.rdm", None)
     with pytest.raises(ImportError, match="pip install rsatoolbox"):
         convergent.to_rsatoolbox(rdms)
+
+
+def test_the_gpu_script_runs_on_the_cpu():
+    """benchmarks/api_gpu.py: the device path (tensors, layer_matrix, compare of two resnet18s)
+    checked against numpy float64; here on the CPU at small sizes."""
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "api_gpu.py"
+    proc = subprocess.run([sys.executable, str(script), "--device", "cpu", "--quick"],
+                          capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "all device results agree with the CPU" in proc.stdout
+    assert "x the 49 GEMMs" in proc.stdout and "img/s" in proc.stdout
