@@ -84,11 +84,6 @@ class Layer:
         return products.column_squares(self.xc.T)
 
 
-def prepared(x: Any, name: str = "x") -> Layer:
-    """A checked layer (``x``: a matrix or an already prepared :class:`Layer`)."""
-    return x if isinstance(x, Layer) else Layer(matrix(x, name))
-
-
 class Pair:
     """Two prepared layers of the same samples (``Layer``, or any object with the same
     attributes, e.g. streamed sums) and their cross products, each formed once when a measure
@@ -194,12 +189,16 @@ def check_measures(measures: Any) -> list[str]:
     return names
 
 
-def _layers(acts: Sequence[Any] | Mapping[str, Any], side: str) -> tuple[list[str], list[Layer]]:
+def _layers(acts: Sequence[Any] | Mapping[str, Any], side: str) -> list[Matrix]:
     items = list(acts.items()) if isinstance(acts, Mapping) else list(enumerate(acts))
     if not items:
         raise ValueError(f"{side}: no layers given")
-    return ([str(k) for k, _ in items],
-            [prepared(v, f"{side}[{k!r}]") for k, v in items])
+    mats = [matrix(v, f"{side}[{k!r}]") for k, v in items]
+    rows = {m.shape[0] for m in mats}
+    if len(rows) > 1:
+        raise ValueError(f"{side}: every layer must hold the same samples; got {sorted(rows)} "
+                         "rows")
+    return mats
 
 
 def layer_matrix(
@@ -213,25 +212,35 @@ def layer_matrix(
     the same samples (numpy, or torch tensors on any device; conv layers through
     :func:`convergent.features`); ``acts_b`` None compares A with itself.  Each layer is
     centred and its scatter (or, if wider than its samples, its Gram matrix) formed once, so
-    the matrix costs about one cross product per pair.  ``measure``: a name of
-    :data:`PAIR_MEASURES` (the workflow's names).
+    the matrix costs about one cross product per pair (linear CKA: one product of all of A's
+    layers side by side with all of B's).  ``measure``: a name of :data:`PAIR_MEASURES` (the
+    workflow's names).
     """
     check_measures(measure)
-    _, layers_a = _layers(acts_a, "acts_a")
-    _, layers_b = (None, layers_a) if acts_b is None else _layers(acts_b, "acts_b")
+    mats_a = _layers(acts_a, "acts_a")
+    mats_b = mats_a if acts_b is None else _layers(acts_b, "acts_b")
+    if mats_a[0].shape[0] != mats_b[0].shape[0]:
+        raise ValueError(f"acts_a and acts_b: {mats_a[0].shape[0]} and {mats_b[0].shape[0]} "
+                         "rows; every layer must hold the same samples")
     if measure == "linear_cka":
-        return cka_matrix(layers_a, layers_b)
+        return cka_matrix(mats_a, mats_b)
+    layers_a = [Layer(m) for m in mats_a]
+    layers_b = layers_a if mats_b is mats_a else [Layer(m) for m in mats_b]
     f = PAIR_MEASURES[measure]
     return np.array([[f(Pair(a, b)) for b in layers_b] for a in layers_a])
 
 
-def cka_matrix(layers_a: list[Layer], layers_b: list[Layer]) -> np.ndarray:
-    """Linear CKA of every pair: one cross product of all A's bases with all B's."""
-    sxy = _stacked_cross(layers_a, layers_b)
-    norms_a = np.array([np.linalg.norm(a.scatter) for a in layers_a])
-    norms_b = np.array([np.linalg.norm(b.scatter) for b in layers_b])
-    edges_a, edges_b = _edges(layers_a), _edges(layers_b)
-    out = np.empty((len(layers_a), len(layers_b)))
+def cka_matrix(mats_a: list[Matrix], mats_b: list[Matrix]) -> np.ndarray:
+    """Linear CKA of every pair of checked matrices: each layer centred into one buffer per
+    side, one cross product of the two buffers, and each layer's ‖XcᵀXc‖_F."""
+    stack_a, norms_a, edges_a = _centred_stack(mats_a)
+    if mats_b is mats_a:
+        stack_b, norms_b, edges_b = stack_a, norms_a, edges_a
+        sxy = products.cross(stack_a, stack_a)
+    else:
+        stack_b, norms_b, edges_b = _centred_stack(mats_b)
+        sxy = products.cross(*same_place(stack_a, stack_b))
+    out = np.empty((len(mats_a), len(mats_b)))
     for i, (lo_a, hi_a) in enumerate(edges_a):
         for j, (lo_b, hi_b) in enumerate(edges_b):
             denom = norms_a[i] * norms_b[j]
@@ -239,31 +248,30 @@ def cka_matrix(layers_a: list[Layer], layers_b: list[Layer]) -> np.ndarray:
     return out
 
 
-def _edges(layers: list[Layer]) -> list[tuple[int, int]]:
-    widths = np.cumsum([0] + [layer.basis.shape[1] for layer in layers])
-    return list(zip(widths[:-1], widths[1:], strict=True))
-
-
-def _stacked_cross(layers_a: list[Layer], layers_b: list[Layer]) -> np.ndarray:
-    """[Za₁ … Za_L]ᵀ[Zb₁ … Zb_M] in one product (one GEMM is faster than L·M small ones)."""
-    n = {layer.n for layer in layers_a + layers_b}
-    if len(n) > 1:
-        raise ValueError(f"layers: every layer must hold the same samples; got {sorted(n)} rows")
-    stack_a = _stack([a.basis for a in layers_a])
-    stack_b = stack_a if layers_b is layers_a else _stack([b.basis for b in layers_b])
-    return products.cross(*((stack_a, stack_a) if stack_b is stack_a
-                            else same_place(stack_a, stack_b)))
-
-
-def _stack(parts: list[Matrix]) -> Matrix:
-    """Side by side, in one place (a tensor's device, if any) and one dtype."""
+def _centred_stack(mats: list[Matrix]) -> tuple[Matrix, np.ndarray, list[tuple[int, int]]]:
+    """The layers' bases side by side in one place and dtype (centred units; a wide layer's
+    principal coordinates), each layer's ‖scatter‖_F, and its columns in the stack."""
+    wide = {k: Layer(m) for k, m in enumerate(mats) if m.shape[1] > m.shape[0]}
+    parts = [wide[k].basis if k in wide else m for k, m in enumerate(mats)]
+    widths = np.cumsum([0] + [p.shape[1] for p in parts])
+    edges = list(zip(widths[:-1], widths[1:], strict=True))
     tensor = next((p for p in parts if is_tensor(p)), None)
-    if tensor is not None:
-        parts = [p if is_tensor(p) else products.like(p, tensor) for p in parts]
-    if any(str(p.dtype).endswith("float64") for p in parts):
-        parts = [products.f64(p) for p in parts]
+    f64 = any(str(p.dtype).endswith("float64") for p in parts)
     if tensor is not None:
         import torch
 
-        return torch.cat(parts, dim=1)
-    return np.hstack(parts)
+        parts = [p if is_tensor(p) else products.like(p, tensor) for p in parts]
+        parts = [products.f64(p) if f64 else p for p in parts]
+        stack = torch.cat([p if k in wide else products.centred(p)
+                           for k, p in enumerate(parts)], dim=1)
+    else:
+        stack = np.empty((parts[0].shape[0], widths[-1]), np.float64 if f64 else np.float32)
+        for k, (p, (lo, hi)) in enumerate(zip(parts, edges, strict=True)):
+            if k in wide:
+                stack[:, lo:hi] = p
+            else:  # centred straight into the stack: no copy of each layer
+                np.subtract(p, products.column_mean(p).astype(p.dtype), out=stack[:, lo:hi])
+    norms = np.array([np.linalg.norm(wide[k].scatter) if k in wide
+                      else np.linalg.norm(products.cross(v, v))
+                      for k, v in enumerate(stack[:, lo:hi] for lo, hi in edges)])
+    return stack, norms, edges
