@@ -137,12 +137,13 @@ def test_dead_units_are_counted_per_layer_and_models_keep_their_mode():
     assert row.dead_fraction_a == pytest.approx(0.5)
 
 
-def test_loader_b_gives_model_b_its_own_batches_of_the_same_images():
+def test_loader_b_gives_model_b_its_own_batches_of_the_same_images(capsys):
     a = network(0)
     loader = loader_of(120)
     scaled = DataLoader(TensorDataset(3.0 * loader.dataset.tensors[0]), batch_size=32)
     r = convergent.compare(a, a, loader, ["1"], measures=["linear_cka"], loader_b=scaled,
-                           convention="mean")
+                           convention="mean", progress=True)
+    assert "120/120" in capsys.readouterr().err  # the progress bar reached every image
     same = convergent.compare(a, a, loader, ["1"], measures=["linear_cka"], convention="mean")
     assert same["linear_cka"][0, 0] == pytest.approx(1.0)
     assert r["linear_cka"][0, 0] < 1.0  # conv1 + ReLU of 3x the images: a different layer

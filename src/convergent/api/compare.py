@@ -61,10 +61,10 @@ class Summed:
 
         if self.keep_rows:
             return ly.Layer(torch.cat(self.rows))
-        return _Scatter(self.n, _np(self.sxx) - np.outer(*[_np(self.sum)] * 2) / self.n)
+        return SummedLayer(self.n, _np(self.sxx) - np.outer(*[_np(self.sum)] * 2) / self.n)
 
 
-class _Scatter:
+class SummedLayer:
     """A layer known by its centred scatter only (the attributes ``Pair`` reads)."""
 
     wide = False
@@ -177,6 +177,7 @@ def compare(
     n_images: int | None = None,
     names: tuple[str, str] | None = None,
     dead_std: float = 1e-6,
+    progress: bool = False,
 ) -> Comparison:
     """Every layer of A against every layer of B by each of ``measures``, in one pass of both
     models over ``loader``, exact (full-data sums, not a minibatch estimate).
@@ -193,7 +194,9 @@ def compare(
     see ``loader``'s.  ``precision``: ``float64`` (products of float64 activations, the
     workflow's numbers) or ``float32`` (float32 products per batch summed in float64: faster on
     GPUs, ~1e-6 relative).  ``n_images``: how many images the loader yields, when it has no
-    sized dataset (it decides only the cheaper side).  Returns a :class:`Comparison`.
+    sized dataset (it decides only the cheaper side).  ``names``: the models' names in the
+    result (default: their class names); ``dead_std``: a channel whose std is at most this is
+    dead; ``progress``: a tqdm bar over the images.  Returns a :class:`Comparison`.
     """
     import torch
 
@@ -221,9 +224,18 @@ def compare(
     model_b.eval()
     try:
         run = _Pass(list(ra), list(rb), convention, n_known, dtype)
-        for _, _, out_a, out_b in forward_pair(model_a, ra, _images(loader), model_b, rb,
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=n_known, unit="img", desc="compare")
+        for _, n, out_a, out_b in forward_pair(model_a, ra, _images(loader), model_b, rb,
                                                None if loader_b is None else _images(loader_b)):
             run.add(out_a, out_b)
+            if bar is not None:
+                bar.update(n)
+        if bar is not None:
+            bar.close()
     finally:
         model_a.train(modes[0])
         model_b.train(modes[1])
