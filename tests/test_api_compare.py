@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import types
 from pathlib import Path
 
 import numpy as np
@@ -220,30 +219,25 @@ def test_result_table_figure_and_torch_cka_format(tmp_path):
 
 
 def test_rsatoolbox_adapter_builds_its_rdms(monkeypatch):
-    """rsatoolbox is not installed here: a stand-in records what the adapter hands it."""
-    made = {}
+    """rsatoolbox (a test dependency) compares our RDMs to our numbers."""
+    from rsatoolbox.rdm import compare
 
-    class RDMs:
-        def __init__(self, dissimilarities, **kwargs):
-            made.update(dissimilarities=dissimilarities, **kwargs)
-
-    fake = types.ModuleType("rsatoolbox")
-    fake.rdm = types.ModuleType("rsatoolbox.rdm")
-    fake.rdm.RDMs = RDMs
-    monkeypatch.setitem(sys.modules, "rsatoolbox", fake)
-    monkeypatch.setitem(sys.modules, "rsatoolbox.rdm", fake.rdm)
-    x = np.random.default_rng(0).normal(size=(6, 4))
-    rdms = {"conv1": convergent.rdm(x), "fc": convergent.rdm(2 * x)}
-    convergent.to_rsatoolbox(rdms, "correlation")
-    assert made["dissimilarities"].shape == (2, 15)
-    assert made["dissimilarity_measure"] == "correlation"
-    assert made["rdm_descriptors"] == {"name": ["conv1", "fc"]}
-    assert made["pattern_descriptors"] == {"index": list(range(6))}
+    g = np.random.default_rng(0)
+    x = g.normal(size=(20, 8))
+    y = x @ g.normal(size=(8, 6)) + 0.5 * g.normal(size=(20, 6))
+    rdms = convergent.to_rsatoolbox({"conv1": convergent.rdm(x), "fc": convergent.rdm(y)},
+                                    "correlation")
+    assert rdms.n_rdm == 2 and rdms.n_cond == 20
+    assert list(rdms.rdm_descriptors["name"]) == ["conv1", "fc"]
+    assert rdms.dissimilarity_measure == "correlation"
+    for ours, theirs in (("spearman", "spearman"), ("kendall_tau_a", "tau-a")):
+        assert float(compare(rdms[0], rdms[1], method=theirs)[0, 0]) == pytest.approx(
+            convergent.rsa(x, y, method=ours), abs=1e-12)
     with pytest.raises(ValueError, match="14 entries is no n"):
         convergent.to_rsatoolbox([np.zeros(14)])
     monkeypatch.setitem(sys.modules, "rsatoolbox.rdm", None)
     with pytest.raises(ImportError, match="pip install rsatoolbox"):
-        convergent.to_rsatoolbox(rdms)
+        convergent.to_rsatoolbox([convergent.rdm(x)])
 
 
 def test_the_gpu_script_runs_on_the_cpu():

@@ -40,8 +40,10 @@ def to_rsatoolbox(
     given to :func:`convergent.rdm` ("correlation" or "euclidean": the same definitions as
     rsatoolbox's, so its comparisons give our numbers); ``stimuli``: a pattern descriptor
     ``index`` (default 0 … n − 1).  Needs ``pip install rsatoolbox``."""
-    try:
-        from rsatoolbox.rdm import RDMs
+    import importlib
+
+    try:  # an optional peer, not a dependency of the package (tests install it)
+        RDMs = importlib.import_module("rsatoolbox.rdm").RDMs  # noqa: N806
     except ImportError:
         raise ImportError("to_rsatoolbox needs rsatoolbox: pip install rsatoolbox") from None
     if metric not in METRICS:
