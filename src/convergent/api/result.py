@@ -104,7 +104,8 @@ class Comparison:
         ax.set_yticks(range(len(self.layers_a)), self.layers_a)
         ax.set_xlabel(f"{self.model_b} layer (dead %: "
                       f"{', '.join(f'{100 * d:.0f}' for d in self.dead_b)})")
-        ax.set_ylabel(f"{self.model_a} layer")
+        ax.set_ylabel(f"{self.model_a} layer (dead %: "
+                      f"{', '.join(f'{100 * d:.0f}' for d in self.dead_a)})")
         ax.set_title(label)
         if np.isfinite(m).any():
             lo, hi = np.nanmin(m), np.nanmax(m)
