@@ -6,7 +6,8 @@ Sections: training throughput, Lightning against a plain loop and the CPU option
 (benchmarks/training.py; CPU, and GPU when present), the streamed correlation pass
 against one in-memory BLAS product of the same shape and against np.corrcoef, matching,
 peak memory of an analysis job at two probe-set sizes, scaling with the number of seeds, and the
-per-analysis lines of benchmarks/analyses.py and benchmarks/similarity.py when present.
+per-analysis lines of benchmarks/analyses.py, benchmarks/similarity.py and the public API's
+(benchmarks/api.py) when present.
 """
 
 from __future__ import annotations
@@ -264,7 +265,8 @@ def main() -> None:
     # takes minutes on a busy 2-core machine whatever the probe set)
     sections = (("analyses", "bench_li_analyses",
                  {"images": 200, "sparse_layers": ("conv1", "conv2", "conv3", "conv5")}),
-                ("similarity", "bench_similarity", {"images": 200, "subsample": 100}))
+                ("similarity", "bench_similarity", {"images": 200, "subsample": 100}),
+                ("api", "bench_api", {"quick": True}))
     for module, func, quick_size in sections:
         size = quick_size if q else {}
         try:

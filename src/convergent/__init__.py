@@ -1,10 +1,12 @@
 """convergent: do networks that differ only in their random seed learn the same features?
 
-The Python API (docs/api.md shows each function in a short example): the study's measures as
-functions of two (samples × units) arrays, a recorder of any ``torch.nn.Module``'s layers into
-the study's activation file, and that file's reader::
+The Python API (docs/api.md shows each function in a short example; the code is in
+:mod:`convergent.api`): two models compared layer × layer over a loader in one exact pass, the
+study's measures as functions of two (samples × units) arrays or tensors, a recorder of any
+``torch.nn.Module``'s layers into the study's activation file, and that file's reader::
 
     import convergent
+    convergent.compare(model_a, model_b, loader, ["layer1", "layer2"]).plot()
     convergent.linear_cka(x, y)
     convergent.record(model, {"conv1": "features.0"}, loader, "out.h5")
 
@@ -18,9 +20,10 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_ARRAYS = "convergent.analysis.arrays"
+_ARRAYS = "convergent.api.arrays"
 _MATCHING = "convergent.analysis.matching"
 _ACTIVATIONS = "convergent.io.activations"
+_API = "convergent.api"
 
 #: public name -> module that defines it
 _EXPORTS = {
@@ -50,6 +53,11 @@ _EXPORTS = {
     ),
     **dict.fromkeys(("semi_matching", "one_to_one_matching", "matchings"), _MATCHING),
     **dict.fromkeys(("record", "ActivationFile"), _ACTIVATIONS),
+    "compare": f"{_API}.compare",
+    "Comparison": f"{_API}.result",
+    "layer_matrix": f"{_API}.layers",
+    "to_rsatoolbox": f"{_API}.adapters",
+    "UndefinedMeasureWarning": "convergent.analysis.measures",
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -36,6 +36,10 @@ _PERM, _ORTH, _ISO, _LIN = INVARIANCES
 _ROTATIONS = frozenset({_PERM, _ORTH, _ISO})
 
 
+class UndefinedMeasureWarning(UserWarning):
+    """A measure was asked for outside its domain: its value is NaN, the message says why."""
+
+
 @dataclass(frozen=True)
 class Measure:
     """One similarity measure: its stable ``name`` (the tables' ``measure`` column), how

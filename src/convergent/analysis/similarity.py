@@ -28,6 +28,7 @@ more samples than that rank (:func:`convergent.analysis.measures.undefined`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -57,6 +58,9 @@ class Scatter:
     ``eig_x``/``eig_y`` hold eigh(sxx)/eigh(syy) and ``white_x``/``white_y`` the whiteners once
     computed (or given: a layer's own are shared by all its pairs), so the measures of one pair
     decompose each within-scatter matrix once.
+    ``units_x`` (p × r), where X is given by r principal coordinates instead of its p units (a
+    layer wider than its samples, :func:`gram_scores`), maps those coordinates back to the
+    units, for the basis-dependent PWCCA weights.
     """
 
     n: float
@@ -69,6 +73,8 @@ class Scatter:
     mean_y: np.ndarray | None = field(default=None, compare=False, repr=False)
     white_x: np.ndarray | None = field(default=None, compare=False, repr=False)
     white_y: np.ndarray | None = field(default=None, compare=False, repr=False)
+    units_x: np.ndarray | None = field(default=None, compare=False, repr=False)
+    units_y: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     def eigh(self, side: str) -> Eigen:
         """eigh(sxx) (``side`` "x") or eigh(syy) ("y"), computed at most once."""
@@ -133,7 +139,8 @@ class Scatter:
     def swap(self) -> Scatter:
         """The same pair with the roles of X and Y exchanged."""
         return Scatter(self.n, self.syy, self.sxx, self.sxy.T, self.eig_y, self.eig_x,
-                       self.mean_y, self.mean_x, self.white_y, self.white_x)
+                       self.mean_y, self.mean_x, self.white_y, self.white_x, self.units_y,
+                       self.units_x)
 
 
 def whitener(sxx: np.ndarray, n: float, mean: np.ndarray | None = None) -> np.ndarray:
@@ -179,14 +186,25 @@ def canonical_correlations(s: Scatter) -> np.ndarray:
     return np.clip(np.linalg.svd(wx.T @ s.sxy @ wy, compute_uv=False), 0.0, 1.0)
 
 
+def outside_domain(s: Scatter, name: str) -> str:
+    """Why the whitening measure ``name`` is undefined on ``s`` ("" where it is defined):
+    :func:`convergent.analysis.measures.undefined` at the numerical ranks of both sides."""
+    return undefined(name, s.n, s.whitener("x").shape[1], s.whitener("y").shape[1])
+
+
 def cca_rho(s: Scatter) -> float:
-    """Mean canonical correlation ρ̄ = Σρᵢ / c."""
+    """Mean canonical correlation ρ̄ = Σρᵢ / c (NaN outside its domain)."""
+    if outside_domain(s, "cca_rho"):
+        return np.nan
     rho = canonical_correlations(s)
     return float(rho.mean()) if rho.size else np.nan
 
 
 def cca_r2(s: Scatter) -> float:
-    """R²_CCA = Σρᵢ² / c (Kornblith's ‖Q_YᵀQ_X‖²_F / min(p, q) for full-rank X, Y)."""
+    """R²_CCA = Σρᵢ² / c (Kornblith's ‖Q_YᵀQ_X‖²_F / min(p, q) for full-rank X, Y; NaN
+    outside its domain)."""
+    if outside_domain(s, "cca_r2"):
+        return np.nan
     rho = canonical_correlations(s)
     return float(np.mean(rho**2)) if rho.size else np.nan
 
@@ -232,12 +250,15 @@ def pwcca(s: Scatter, side: str = "smaller") -> float:
         side = "x" if s.sxx.shape[0] <= s.syy.shape[0] else "y"
     if side == "y":
         s = s.swap()
+    if outside_domain(s, "pwcca"):
+        return np.nan
     wx, wy = s.whitener("x"), s.whitener("y")
     if wx.shape[1] == 0 or wy.shape[1] == 0:
         return np.nan
     u, rho, _ = np.linalg.svd(wx.T @ s.sxy @ wy, full_matrices=False)
     a = wx @ u  # canonical directions of X: aᵢᵀ Sxx aᵢ = 1
-    alpha = np.abs(s.sxx @ a).sum(0)
+    projections = s.sxx @ a if s.units_x is None else s.units_x @ (s.sxx @ a)
+    alpha = np.abs(projections).sum(0)
     return float(np.sum(alpha * np.clip(rho, 0, 1)) / alpha.sum())
 
 
@@ -275,21 +296,44 @@ def angular_shape(s: Scatter) -> float:
 
 
 def procrustes_data(x: np.ndarray, y: np.ndarray) -> float:
-    """``procrustes`` from the data: ‖X̂ − ŶQ‖²_F with the optimal rotation Q = UVᵀ
-    (ŶᵀX̂ = UΣVᵀ).  Summing squared residuals avoids the cancellation in 2 − 2‖X̂ᵀŶ‖_*, so a
-    rotated copy gives ~1e-30 instead of ~1e-16."""
+    """``procrustes`` from the data: near identity ‖X̂ − ŶQ‖²_F with the optimal rotation,
+    which avoids the cancellation in 2 − 2‖X̂ᵀŶ‖_*, so a rotated copy gives ~1e-30 instead of
+    ~1e-16 (:func:`procrustes_of_cross`)."""
     return _procrustes_centred(x - x.mean(0), y - y.mean(0))
 
 
 def _procrustes_centred(xc: np.ndarray, yc: np.ndarray) -> float:
-    norms = np.linalg.norm(xc), np.linalg.norm(yc)
-    if min(norms) <= 0:
+    return procrustes_of_cross(xc.T @ yc, float(np.einsum("ij,ij->", xc, xc)),
+                               float(np.einsum("ij,ij->", yc, yc)),
+                               lambda: (xc, yc))
+
+
+#: below this Procrustes distance the data route sums residuals: there 2 − 2‖X̂ᵀŶ‖_* (absolute
+#: error ~1e-16) would keep fewer than ~14 digits of d
+NEAR_IDENTITY = 1e-2
+
+
+def procrustes_of_cross(
+    cross: np.ndarray,
+    sq_x: float,
+    sq_y: float,
+    data: Callable[[], tuple[np.ndarray, np.ndarray]] | None = None,
+) -> float:
+    """Procrustes distance from XcᵀYc and ‖Xc‖²_F, ‖Yc‖²_F: 2 − 2‖X̂ᵀŶ‖_*; below
+    ``NEAR_IDENTITY``, when ``data()`` gives (Xc, Yc), the residual ‖ÂUVᵀ − B̂‖²_F instead,
+    Â the narrower side and ÂᵀB̂ = UΣVᵀ (the rotation of a zero-padded Â, without padding)."""
+    if min(sq_x, sq_y) <= 0:
         return np.nan
-    width = max(xc.shape[1], yc.shape[1])
-    xh, yh = (np.pad(a / norm, ((0, 0), (0, width - a.shape[1])))
-              for a, norm in zip((xc, yc), norms, strict=True))
-    u, _, vt = np.linalg.svd(yh.T @ xh)
-    return float(np.sum((xh - yh @ (u @ vt)) ** 2))
+    scale = np.sqrt(sq_x * sq_y)
+    u, sv, vt = np.linalg.svd(cross / scale, full_matrices=False)
+    d = float(max(2.0 - 2.0 * np.clip(sv.sum(), -1.0, 1.0), 0.0))
+    if d >= NEAR_IDENTITY or data is None:
+        return d
+    xc, yc = data()
+    xh, yh = xc / np.sqrt(sq_x), yc / np.sqrt(sq_y)
+    if xh.shape[1] <= yh.shape[1]:
+        return float(np.sum((xh @ (u @ vt) - yh) ** 2))
+    return float(np.sum((yh @ (vt.T @ u.T) - xh) ** 2))
 
 
 def angular_shape_data(x: np.ndarray, y: np.ndarray) -> float:
@@ -299,7 +343,9 @@ def angular_shape_data(x: np.ndarray, y: np.ndarray) -> float:
 
 def regression_r2(s: Scatter) -> float:
     """Linear regression fit of Y from X: R² = 1 − min_B ‖Yc − XcB‖²_F / ‖Yc‖²_F
-    = tr(Syx Sxx⁺ Sxy) / tr(Syy).  Asymmetric (X predicts Y)."""
+    = tr(Syx Sxx⁺ Sxy) / tr(Syy).  Asymmetric (X predicts Y); NaN outside its domain."""
+    if outside_domain(s, "regression_r2_ab"):
+        return np.nan
     w = s.whitener("x")
     denom = np.trace(s.syy)
     return float(np.sum((w.T @ s.sxy) ** 2) / denom) if denom > 0 else np.nan
@@ -387,10 +433,26 @@ def data_measures(
 ) -> dict[str, float]:
     """``scatter_measures`` of in-memory data, with the shape metrics from the residuals."""
     a, b = (v if isinstance(v, CentredLayer) else CentredLayer(v) for v in (x, y))
-    m = scatter_measures(a.scatter_with(b), svcca_keep, reduced)
-    m["procrustes"] = _procrustes_centred(a.xc, b.xc)
+    s = a.scatter_with(b)
+    m = scatter_measures(s, svcca_keep, reduced)
+    m["procrustes"] = procrustes_of_cross(s.sxy, np.trace(s.sxx), np.trace(s.syy),
+                                          lambda: (a.xc, b.xc))
     m["angular_shape"] = _chord_angle(m["procrustes"])
     return m
+
+
+def debiased_cka_of_features(s: Scatter, sq_x: np.ndarray, sq_y: np.ndarray) -> float:
+    """Debiased linear CKA (``cka`` of linear Grams with ``debiased=True``) without the n × n
+    Gram matrices: the unbiased HSIC of centred data (it is translation invariant) is
+    ‖XcᵀYc‖²_F − (1 + 2/(n−2)) Σᵢ aᵢbᵢ + Σa Σb / ((n−1)(n−2)) up to a factor that cancels,
+    with aᵢ = ‖xcᵢ‖², bᵢ = ‖ycᵢ‖² (``sq_x``, ``sq_y``): O(n·p·q) instead of O(n²·(p + q))."""
+    n = s.n
+
+    def hsic(cross_sq: float, a: np.ndarray, b: np.ndarray) -> float:
+        return cross_sq - (1 + 2 / (n - 2)) * float(a @ b) + a.sum() * b.sum() / ((n - 1) * (n - 2))
+
+    denom = np.sqrt(hsic(np.sum(s.sxx**2), sq_x, sq_x) * hsic(np.sum(s.syy**2), sq_y, sq_y))
+    return float(hsic(np.sum(s.sxy**2), sq_x, sq_y) / denom) if denom > 0 else np.nan
 
 
 # ------------------------------------------------------------------ unit matching
@@ -450,7 +512,12 @@ def gram_rbf(x: np.ndarray, fraction: float = 0.4) -> np.ndarray:
     As in Kornblith et al.'s ``gram_rbf``: σ² = fraction² × the median of all n² squared
     distances (zero diagonal included).
     """
-    dots = x @ x.T
+    return rbf_of_gram(x @ x.T, fraction)
+
+
+def rbf_of_gram(dots: np.ndarray, fraction: float = 0.4) -> np.ndarray:
+    """:func:`gram_rbf` from the linear Gram matrix XXᵀ (of X or of X centred: the
+    distances are the same)."""
     sq_norms = np.diag(dots)
     sq_dist = np.maximum(sq_norms[:, None] + sq_norms[None, :] - 2 * dots, 0.0)
     median = np.median(sq_dist)
@@ -498,9 +565,15 @@ def reduce_features(x: np.ndarray) -> np.ndarray:
     if p <= n:
         return x
     xc = x - x.mean(0)
-    evals, evecs = np.linalg.eigh(xc @ xc.T)
+    return gram_scores(xc @ xc.T)[1]
+
+
+def gram_scores(gram: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(λ, Z): the centred Gram matrix XcXcᵀ's eigenvalues above the rank tolerance
+    (ascending) and the principal-component scores Z = UΛ^½ (n × r), ZZᵀ = XcXcᵀ, ZᵀZ = Λ."""
+    evals, evecs = np.linalg.eigh(gram)
     keep = evals > GRAM_RANK_TOL * max(evals.max(), 0.0)
-    return evecs[:, keep] * np.sqrt(evals[keep])
+    return evals[keep], evecs[:, keep] * np.sqrt(evals[keep])
 
 
 def layer_identification(sim: np.ndarray, larger_is_similar: bool = True) -> np.ndarray:

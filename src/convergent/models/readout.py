@@ -10,18 +10,22 @@ from torch import nn
 
 
 def forward_layers(
-    networks: list[nn.Module], readouts: dict[str, str], batches: Iterable[torch.Tensor]
+    networks: list[nn.Module],
+    readouts: dict[str, str] | list[dict[str, str]],
+    batches: Iterable[torch.Tensor],
 ) -> Iterator[tuple[int, int, list[dict[str, torch.Tensor]]]]:
     """Run every network on each batch; yield (first image, image count, per network
-    {layer: read-out tensor}) with the read-outs on the networks' device."""
+    {layer: read-out tensor}) with the read-outs on the networks' device.  ``readouts``: one
+    ``{layer: module path}`` for all networks, or one per network."""
     device = next(networks[0].parameters()).device
+    per_net = readouts if isinstance(readouts, list) else [readouts] * len(networks)
     captured: list[dict[str, torch.Tensor]] = [{} for _ in networks]
     hooks = [
         net.get_submodule(path).register_forward_hook(
             lambda _m, _i, out, store=store, name=name: store.__setitem__(name, out.detach())
         )
-        for net, store in zip(networks, captured, strict=True)
-        for name, path in readouts.items()
+        for net, store, net_readouts in zip(networks, captured, per_net, strict=True)
+        for name, path in net_readouts.items()
     ]
     try:
         row = 0

@@ -117,12 +117,11 @@ def forward_pair(
     batches_b: Iterable[torch.Tensor] | None = None,
 ) -> Iterator[PairBatch]:
     """A's and B's read-outs of each batch: both nets on A's batches (``batches_b`` None, one
-    loader; the read-outs must then be the same), or each net on its own batches of the same
-    number of images (B's in another order, or another architecture's preprocessing)."""
+    loader), or each net on its own batches of the same number of images (B's in another
+    order, or another architecture's preprocessing)."""
     if batches_b is None:
-        if readouts_a != readouts_b:
-            raise ValueError("one loader for both networks needs the same read-outs")
-        for start, n, (out_a, out_b) in forward_layers([net_a, net_b], readouts_a, batches_a):
+        for start, n, (out_a, out_b) in forward_layers([net_a, net_b], [readouts_a, readouts_b],
+                                                       batches_a):
             yield start, n, out_a, out_b
         return
     both = zip(forward_layers([net_a], readouts_a, batches_a),
