@@ -3,7 +3,8 @@
 Every function takes ``x`` (n × p) and ``y`` (n × q): the same n samples (rows) of two layers,
 one column per unit, and calls the study's own implementation (the other modules of
 :mod:`convergent.analysis`), so a number computed here is the number the workflow reports for
-the same samples.  Conv activations (N, C, H, W) become such matrices with :func:`features`.
+the same samples.  Conv (N, C, H, W) and token (N, T, D) activations become such matrices with
+:func:`features`.
 Conventions: docs/similarity.md (similarity measures) and docs/li2016_map.md (Li et al.'s).
 """
 
@@ -26,10 +27,13 @@ from convergent.analysis.statistics import bootstrap
 
 
 def features(x: np.ndarray, convention: str = "positions") -> np.ndarray:
-    """(N, C, H, W) conv or (N, C) fc activations -> a float64 (samples × units) matrix.
+    """(N, C, H, W) conv, (N, T, D) token or (N, C) fc activations -> a float64 (samples ×
+    units) matrix.
 
     ``positions``: (N·H·W) × C, every image position a sample (Li et al.'s convention, the
-    default); ``mean``: N × C, spatially averaged; ``flatten``: N × (C·H·W) (Kornblith et al.).
+    default; token layers: (N·T) × D, every token a sample); ``mean``: N × C, spatially
+    averaged (N × D, averaged over tokens); ``flatten``: N × (C·H·W) (Kornblith et al.;
+    N × (T·D)); ``cls``: a token layer's token 0, N × D (a conv layer: as ``mean``).
     """
     from convergent.moments.conventions import as_features
 

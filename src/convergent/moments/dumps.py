@@ -6,13 +6,16 @@ images of each chunk done (a progress bar's ``update``)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from convergent.analysis.blocks import BlockMoments, PairMoments, add_pair, chunks, empty_pair
 from convergent.io import InputError
-from convergent.io.activations import ActivationFile
 from convergent.moments.conventions import as_features, read_rows
+
+if TYPE_CHECKING:  # io.activations imports the conventions of this package
+    from convergent.io.activations import ActivationFile
 
 #: called with the number of images just done
 Advance = Callable[[int], object] | None
