@@ -190,7 +190,8 @@ def test_planted_token_layer_is_alike_by_every_similarity_measure(planted, conve
     assert set(mine.loc[mine["convention"] == convention, "samples"]) == {expected}
     # the layer x layer rows meet the token layer and the fc head
     lbl = rows[rows["analysis"] == "layer_by_layer"]
-    assert {("block1", "head"), ("head", "block1")} <= set(zip(lbl["layer_a"], lbl["layer_b"]))
+    met = set(zip(lbl["layer_a"], lbl["layer_b"], strict=True))
+    assert {("block1", "head"), ("head", "block1")} <= met
 
 
 def test_streamed_token_moments_equal_the_dumps(tmp_path):
