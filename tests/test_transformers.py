@@ -55,6 +55,13 @@ def test_vit_options_come_from_the_config_and_reach_the_jobs():
     assert len(net.blocks) == 2 and net.position.shape == (1, 1 + 7 * 7, 32)
     # a definition without options keeps the spec it had before options existed
     assert "options" not in models.from_definition("x", {**vit, "options": {}}, "c").definition()
+    # a job registers the definition from its spec's JSON, whose mappings have sorted keys:
+    # the layers keep their order (their relative depth)
+    deep = {**vit, "layers": {"head": "pool", "block1": "blocks.0"}}
+    spec = json.loads(json.dumps(models.from_definition("v", deep, "c").definition(),
+                                 sort_keys=True))
+    models.register({"v2": spec})
+    assert models.layer_names("v2") == ("head", "block1")
     for options, message in (
         ({"patch_size": 5}, "patch_size 5 does not tile 28-pixel images"),
         ({"depth": 1}, "layers.block2: no module 'blocks.1' in the network"),

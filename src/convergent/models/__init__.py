@@ -121,10 +121,11 @@ class Architecture:
 
     def definition(self) -> dict[str, Any]:
         """The JSON a job's spec carries for a config-defined architecture (:func:`register`);
-        options and channels_last only where given (a definition without them is as before)."""
+        options and channels_last only where given.  The layers are [name, path] pairs: a
+        spec's JSON sorts the keys of a mapping, and their order is the layers' depth."""
         return {
             "builder": self.builder,
-            "layers": dict(self.readouts),
+            "layers": [[layer, path] for layer, path in self.readouts.items()],
             "image_size": self.image_size,
             **({"options": dict(self.options)} if self.options else {}),
             **({"channels_last": list(self.channels_last)} if self.channels_last else {}),
