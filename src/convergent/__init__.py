@@ -2,11 +2,13 @@
 
 The Python API (docs/api.md shows each function in a short example): the study's measures as
 functions of two (samples × units) arrays, a recorder of any ``torch.nn.Module``'s layers into
-the study's activation file, and that file's reader::
+the study's activation file, that file's reader, and a writer of activations recorded elsewhere
+(JAX, TensorFlow, a brain) for the workflow::
 
     import convergent
     convergent.linear_cka(x, y)
     convergent.record(model, {"conv1": "features.0"}, loader, "out.h5")
+    convergent.save_activations("jax_net.npz", {"block1": tokens}, stimuli=probe_indices)
 
 Names are imported on first use, so ``import convergent`` (and the CLI) stays fast.
 """
@@ -50,6 +52,7 @@ _EXPORTS = {
     ),
     **dict.fromkeys(("semi_matching", "one_to_one_matching", "matchings"), _MATCHING),
     **dict.fromkeys(("record", "ActivationFile"), _ACTIVATIONS),
+    "save_activations": "convergent.io.recorded",
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -8,23 +8,15 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+COLUMNS = ["model", "arch", "init_seed", "data_seed", "replicate", "epochs", "test_acc",
+           "test_loss", "device"]
+
 
 def accuracy(summary_files: Sequence[str | os.PathLike]) -> pd.DataFrame:
-    """One row per model: its seeds and final test accuracy, plus the spread per architecture."""
+    """One row per model: its seeds and final test accuracy, plus the spread per architecture
+    (no rows in a study of activations recorded elsewhere only: no network to test)."""
     rows = [json.loads(open(p).read()) for p in summary_files]
-    df = pd.DataFrame(rows)[
-        [
-            "model",
-            "arch",
-            "init_seed",
-            "data_seed",
-            "replicate",
-            "epochs",
-            "test_acc",
-            "test_loss",
-            "device",
-        ]
-    ]
+    df = pd.DataFrame(rows, columns=COLUMNS)[COLUMNS]
     df["test_acc_pct"] = 100 * df["test_acc"]
     spread = df.groupby("arch")["test_acc_pct"].agg(lambda s: s.max() - s.min())
     df["arch_spread_pp"] = df["arch"].map(spread)
