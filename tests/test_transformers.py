@@ -144,3 +144,22 @@ def test_timm_model_from_a_local_config_folder(tmp_path):
     study.validate(config(architectures=[by_name], layers=["block1"]), SCHEMA)
     bad = config(architectures=[{**by_name, "timm": "no_such_model"}], layers=["block1"])
     assert "'no_such_model' is neither a timm model name nor a folder" in error(bad)
+
+
+def test_the_vit_study_compares_vit_with_alexnet_small_at_matched_depth():
+    import yaml
+    from conftest import ROOT
+
+    cfg = yaml.safe_load((ROOT / "config" / "vit.yaml").read_text())
+    study.validate(cfg, SCHEMA)
+    assert study.architecture_names(cfg) == ["vit", "alexnet"]
+    for layer in cfg["layers"]:
+        assert models.relative_depth("vit", layer) == models.relative_depth("alexnet", layer)
+    # the ViT is vit_small with its own options; alexnet is alexnet_small under depth names
+    assert list(models.READOUTS["alexnet"].values()) == list(
+        models.READOUTS["alexnet_small"].values())
+    assert models.architecture("vit").options == {"patch_size": 7, "width": 64, "depth": 6,
+                                                  "heads": 4}
+    assert study.example_pair(cfg).id == "vit/i0-d0__i1-d1"
+    cross = study.cross_pairs(cfg)
+    assert len(cross) == 6 and all(a.arch == "vit" and b.arch == "alexnet" for a, b in cross)

@@ -4,7 +4,7 @@ import sys
 
 from snakemake.utils import min_version
 
-from convergent import study
+from convergent import models, study
 
 min_version("9.0")
 
@@ -586,7 +586,12 @@ if NEURAL["enabled"]:
                 _neural_error(f"neural.areas: {_area!r} is not one of neural.demo.areas; "
                               "list only planted areas")
         _seed = _demo["init_seed"]
-        NEURAL_HELD_OUT = study.Model(ARCHS[0], _seed, _seed)
+        # the held-out network: of the first architecture with a network to train
+        _trainable = [a for a in ARCHS if not models.is_recorded(a)]
+        if not _trainable:
+            _neural_error("neural.path: 'demo' plants areas in a network trained like the "
+                          "seeds; the study's architectures are recorded elsewhere only")
+        NEURAL_HELD_OUT = study.Model(_trainable[0], _seed, _seed)
         if any(m.name == NEURAL_HELD_OUT.name for m in MODELS):
             _neural_error(f"neural.demo.init_seed: {_seed} is a seed of the study's models; "
                           "the held-out network needs seeds of its own")
