@@ -190,9 +190,10 @@ def test_record_refuses_bad_layers_and_counts(tmp_path):
     loader = DataLoader(TensorDataset(torch.randn(8, 1, 7, 7)), batch_size=4)
     with pytest.raises(ValueError, match=r"layers\['x'\]: the model has no module 'nope'"):
         convergent.record(network(), {"x": "nope"}, loader, tmp_path / "x.h5")
-    with pytest.raises(ValueError, match=r"outputs \(batch, 3, 25\)"):
-        three_d = nn.Sequential(nn.Conv2d(1, 3, 3), nn.Flatten(2))
-        convergent.record(three_d, ["1"], loader, tmp_path / "x.h5")
+    # (batch, T, D) is a token layer; five axes are no layer kind
+    with pytest.raises(ValueError, match=r"shape \(N, 3, 1, 5, 5\) is none of \(N, C\)"):
+        five_d = nn.Sequential(nn.Conv2d(1, 3, 3), nn.Unflatten(1, (3, 1)))
+        convergent.record(five_d, ["1"], loader, tmp_path / "x.h5")
     with pytest.raises(RuntimeError, match="yielded 8 images, expected 9"):
         convergent.record(network(), ["1"], loader, tmp_path / "x.h5", n_images=9)
     with pytest.raises(ValueError, match="n_images"):

@@ -96,7 +96,7 @@ def test_features_keeps_a_tensor_on_its_device_and_dtype():
     assert convergent.features(acts, "flatten").shape == (5, 36)
     np.testing.assert_allclose(convergent.features(acts, "mean").numpy(),
                                acts.numpy().mean(axis=(2, 3)), rtol=1e-6)
-    with pytest.raises(ValueError, match="unknown conv convention 'pixels'"):
+    with pytest.raises(ValueError, match="unknown convention 'pixels'"):
         convergent.features(acts, "pixels")
 
 

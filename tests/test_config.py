@@ -112,7 +112,7 @@ def test_example_pair_must_index_models():
         (
             lambda c: c["models"][0].update(seed=1),
             "models[0].seed: unknown key; valid keys: init_seed, data_seed, replicate, "
-            "perturb, checkpoint, architecture, condition, name",
+            "perturb, checkpoint, activations, architecture, condition, name",
         ),
         (
             lambda c: c["training"].update(epochs="many"),

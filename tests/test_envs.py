@@ -25,10 +25,11 @@ ENVS = ROOT / "envs"
 NETWORK_RULES = {
     "train", "untrained", "dump", "stream_moments", "stream_compare", "stream_top_units",
     "stream_mutual_information", "stream_similarity", "figure_unit_pairs", "import_checkpoint",
-    "evaluate",
+    "evaluate", "import_activations",
 }
-#: the training stack, only in the train env (tensorboard: training.logger)
-TORCH = {"torch", "torchvision", "pytorch-lightning", "tensorboard"}
+#: the training stack, only in the train env (tensorboard: training.logger; timm: the timm:
+#: builder, the optional extra convergent[timm])
+TORCH = {"torch", "torchvision", "pytorch-lightning", "tensorboard", "timm"}
 #: imported only by the Snakemake process (config validation in workflow/rules/common.smk)
 WORKFLOW_ONLY = {"jsonschema"}
 #: a study with every rule family, small enough to load quickly

@@ -373,6 +373,53 @@ def test_unit_pairs_separate_the_nets_and_keep_the_title_on_the_page(tmp_path, d
     assert_text_fits(fig)
 
 
+@pytest.mark.parametrize("case", ["residual", "recorded", "tokens"])
+def test_unit_pairs_without_a_receptive_field_show_whole_images(tmp_path, drawn, monkeypatch,
+                                                                case):
+    """A resnet18 read-out at layer1 (no receptive field: not a chain of modules), a conv layer
+    of activations recorded elsewhere (no network) and a token layer: whole images, a conv
+    unit's top cell outlined, the title saying why; never a traceback."""
+    import torch
+
+    from convergent import models, training
+    from convergent.analysis.top_units import TopUnits
+    from convergent.figures import unit_pairs
+    from convergent.io.layouts import TopUnitsFile
+
+    models.register({"rn18": {"torchvision": "resnet18", "layers": {"block1": "layer1"}}})
+    torch.manual_seed(0)
+    net = models.build("rn18", num_classes=10, in_channels=1, image_size=28).eval()
+    monkeypatch.setattr(training, "load_network", lambda path, arch: (net, {}))
+    images = rng.uniform(0.2, 0.8, size=(20, 1, 28, 28))
+    monkeypatch.setattr(unit_pairs, "probe_pixels", lambda dataset, split, index: images)
+    units = 8
+    x_a = activations(400, units)
+    a, b = "rn18/i0-d0", "rn18/i1-d1"
+    pair = planted_pair(tmp_path, "block1", x_a, x_a + rng.normal(size=x_a.shape), a, b)
+    shape = (20, 5, units) if case == "tokens" else (20, units, 7, 7)  # layer1 on 28 px: 7x7
+    files = []
+    for model in (a, b):
+        top = TopUnits.empty(units, 4)
+        top.add(rng.uniform(size=shape), 0)
+        files.append(str(tmp_path / f"{model.split('/')[1]}.units.h5"))
+        TopUnitsFile.save(files[-1], {"block1": top}, np.arange(20), {"model": model})
+    k = 2
+    fig = drawn(unit_pairs, "unit-pairs", pair=str(pair), partner="i0-d0", units=files,
+                checkpoints=[] if case == "recorded" else ["a", "b"],
+                spec={"arch": "rn18", "dataset": {}, "probe": {"split": "test"}, "k": k})
+    rows = [ax for ax in fig.axes if ax.images]
+    assert len(rows) == 2 * k
+    tiles = rows[0].images[0].get_array()
+    assert tiles.shape[0] == 28  # whole images, no patches and no filter tiles
+    outlined = np.all(np.isclose(tiles, unit_pairs.MARK_RGB), axis=-1).sum()
+    assert (outlined > 0) == (case != "tokens")
+    title = fig.texts[0].get_text()
+    why = {"residual": "no receptive field", "recorded": "no network",
+           "tokens": "token units: whole images"}[case]
+    assert why in title, title
+    assert_text_fits(fig)
+
+
 def test_sequential_map_survives_greyscale():
     """The sequential map's lightness rises monotonically: its order reads in greyscale."""
     import matplotlib

@@ -133,7 +133,7 @@ def test_layers_must_exist_in_every_architecture():
         ),
         (
             lambda a: a.update(torchvision="resnet18"),
-            "architectures[0]: give exactly one of builder (module:function) or torchvision "
+            "architectures[0]: give one of builder (module:function), torchvision or timm "
             "(a model name), not builder and torchvision",
         ),
         (
@@ -144,7 +144,7 @@ def test_layers_must_exist_in_every_architecture():
         (
             lambda a: a.update(colour="red"),
             "architectures[0].colour: unknown key; valid keys: name, builder, torchvision, "
-            "layers, image_size",
+            "timm, options, channels_last, layers, image_size",
         ),
         (
             lambda a: a.update(layers=["conv1"]),
@@ -290,8 +290,9 @@ def test_checkpoint_entries_pair_with_every_model_of_their_architecture(tmp_path
          "the file name without suffix)"),
         ({"checkpoint": "{a}", "name": "x"}, "models[2].name: 'x' is also models[1]'s in "
          "architecture 'tiny'; give each checkpoint its own name"),
-        ({"data_seed": 3}, "models[1]: give init_seed (a model to train) or checkpoint (a "
-         "network trained already)"),
+        ({"data_seed": 3}, "models[1]: give init_seed (a model to train), checkpoint (a "
+         "network trained already) or activations (a file of activations recorded "
+         "elsewhere)"),
     ],
 )
 def test_checkpoint_entry_errors_are_one_line(tmp_path, monkeypatch, entry, message):
@@ -313,7 +314,7 @@ def test_checkpoint_needs_its_architecture_among_several(tmp_path):
     cfg["models"] = [{"init_seed": 0}, {"checkpoint": a, "architecture": "tiny"}]
     assert error(cfg) == (
         "architectures[0]: 'alexnet_small' has 1 model(s); a comparison needs two (add seed "
-        "entries or checkpoints of it to models)"
+        "entries, checkpoints or activation files of it to models)"
     )
 
 

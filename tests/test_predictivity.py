@@ -129,7 +129,8 @@ def test_the_findings_have_a_neural_section_when_given_the_table():
     table = pd.DataFrame({"architecture": "a", "model": ["i0", "i1"], "role": "seed",
                           "area": "IT", "layer": "fc6", "predictivity": [0.5, 0.6],
                           "best": True})
-    out = findings(accuracy, matching, ["fc6"], {"a": {"fc6": 0.0}}, neural=table)
+    out = findings(accuracy, matching, ["fc6"], {"a": {"fc6": 0.0}}, "fashion_mnist",
+                   neural=table)
     rows = out[out["section"] == "neural"]
     assert "neural" in SECTIONS and len(rows) == 2
     assert rows["text"].iloc[0].startswith("IT is best predicted by fc6 in 2 of 2 seeds, 0.55")

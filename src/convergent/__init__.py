@@ -3,12 +3,14 @@
 The Python API (docs/api.md shows each function in a short example; the code is in
 :mod:`convergent.api`): two models compared layer × layer over a loader in one exact pass, the
 study's measures as functions of two (samples × units) arrays or tensors, a recorder of any
-``torch.nn.Module``'s layers into the study's activation file, and that file's reader::
+``torch.nn.Module``'s layers into the study's activation file, that file's reader, and a writer
+of activations recorded elsewhere (JAX, TensorFlow, a brain) for the workflow::
 
     import convergent
     convergent.compare(model_a, model_b, loader, ["layer1", "layer2"]).plot()
     convergent.linear_cka(x, y)
     convergent.record(model, {"conv1": "features.0"}, loader, "out.h5")
+    convergent.save_activations("jax_net.npz", {"block1": tokens}, stimuli=probe_indices)
 
 Names are imported on first use, so ``import convergent`` (and the CLI) stays fast.
 """
@@ -58,6 +60,7 @@ _EXPORTS = {
     "layer_matrix": f"{_API}.layers",
     "to_rsatoolbox": f"{_API}.adapters",
     "UndefinedMeasureWarning": "convergent.analysis.measures",
+    "save_activations": "convergent.io.recorded",
 }
 
 __all__ = ["__version__", *_EXPORTS]

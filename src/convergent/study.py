@@ -89,6 +89,11 @@ _RESERVED_CONDITION = re.compile(r"[rp]\d+")
 CHECKPOINT_PREFIX = "ckpt-"
 CHECKPOINT_LABEL = r"[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*"
 CHECKPOINT_MODEL = CHECKPOINT_PREFIX + CHECKPOINT_LABEL
+#: a model whose activations were recorded elsewhere (an ``activations`` entry): no network
+RECORDED_PREFIX = "act-"
+RECORDED_MODEL = RECORDED_PREFIX + CHECKPOINT_LABEL
+#: the keys of an architecture mapping that name its builder (none: recorded elsewhere)
+BUILDER_KEYS = ("builder", "torchvision", "timm")
 #: names of architectures a config defines (folder names and wildcard values)
 ARCH_NAME = r"[A-Za-z][A-Za-z0-9_]*"
 #: names of layers (file names: results/pairs/<arch>/<model>/<layer>.h5)
@@ -98,7 +103,8 @@ LAYER_NAME = r"[A-Za-z0-9][A-Za-z0-9_]*"
 @dataclass(frozen=True)
 class Model:
     """One network of the study, named by what makes it unique: its seeds (trained by the
-    workflow), or the checkpoint file a user trained it into (``checkpoint``, ``label``)."""
+    workflow), the checkpoint file a user trained it into (``checkpoint``, ``label``), or the
+    file of its activations recorded elsewhere (``activations``, ``label``)."""
 
     arch: str
     init_seed: int | None
@@ -108,19 +114,29 @@ class Model:
     label: str | None = None
     condition: str | None = None
     perturb: int = 0
+    activations: str | None = None
 
     @property
     def trained_here(self) -> bool:
-        """Whether the train rule trains it (else its weights come from ``checkpoint``)."""
-        return self.checkpoint is None
+        """Whether the train rule trains it (else its weights come from ``checkpoint``, or it
+        has none)."""
+        return self.checkpoint is None and self.activations is None
+
+    @property
+    def network(self) -> bool:
+        """Whether it is a network (else only its activations, recorded elsewhere: no
+        checkpoint, accuracy, untrained null or streamed analyses)."""
+        return self.activations is None
 
     @property
     def name(self) -> str:
         """``i<init>-d<data>`` (``-r<k>`` added for repeated runs, ``-p<k>`` for a one-bit
-        perturbation of the initial weights, ``-<condition>`` for a named training condition)
-        or ``ckpt-<label>``, unique within ``arch``."""
+        perturbation of the initial weights, ``-<condition>`` for a named training condition),
+        ``ckpt-<label>`` or ``act-<label>``, unique within ``arch``."""
         if self.checkpoint is not None:
             return f"{CHECKPOINT_PREFIX}{self.label}"
+        if self.activations is not None:
+            return f"{RECORDED_PREFIX}{self.label}"
         suffix = f"-r{self.replicate}" if self.replicate else ""
         suffix += f"-p{self.perturb}" if self.perturb else ""
         suffix += f"-{self.condition}" if self.condition else ""
@@ -195,11 +211,15 @@ def register_architectures(config: dict[str, Any]) -> None:
 
 
 def _model(arch: str, entry: dict[str, Any]) -> Model | None:
-    """The model a ``models`` entry gives ``arch``: a seed entry gives every architecture one,
-    a checkpoint only its own (None for the others)."""
+    """The model a ``models`` entry gives ``arch``: a seed entry gives every architecture with
+    a network one, a checkpoint or activations entry only its own (None for the others)."""
     if entry.get("architecture", arch) != arch:
         return None
+    if "activations" in entry:
+        return Model(arch, None, None, 0, label=entry["name"], activations=entry["activations"])
     if "checkpoint" not in entry:
+        if registry.is_recorded(arch):  # nothing to train
+            return None
         return Model(arch, entry["init_seed"], entry["data_seed"], entry["replicate"],
                      condition=entry.get("condition"), perturb=entry.get("perturb", 0))
     return Model(arch, None, None, 0, entry["checkpoint"], entry["name"])
@@ -322,6 +342,7 @@ def example_pair(config: dict[str, Any]) -> Pair:
 
 def check_study(config: dict[str, Any]) -> None:
     """Raise :class:`ConfigError` naming the key if the config cannot describe a study."""
+    register_architectures(config)  # the models of a recorded architecture are files only
     _check_models(config)
     dataset = config["dataset"]
     if dataset["name"] == "imagefolder" and not dataset.get("path"):
@@ -345,19 +366,23 @@ def _check_models(config: dict[str, Any]) -> None:
     seen: set[tuple[int, int, int]] = set()
     labels: dict[tuple[str, str], int] = {}
     for k, m in enumerate(config["models"]):
-        if "checkpoint" in m:
-            _check_checkpoint_entry(k, m, names)
-            earlier = labels.setdefault((m["architecture"], m["name"]), k)
+        if "checkpoint" in m or "activations" in m:
+            if "activations" in m:
+                _check_activations_entry(k, m, names, config["layers"])
+            else:
+                _check_checkpoint_entry(k, m, names)
+            earlier = labels.setdefault(("activations" in m, m["architecture"], m["name"]), k)
             if earlier != k:
                 raise ConfigError(
                     f"models[{k}].name: {m['name']!r} is also models[{earlier}]'s in "
-                    f"architecture {m['architecture']!r}; give each checkpoint its own name"
+                    f"architecture {m['architecture']!r}; give each "
+                    f"{'activations file' if 'activations' in m else 'checkpoint'} its own name"
                 )
             continue
         if "init_seed" not in m:
             raise ConfigError(
-                f"models[{k}]: give init_seed (a model to train) or checkpoint (a network "
-                "trained already)"
+                f"models[{k}]: give init_seed (a model to train), checkpoint (a network "
+                "trained already) or activations (a file of activations recorded elsewhere)"
             )
         _check_seed_entry(k, m, names, config["conditions"])
         key = (m["init_seed"], m["data_seed"], m["replicate"], m.get("condition"),
@@ -375,7 +400,7 @@ def _check_models(config: dict[str, Any]) -> None:
         if count < 2:
             raise ConfigError(
                 f"architectures[{k}]: {arch!r} has {count} model(s); a comparison needs two "
-                "(add seed entries or checkpoints of it to models)"
+                "(add seed entries, checkpoints or activation files of it to models)"
             )
 
 
@@ -387,6 +412,11 @@ def _check_seed_entry(k: int, m: dict[str, Any], archs: list[str],
             f"models[{k}].architecture: {m['architecture']!r} is not one of architectures "
             f"({', '.join(archs)}); add it there, fix the name, or remove the key (train every "
             "architecture)"
+        )
+    if m.get("architecture") is not None and registry.is_recorded(m["architecture"]):
+        raise ConfigError(
+            f"models[{k}].architecture: {m['architecture']!r} has no builder (recorded "
+            "elsewhere), so there is no network to train; remove the key or name another"
         )
     condition = m.get("condition")
     if condition is not None and condition not in conditions:
@@ -453,6 +483,11 @@ def _check_checkpoint_entry(k: int, m: dict[str, Any], archs: list[str]) -> None
             f"{key}.architecture: {m['architecture']!r} is not one of architectures "
             f"({', '.join(archs)}); add it there or fix the name"
         )
+    if registry.is_recorded(m["architecture"]):
+        raise ConfigError(
+            f"{key}.architecture: {m['architecture']!r} has no builder (recorded elsewhere), "
+            "so there is no network to load the weights into; give it a builder"
+        )
     if not re.fullmatch(CHECKPOINT_LABEL, m["name"]):
         raise ConfigError(
             f"{key}.name: {m['name']!r} is not a valid model name (letters and digits, single "
@@ -466,6 +501,41 @@ def _check_checkpoint_entry(k: int, m: dict[str, Any], archs: list[str]) -> None
             f"{key}.checkpoint: {m['checkpoint']!r}{where} {problem}; give the path of a "
             "state_dict file or a Lightning checkpoint"
         )
+
+
+def _check_activations_entry(k: int, m: dict[str, Any], archs: list[str], layers: list[str]
+                             ) -> None:
+    """An activations entry: no seeds, a recorded architecture of the study, a valid name, a
+    readable file with the study's layers (the probe's identity is checked by its import)."""
+    from convergent.io import InputError
+    from convergent.io.recorded import RecordedFile
+
+    key = f"models[{k}]"
+    other = [k for k in ("init_seed", "data_seed", "checkpoint", "condition") if k in m]
+    if other or m["replicate"]:
+        raise ConfigError(
+            f"{key}: gives activations and {', '.join(other) or 'replicate'}; an activations "
+            "entry is a file of recorded activations only (docs/own_networks.md)"
+        )
+    recorded = [a for a in archs if registry.is_recorded(a)]
+    if m["architecture"] not in recorded:
+        given = "missing" if m["architecture"] is None else repr(m["architecture"])
+        raise ConfigError(
+            f"{key}.architecture: {given}; an activations entry belongs to an architecture "
+            "without builder whose layers name the file's arrays (the study's: "
+            f"{', '.join(recorded) or 'none'}; docs/own_networks.md)"
+        )
+    if not re.fullmatch(CHECKPOINT_LABEL, m["name"]):
+        raise ConfigError(
+            f"{key}.name: {m['name']!r} is not a valid model name (letters and digits, single "
+            "'.', '_' or '-' between them); set name (default: the file name without suffix)"
+        )
+    arrays = registry.architecture(m["architecture"]).readouts
+    try:
+        with RecordedFile(m["activations"]) as f:
+            f.check_layers({layer: arrays[layer] for layer in layers if layer in arrays})
+    except InputError as err:
+        raise ConfigError(f"{key}.activations: {err}") from None
 
 
 def _check_architectures(config: dict[str, Any]) -> None:
@@ -520,12 +590,16 @@ def _check_definition(key: str, entry: dict[str, Any], known: list[str]) -> None
             f"{key}.name: {name!r} is the name of a built-in or installed architecture; choose "
             "another name (or list it as a plain string to use that one)"
         )
-    given = [k for k in ("builder", "torchvision") if k in entry]
-    if len(given) != 1:
+    given = [k for k in BUILDER_KEYS if k in entry]
+    if len(given) > 1:
         raise ConfigError(
-            f"{key}: give exactly one of builder (module:function) or torchvision (a model "
-            f"name), not {' and '.join(given) or 'neither'}"
+            f"{key}: give one of builder (module:function), torchvision or timm (a model "
+            f"name), not {' and '.join(given)}"
         )
+    bad = [layer for layer in entry.get("channels_last", []) if layer not in entry["layers"]]
+    if bad:
+        raise ConfigError(f"{key}.channels_last: {', '.join(bad)} not in its layers; list "
+                          "layers of this architecture")
     if "builder" in entry and not re.fullmatch(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*", entry["builder"]):
         raise ConfigError(
             f"{key}.builder: {entry['builder']!r} is not an import path; write "
@@ -644,6 +718,11 @@ def _fill_derived_defaults(config: dict[str, Any]) -> None:
         if "checkpoint" in m:
             m.setdefault("architecture", archs[0] if len(archs) == 1 else None)
             m.setdefault("name", Path(m["checkpoint"]).stem)
+        elif "activations" in m:
+            recorded = [a["name"] for a in config["architectures"]
+                        if isinstance(a, dict) and not any(k in a for k in BUILDER_KEYS)]
+            m.setdefault("architecture", recorded[0] if len(recorded) == 1 else None)
+            m.setdefault("name", Path(m["activations"]).stem)
         elif "init_seed" in m:
             m.setdefault("data_seed", m["init_seed"])
     analysis = config["analysis"]

@@ -21,6 +21,29 @@ rule dump:
         " --threads {threads} > {log} 2>&1"
 
 
+rule import_activations:
+    """Activations recorded elsewhere (an activations entry of models): the user's file, read
+    (never written), checked against the probe set and stored as the model's activation dump."""
+    input:
+        lambda w: model_of(w).activations,
+    output:
+        f"{R}/activations/{{arch}}/{{model}}.h5",
+    log:
+        f"{R}/logs/import_activations/{{arch}}/{{model}}.log",
+    wildcard_constraints:
+        model=RECORDED_MODEL,
+    params:
+        spec=spec("import_activations"),
+    conda:
+        TRAIN_ENV
+    threads: job_threads("analysis")
+    resources:
+        **job_resources("analysis"),
+    shell:
+        "convergent import-activations --spec {params.spec:q} --activations {input}"
+        " --out {output} > {log} 2>&1"
+
+
 rule moments:
     """Per-block float64 moments of one model's layers: computed once per model, never per pair
     (the untrained network's too: the similarity jobs' within sums)."""
@@ -31,7 +54,7 @@ rule moments:
     log:
         f"{R}/logs/moments/{{arch}}/{{model}}.log",
     wildcard_constraints:
-        model=f"{TRAINED_MODEL}|{UNTRAINED_MODEL}",
+        model=f"{STUDY_MODEL}|{UNTRAINED_MODEL}",
     params:
         spec=spec("moments"),
     conda:

@@ -4,7 +4,7 @@ import sys
 
 from snakemake.utils import min_version
 
-from convergent import study
+from convergent import models, study
 
 min_version("9.0")
 
@@ -37,6 +37,9 @@ LAYERS = config["layers"]
 EXAMPLE = study.example_pair(config)
 # the models trained here (the others are checkpoints a user gives: no training history)
 SEED_MODELS = [m for m in MODELS if m.trained_here]
+# the models that are networks (the others are activations recorded elsewhere: no accuracy,
+# untrained-network null, receptive fields or streamed analyses)
+NETWORKS = [m for m in MODELS if m.network]
 ARCHS = study.architecture_names(config)
 # the architectures the config defines ({name: definition}): every job that builds or reads one
 # gets its definition in its spec (SPECS "architectures"), so an edit of it reruns those jobs
@@ -48,15 +51,18 @@ SPARSE_LAYERS = [layer for layer in LAYERS if layer in config["analysis"]["spars
 UNTRAINED = f"untrained-i{SIM['nulls']['untrained_init_seed']}"
 
 # Model names (convergent.study): seeds trained here, or checkpoints a user trained elsewhere;
-# TRAINED_MODEL is either (the study's models), the untrained null model is neither.
+# TRAINED_MODEL is either (the study's networks), the untrained null model is neither; a
+# RECORDED_MODEL is activations recorded elsewhere (no network); STUDY_MODEL any of the study's.
 SEED_MODEL = study.SEED_MODEL
 CHECKPOINT_MODEL = study.CHECKPOINT_MODEL
 TRAINED_MODEL = rf"(?:{SEED_MODEL}|{CHECKPOINT_MODEL})"
+RECORDED_MODEL = study.RECORDED_MODEL
+STUDY_MODEL = rf"(?:{TRAINED_MODEL}|{RECORDED_MODEL})"
 UNTRAINED_MODEL = r"untrained-i\d+"
 
 wildcard_constraints:
     arch="|".join(ARCHS),
-    model=TRAINED_MODEL,
+    model=STUDY_MODEL,
     layer="|".join(LAYERS),
 
 # ------------------------------------------------------------------ software
@@ -206,6 +212,14 @@ SPECS = {
         "arch": lambda w: w.arch,
         "model": model_id,
         "replicate": dumped_replicate,
+        "dataset": WHOLE,
+        "probe": PROBE_SET + ("dtype", "compression"),
+        "layers": WHOLE,
+        "architectures": _JOB_ARCH,
+    },
+    "import_activations": {
+        "arch": lambda w: w.arch,
+        "model": model_id,
         "dataset": WHOLE,
         "probe": PROBE_SET + ("dtype", "compression"),
         "layers": WHOLE,
@@ -363,7 +377,10 @@ def block_files(kind, layers=LAYERS):
 
 
 def example_models(kind):
-    """Files of the example pair's two models: units or checkpoints."""
+    """Files of the example pair's two models: units or checkpoints (none where a model is
+    activations recorded elsewhere: no network)."""
+    if kind == "ckpt" and not (EXAMPLE.a.network and EXAMPLE.b.network):
+        return []
     path = {
         "units": f"{R}/units/{{arch}}/{{model}}.h5",
         "ckpt": f"{R}/models/{{arch}}/{{model}}/model.ckpt",
@@ -376,8 +393,8 @@ def _similarity_pairs():
     within-architecture pairs (a, b) and cross-architecture pairs (convergent.study.cross_pairs)
     go to their later member b, a model's pair with the untrained network to the model."""
     out = [([p.a.id, p.b.id], p.b.id) for p in PAIRS]
-    if SIM["nulls"]["untrained"]:
-        out += [([m.id, f"{m.arch}/{UNTRAINED}"], m.id) for m in MODELS]
+    if SIM["nulls"]["untrained"]:  # a recorded model has no architecture to leave untrained
+        out += [([m.id, f"{m.arch}/{UNTRAINED}"], m.id) for m in NETWORKS]
     if SIM["cross_architecture"]:
         out += [([a.id, b.id], b.id) for a, b in study.cross_pairs(config)]
     return out
@@ -543,9 +560,12 @@ def all_outputs():
                    *([NEURAL_OUTPUTS] if NEURAL["enabled"] else []))
 
 
-# A study of checkpoints only (models trained elsewhere) has no training history to draw.
+# A study of checkpoints only (models trained elsewhere) has no training history to draw; one
+# of activations recorded elsewhere only no accuracy either (the overview's first panel).
 if not SEED_MODELS:
     STUDY["figures"].remove("training_curves")
+if not NETWORKS:
+    STUDY["figures"].remove("study_overview")
 
 
 # ------------------------------------------------------------------ neural predictivity
@@ -579,7 +599,12 @@ if NEURAL["enabled"]:
                 _neural_error(f"neural.areas: {_area!r} is not one of neural.demo.areas; "
                               "list only planted areas")
         _seed = _demo["init_seed"]
-        NEURAL_HELD_OUT = study.Model(ARCHS[0], _seed, _seed)
+        # the held-out network: of the first architecture with a network to train
+        _trainable = [a for a in ARCHS if not models.is_recorded(a)]
+        if not _trainable:
+            _neural_error("neural.path: 'demo' plants areas in a network trained like the "
+                          "seeds; the study's architectures are recorded elsewhere only")
+        NEURAL_HELD_OUT = study.Model(_trainable[0], _seed, _seed)
         if any(m.name == NEURAL_HELD_OUT.name for m in MODELS):
             _neural_error(f"neural.demo.init_seed: {_seed} is a seed of the study's models; "
                           "the held-out network needs seeds of its own")

@@ -45,6 +45,7 @@ rule study_findings:
         depths=json.dumps({a: {layer: models.relative_depth(a, layer) for layer in LAYERS}
                            for a in ARCHS}),
         study=CONFIG_HASH,
+        recorded=sum(m.activations is not None for m in MODELS),
         dataset=config["dataset"]["name"],
         probe=f"{config['probe']['size']} {config['probe']['split']} images",
         level=SIM["ci"],
@@ -55,7 +56,8 @@ rule study_findings:
         **job_resources("figure"),
     shell:
         "convergent findings {params.inputs} --layers {params.layers} --depths {params.depths:q}"
-        " --study {params.study} --dataset {params.dataset} --probe {params.probe:q}"
+        " --study {params.study} --recorded {params.recorded} --dataset {params.dataset}"
+        " --probe {params.probe:q}"
         " --level {params.level}"
         " --csv {output.csv} --markdown {output.markdown} --html {output.html} > {log} 2>&1"
 

@@ -45,17 +45,21 @@ rule mean_activation_table:
 
 
 rule accuracy_table:
-    """Test accuracy of every model and the spread across seeds per architecture."""
+    """Test accuracy of every network and the spread across seeds per architecture (models
+    recorded elsewhere have none: their import logs say so)."""
     input:
-        [f"{model_dir(m)}/summary.json" for m in MODELS],
+        [f"{model_dir(m)}/summary.json" for m in NETWORKS],
     output:
         f"{R}/tables/accuracy.csv",
     log:
         f"{R}/logs/accuracy_table.log",
+    params:
+        recorded=[m.id for m in MODELS if not m.network],
     conda:
         ANALYSIS_ENV
     threads: job_threads("figure")
     resources:
         **job_resources("figure"),
     shell:
-        "convergent accuracy-table --models {input} --out {output} > {log} 2>&1"
+        "convergent accuracy-table --models {input} --recorded {params.recorded}"
+        " --out {output} > {log} 2>&1"

@@ -31,12 +31,14 @@ CONV_FEATURES = ("pca", "mean")
 
 # ------------------------------------------------------------------ features
 def layer_features(x: np.ndarray, conv_features: str, width: int) -> np.ndarray:
-    """(S, C, H, W) or (S, C) activations -> float64 (S, ≤ width) features: flattened (or
-    spatially averaged, ``conv_features="mean"``), then the first ``width`` principal component
-    scores if wider."""
+    """(S, C, H, W), (S, T, D) or (S, C) activations -> float64 (S, ≤ width) features:
+    flattened (or averaged over positions or tokens, ``conv_features="mean"``), then the first
+    ``width`` principal component scores if wider."""
     x = np.asarray(x)
-    if x.ndim == 4 and conv_features == "mean":
-        x = x.mean(axis=(2, 3), dtype=np.float64)
+    if x.ndim > 2 and conv_features == "mean":
+        from convergent.moments.conventions import as_features
+
+        x = as_features(x, "mean")
     elif conv_features not in CONV_FEATURES:
         raise ValueError(f"conv_features: {conv_features!r}; choose one of {CONV_FEATURES}")
     x = x.reshape(len(x), -1)

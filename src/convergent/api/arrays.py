@@ -33,34 +33,39 @@ from convergent.api import layers as ly
 from convergent.api import products
 from convergent.api.inputs import is_tensor, matrix, numpy64, pair
 
-CONVENTIONS = ("positions", "mean", "flatten")
-
 
 def features(x: Any, convention: str = "positions") -> Any:
-    """(N, C, H, W) conv or (N, C) fc activations -> a (samples × units) matrix.
+    """(N, C, H, W) conv, (N, T, D) token or (N, C) fc activations -> a (samples × units)
+    matrix.
 
     ``positions``: (N·H·W) × C, every image position a sample (Li et al.'s convention, the
-    default); ``mean``: N × C, spatially averaged; ``flatten``: N × (C·H·W) (Kornblith et al.).
-    numpy in, float64 numpy out; a torch tensor stays on its device in its float dtype.
+    default; token layers: (N·T) × D, every token a sample); ``mean``: N × C, spatially
+    averaged (N × D, averaged over tokens); ``flatten``: N × (C·H·W) (Kornblith et al.;
+    N × (T·D)); ``cls``: a token layer's token 0, N × D (a conv layer: as ``mean``).  numpy
+    in, float64 numpy out; a torch tensor stays on its device in its float dtype.
     """
-    if not is_tensor(x):
-        from convergent.moments.conventions import as_features
+    from convergent.moments import conventions as cv
 
-        return as_features(x, convention)
+    if not is_tensor(x):
+        return cv.as_features(x, convention)
+    if convention not in cv.CONVENTIONS:
+        raise ValueError(f"unknown convention {convention!r}; choose one of {cv.CONVENTIONS}")
     x = x.detach()
     x = x if x.is_floating_point() else x.double()
-    if x.ndim == 2:
+    try:
+        k = cv.kind_of(tuple(x.shape[1:]))
+    except ValueError:
+        raise ValueError(f"x: expected {cv.SHAPES} activations, got shape "
+                         f"{tuple(x.shape)}") from None
+    if k is cv.FC:
         return x
-    if x.ndim != 4:
-        raise ValueError(f"x: expected (N, C, H, W) or (N, C) activations, got shape "
-                         f"{tuple(x.shape)}")
     if convention == "positions":
-        return x.permute(0, 2, 3, 1).reshape(-1, x.shape[1])
-    if convention == "mean":
-        return x.mean(dim=(2, 3))
+        return x.movedim(1 + k.unit_axis, -1).reshape(-1, x.shape[1 + k.unit_axis])
     if convention == "flatten":
         return x.reshape(len(x), -1)
-    raise ValueError(f"unknown conv convention {convention!r}; choose one of {CONVENTIONS}")
+    if convention == "cls" and k is cv.TOKENS:
+        return x[:, 0]
+    return x.mean(dim=k.position_axes())
 
 
 def correlation_matrix(x: Any, y: Any | None = None, dead_std: float = 1e-6) -> np.ndarray:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -35,6 +36,16 @@ def probe_indices(n_available: int, size: int, seed: int) -> np.ndarray:
         raise InputError(f"probe.size = {size}: the split has only {n_available} images")
     rng = np.random.default_rng(seed)
     return np.sort(rng.choice(n_available, size=size, replace=False))
+
+
+def stimulus_ids(spec: DataSpec, split: str, index: np.ndarray) -> np.ndarray:
+    """The string ids of the images ``index`` of a split (activations recorded elsewhere name
+    their stimuli so): an image folder's image paths relative to the split's folder, the
+    index as text for an in-memory dataset."""
+    if spec.in_memory:
+        return np.asarray([str(i) for i in index])
+    ds = image_folder(spec.path, split, train=False, size=1)
+    return np.asarray([Path(ds.samples[i][0]).relative_to(ds.root).as_posix() for i in index])
 
 
 def probe_batches(

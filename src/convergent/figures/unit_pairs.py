@@ -3,7 +3,10 @@
 Each row shows one one-to-one matched pair: net A's unit's top-activating probe patches (cropped
 to the unit's receptive field, computed from the architecture), then its partner's in net B, with
 the correlation.  For a layer fed directly by the first convolution (conv1) the two units' filter
-weights frame the row (grey = 0).  fc units show whole images.
+weights frame the row (grey = 0).  Where the receptive field is not known — a residual or
+transformer network, or activations recorded elsewhere (no network) — a conv unit shows whole
+images with the grid cell of its top position outlined; token units (a token's place in the
+image is not known in general) and fc units show whole images.  The title says which.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ GAP = 1
 GAP_GREY = 0.82
 #: the bar between net A's tiles and net B's
 SEPARATOR = PALETTE[1]
+#: the outline of a unit's top position on a whole image
+MARK_RGB = (0.9, 0.1, 0.1)
 
 
 def probe_pixels(dataset: dict, split: str, index: np.ndarray) -> np.ndarray:
@@ -44,13 +49,16 @@ def probe_pixels(dataset: dict, split: str, index: np.ndarray) -> np.ndarray:
 
 
 def first_filters(network: nn.Module, readout: str) -> np.ndarray | None:
-    """Weights (C_out, C_in, k, k) of the only convolution before ``readout``, else None."""
-    convs = []
+    """Weights (C_out, C_in, k, k) of the only convolution up to ``readout`` (and inside it),
+    else None."""
+    convs, seen = [], False
     for name, module in network.named_modules():
+        inside = name == readout or name.startswith(readout + ".")
+        if seen and not inside:
+            break
+        seen = seen or inside
         if isinstance(module, nn.Conv2d):
             convs.append(module)
-        if name == readout:
-            break
     return convs[0].weight.detach().numpy() if len(convs) == 1 else None
 
 
@@ -74,14 +82,46 @@ def hstack(tiles: list[np.ndarray], gap: int = GAP) -> np.ndarray:
     return np.concatenate(out[:-1], axis=1)
 
 
+def marked(image: np.ndarray, grid: tuple[int, int], r: int, c: int) -> np.ndarray:
+    """A whole (H, W, 3) image with the cell (r, c) of a ``grid`` over it outlined (at least
+    3 pixels wide)."""
+    out = image.copy()
+    h, w = out.shape[:2]
+    top, bottom = (int(np.floor(r * h / grid[0])), int(np.ceil((r + 1) * h / grid[0])))
+    left, right = (int(np.floor(c * w / grid[1])), int(np.ceil((c + 1) * w / grid[1])))
+    top, left = min(top, h - 3), min(left, w - 3)
+    bottom, right = max(bottom, top + 3), max(right, left + 3)
+    colour = np.asarray(MARK_RGB)
+    out[top:bottom, [left, right - 1]] = colour
+    out[[top, bottom - 1], left:right] = colour
+    return out
+
+
 def unit_patches(
     images: np.ndarray, top: TopUnits, unit: int, rf: ReceptiveField | None
 ) -> list[np.ndarray]:
+    """The unit's top images: patches cropped to its receptive field ``rf``; or, unknown,
+    whole images, a conv unit's top position outlined."""
+    mark = rf is None and len(top.grid) == 2
     return [
-        as_rgb(crop(images[i], rf, r, c, fill=1.0))
+        marked(as_rgb(images[i]), tuple(top.grid), r, c) if mark
+        else as_rgb(crop(images[i], rf, r, c, fill=1.0))
         for i, r, c in zip(top.image[unit], top.row[unit], top.col[unit], strict=True)
         if i >= 0
     ]
+
+
+def shown(rf: ReceptiveField | None, grid: np.ndarray, network: bool) -> str:
+    """What the tiles of a layer are, for the title."""
+    if rf is not None:
+        return f"receptive field {rf.size}×{rf.size} px (stride {rf.stride})"
+    if len(grid) == 1:
+        return "token units: whole images (a token's place in the image is not known)"
+    if len(grid) == 2:
+        why = ("no receptive field (not a chain of modules)" if network
+               else "no network (activations recorded elsewhere)")
+        return f"{why}: whole images, top position outlined"
+    return "whole images (fc units)"
 
 
 def best_and_worst(c: np.ndarray, partner: np.ndarray, value: np.ndarray, k: int):
@@ -98,8 +138,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pair", required=True, help="the example pair's pair file of one layer")
     add_partner_argument(parser)
     parser.add_argument("--units", nargs=2, required=True, help="top-units files of nets A and B")
-    parser.add_argument("--checkpoints", nargs=2, required=True,
-                        help="checkpoints of nets A and B")
+    parser.add_argument("--checkpoints", nargs="*", default=[],
+                        help="checkpoints of nets A and B (none: activations recorded "
+                             "elsewhere; whole images are shown)")
 
 def main(args: argparse.Namespace) -> None:
     from convergent.training import load_network
@@ -115,8 +156,11 @@ def main(args: argparse.Namespace) -> None:
     images = probe_pixels(spec["dataset"], spec["probe"]["split"], index)
     readout = models.READOUTS[spec["arch"]][layer]
     nets = [load_network(path, spec["arch"])[0] for path in args.checkpoints]
-    rf = receptive_field(nets[0], readout)
-    filters = [first_filters(net, readout) for net in nets]
+    # token units have no field; a file from before grids were kept has no grid (conv or fc)
+    rf = receptive_field(nets[0], readout) if nets and len(tops[0].grid) != 1 else None
+    filters = [first_filters(net, readout) for net in nets] if rf else [None, None]
+    if filters[0] is not None and filters[0].shape[-1] != rf.size:  # not fed by it directly
+        filters = [None, None]
     best, worst = best_and_worst(c, one.partner, one.value, spec["k"])
     rows = max(len(best), 1)
     fig = plt.figure(figsize=(13, 0.95 * rows + 1.6), layout="constrained")
@@ -152,14 +196,11 @@ def main(args: argparse.Namespace) -> None:
                                 va="bottom", fontsize=9, fontweight="bold")
         for ax in axes[len(chosen):]:
             ax.axis("off")
-    where = (
-        f"receptive field {rf.size}×{rf.size} px (stride {rf.stride})"
-        if rf
-        else "whole images (fc units)"
-    )
+    where = shown(rf, tops[0].grid, bool(nets))
     framing = "; filters at the ends (grey = 0)" if filters[0] is not None else ""
     suptitle(fig,
-        f"{layer}: top-activating probe patches of one-to-one matched units\n"
+        f"{layer}: top-activating probe {'patches' if rf else 'images'} of one-to-one "
+        "matched units\n"
         f"net A = {attrs['model_a']} (left of the bar), net B = {attrs['model_b']} (right); "
         f"{where}{framing}",
         fontsize=11,

@@ -1,16 +1,19 @@
 """Activation dumps: one HDF5 file per model holding every read-out layer on the probe set.
 
-Layout (``format_version`` 1)::
+Layout (``format_version`` 1, or 2 when a layer is ``tokens``)::
 
     /attrs   kind="activations", format_version, architecture, init_seed, data_seed, replicate,
              checkpoint_sha256, dataset, probe_set, probe_hash, readout, dtype, versions (JSON)
     /probe/index  (N,) int64   dataset indices of the probe images
     /probe/label  (N,) int64
-    /layers/<name>  (N, C, H, W) conv or (N, C) fc, chunked along N, gzip + shuffle,
-                    attrs: kind = conv|fc, module = the hooked module's path
+    /layers/<name>  (N, C, H, W) conv, (N, C) fc or (N, T, D) tokens, chunked along N, gzip +
+                    shuffle; attrs: kind = conv|fc|tokens, module = the hooked module's path
 
-The reader checks kind, version, the model it holds and the probe set, and streams a layer as
-(samples × units) float64 blocks: for conv layers samples are images × positions.
+A reader of version 1 would take a token layer's tokens for its units, so a file with one is
+version 2; a file of conv and fc layers only is version 1, as before token layers existed, and
+readers take both.  The reader checks kind, version, the model it holds and the probe set, and
+streams a layer as (samples × units) float64 blocks (:mod:`convergent.moments.conventions`:
+samples are images × positions for conv layers, images × tokens for token layers).
 """
 
 from __future__ import annotations
@@ -26,6 +29,11 @@ import numpy as np
 
 from convergent.io.files import InputError, atomic_path
 from convergent.io.hdf5 import FORMAT_VERSION, check_format, check_model, open_h5
+from convergent.moments.conventions import TOKENS, as_samples, kind_of
+from convergent.moments.conventions import units as units_of
+
+#: the format versions this reader takes: 2 = a layer may be of kind tokens
+VERSIONS = (FORMAT_VERSION, 2)
 
 READOUT = "post-ReLU, pre-pool (Li et al. 2016)"
 CHUNK_BYTES = 4 << 20
@@ -80,7 +88,8 @@ def write(
     modules: dict[str, str] | None = None,
     compress: bool = True,
 ) -> None:
-    """Write per-batch ``{layer: (n, C[, H, W]) array}`` dicts as an activation file, atomically.
+    """Write per-batch ``{layer: (n, ...) array}`` dicts as an activation file, atomically (a
+    layer is (n, C), (n, C, H, W) or (n, T, D): :mod:`convergent.moments.conventions`).
 
     ``index``, ``label``: the probe images' dataset indices and labels, or functions returning
     them that are called once every batch is written (a loader tells its labels only as it
@@ -93,7 +102,6 @@ def write(
         f.attrs.update(
             {
                 "kind": "activations",
-                "format_version": FORMAT_VERSION,
                 "readout": READOUT,
                 "dtype": dtype,
                 "versions": versions(),
@@ -114,6 +122,8 @@ def write(
                 bar.update(n)
         if row != n_images:
             raise RuntimeError(f"probe yielded {row} images, expected {n_images}")
+        kinds = {ds.attrs["kind"] for ds in f["layers"].values()}
+        f.attrs["format_version"] = VERSIONS[1] if TOKENS.name in kinds else FORMAT_VERSION
         for key, values in (("index", index), ("label", label)):
             f[f"probe/{key}"] = np.asarray(values() if callable(values) else values, np.int64)
 
@@ -121,18 +131,18 @@ def write(
 def _create_layer(
     f: h5py.File, name: str, path: str, n: int, shape: tuple, dtype: str, compress: bool
 ) -> None:
-    if len(shape) not in (1, 3):  # the readers know two kinds of layer: fc and conv
-        raise ValueError(
-            f"layer {name!r} (module {path}) outputs (batch, {', '.join(map(str, shape))}); "
-            "read out modules whose output is (batch, C) or (batch, C, H, W)"
-        )
+    try:
+        kind = kind_of(shape)
+    except ValueError as err:
+        raise ValueError(f"layer {name!r} (module {path}): {err}; read out another module"
+                         ) from None
     per_image = int(np.prod(shape)) * np.dtype(dtype).itemsize
     rows = max(1, min(n, CHUNK_BYTES // per_image))
     filters = {"compression": "gzip", "compression_opts": 1, "shuffle": True} if compress else {}
     ds = f.create_dataset(
         f"layers/{name}", shape=(n, *shape), dtype=dtype, chunks=(rows, *shape), **filters
     )
-    ds.attrs["kind"] = "conv" if len(shape) == 3 else "fc"
+    ds.attrs["kind"] = kind.name
     ds.attrs["module"] = path
 
 
@@ -151,7 +161,8 @@ def record(
 
     ``layers``: ``{layer name: module path}`` (paths as ``model.get_submodule`` takes them,
     e.g. ``"features.0"``), or module paths that name themselves; each module's output must be
-    (batch, C) or (batch, C, H, W): the forward hook keeps exactly what the module returns.
+    (batch, C), (batch, C, H, W) or (batch, T, D) (the first element of a tuple output: a
+    transformer block's hidden states): the forward hook keeps what the module returns.
     ``loader``: yields image tensors or (images, labels, ...) tuples, e.g. a DataLoader.  The
     file's probe is the images in loader order: ``probe/index`` is 0 … n − 1, ``probe/label``
     the integer labels (−1 where the loader gives none).  ``n_images``: the number of images
@@ -218,7 +229,7 @@ class ActivationFile:
         refused.  None accepts any model."""
         self.path = str(path)
         self.file = open_h5(path, "activation file")
-        check_format(self.file, "activations")
+        check_format(self.file, "activations", VERSIONS)
         self.attrs = dict(self.file.attrs)
         check_model(self.path, self.attrs.get("model"), model)
 
@@ -247,7 +258,7 @@ class ActivationFile:
         return self.file["layers"][name]
 
     def units(self, name: str) -> int:
-        return self.layer(name).shape[1]
+        return units_of(self.layer(name).shape[1:])
 
     def samples(self, name: str, start: int, stop: int) -> np.ndarray:
         """Images ``start:stop`` of layer ``name`` as a (samples × units) float64 array."""
@@ -259,19 +270,6 @@ class ActivationFile:
                 "corrupt — delete it and rerun snakemake"
             ) from None
         return as_samples(x)
-
-
-def as_samples(x: np.ndarray) -> np.ndarray:
-    """(N, C, H, W) -> (N·H·W, C); (N, C) unchanged; float64 (the accumulation type).
-
-    Samples are ordered image, row, column.  The result is a transposed view of a C-contiguous
-    (units × samples) array: the copy moves whole H·W planes (cheap), and BLAS reads the view
-    without another copy, so ``x.T @ y`` runs at full speed.
-    """
-    if x.ndim == 4:
-        n, c = x.shape[:2]
-        return np.ascontiguousarray(x.transpose(1, 0, 2, 3), dtype=np.float64).reshape(c, -1).T
-    return np.asarray(x, dtype=np.float64)
 
 
 def check_same_probe(a: ActivationFile, b: ActivationFile) -> None:

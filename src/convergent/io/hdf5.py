@@ -34,12 +34,14 @@ def open_h5(path: str | os.PathLike, what: str) -> h5py.File:
         ) from None
 
 
-def check_format(f: h5py.File, kind: str) -> None:
+def check_format(f: h5py.File, kind: str, versions: tuple[int, ...] = (FORMAT_VERSION,)) -> None:
+    """Refuse a file that is not of ``kind`` in one of the format ``versions`` read."""
     found_kind = f.attrs.get("kind")
     found_version = f.attrs.get("format_version")
-    if found_kind != kind or found_version != FORMAT_VERSION:
+    if found_kind != kind or found_version not in versions:
+        shown = " or ".join(map(str, versions))
         raise InputError(
-            f"{f.filename}: expected a {kind} file of format_version {FORMAT_VERSION}, found "
+            f"{f.filename}: expected a {kind} file of format_version {shown}, found "
             f"kind={found_kind!r} format_version={found_version!r}; delete it and rerun snakemake"
         )
 

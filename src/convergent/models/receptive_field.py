@@ -10,10 +10,11 @@ AvgPool2d with kernel k, stride s and padding p updates (per axis)
 (dilation d replaces k by d(k − 1) + 1).  Element-wise modules (ReLU, BatchNorm, LRN, dropout)
 leave it unchanged.  Unit (i, j) of the read-out sees input rows first + i·jump … + size − 1
 (some of which may lie in the padding).  After a Linear layer (fc units) the field is the whole
-image; :func:`receptive_field` returns None.  So it does for a network that is not a chain: the
-walk assumes modules run in registration order, which holds when every module above a layer
-(below the root) is an ``nn.Sequential``; a residual or branching network (torchvision ResNets,
-a custom ``forward``) gets None, and its units' patches show the whole image.
+image; :func:`receptive_field` returns None.  So it does for a kernel, stride or padding that is
+not square, and for a network that is not a chain: the walk assumes modules run in registration
+order, which holds when every module above a layer (below the root) is an ``nn.Sequential``; a
+residual or branching network (torchvision ResNets, a transformer, a custom ``forward``) gets
+None, and its units' patches show the whole image.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ def receptive_field(network: nn.Module, readout: str) -> ReceptiveField | None:
             k, s, p = _pair(m.kernel_size), _pair(m.stride), _pair(m.padding)
             d = _pair(getattr(m, "dilation", 1))
             if k[0] != k[1] or s[0] != s[1] or p[0] != p[1] or d[0] != d[1]:
-                raise ValueError(f"{m}: only square kernels, strides and paddings are supported")
+                return None  # a field that is not square: not computed (whole images shown)
             k_eff = d[0] * (k[0] - 1) + 1
             size += (k_eff - 1) * jump
             first -= p[0] * jump

@@ -7,14 +7,17 @@ are accumulated (:mod:`convergent.moments.sums`: numpy, or torch on a GPU)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from convergent.analysis.blocks import BlockMoments, PairMoments, chunks
 from convergent.io import InputError
-from convergent.io.activations import ActivationFile
 from convergent.moments import sums
 from convergent.moments.conventions import as_features, read_rows
+
+if TYPE_CHECKING:  # io.activations imports the conventions of this package
+    from convergent.io.activations import ActivationFile
 
 #: called with the number of images just done
 Advance = Callable[[int], object] | None

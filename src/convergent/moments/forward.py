@@ -6,7 +6,8 @@ layer's within-net moments (:func:`network_moments`); the ``stream_compare`` rul
 two networks on the same batches and accumulates their cross moments
 (:func:`network_cross_moments`), then writes the pair files exactly as the ``compare`` rule
 does.  Sums are float64 (as Li et al. did: conv1 means of ~100 over 1.5e8 samples) and are kept
-on the networks' device.  Samples are images × positions for conv layers and images are
+on the networks' device.  Samples are images × positions for conv layers (images × tokens for
+token layers: :mod:`convergent.moments.conventions`) and images are
 assigned to the same probe blocks as in the dump-based path
 (:func:`convergent.analysis.blocks.block_bounds`), so both paths give the same numbers up to
 the order of floating-point summation.
@@ -22,14 +23,8 @@ from torch import nn
 
 from convergent.analysis.blocks import BlockMoments, block_bounds
 from convergent.models.readout import forward_layers
+from convergent.moments.conventions import as_features, as_samples
 from convergent.moments.sums import DeviceMoments
-
-
-def _samples(x: torch.Tensor) -> torch.Tensor:
-    """(N, C, H, W) -> (N·H·W, C); (N, C) unchanged; float64 (the accumulation type)."""
-    if x.ndim == 4:
-        x = x.permute(0, 2, 3, 1).reshape(-1, x.shape[1])
-    return x.to(torch.float64)
 
 
 def block_pieces(start: int, stop: int, bounds: list[tuple[int, int]]) -> Iterator[tuple]:
@@ -87,8 +82,8 @@ def _stream(
     for start, n, outs in forward_layers(networks, readouts, batches):
         for layer in readouts:
             for block, lo, hi in block_pieces(start, start + n, bounds):
-                x = _samples(outs[0][layer][lo:hi])
-                y = _samples(outs[-1][layer][lo:hi]) if len(outs) > 1 else x
+                x = as_samples(outs[0][layer][lo:hi])
+                y = as_samples(outs[-1][layer][lo:hi]) if len(outs) > 1 else x
                 if layer not in acc:
                     acc[layer] = DeviceMoments(blocks, x.shape[1], y.shape[1], x.device)
                 acc[layer].add(block, x, y)
@@ -134,13 +129,11 @@ def forward_pair(
 
 
 def features(x: torch.Tensor, convention: str) -> torch.Tensor:
-    """Float64 (samples × features) of a read-out under ``positions`` or ``mean`` (as
-    :func:`convergent.moments.as_features` does for a dump)."""
-    if x.ndim == 4 and convention == "mean":
-        return x.to(torch.float64).mean(dim=(2, 3))
-    if x.ndim == 4 and convention != "positions":
-        raise ValueError(f"no sums of conv features under the {convention!r} convention")
-    return _samples(x)
+    """Float64 (samples × features) of a read-out under a convention that sums: not
+    ``flatten`` (:func:`convergent.moments.as_features`, as for a dump)."""
+    if convention == "flatten" and x.ndim > 2:
+        raise ValueError(f"no sums of a {x.ndim}-d read-out under the 'flatten' convention")
+    return as_features(x, convention)
 
 
 class PairPass:
@@ -199,8 +192,6 @@ class PairPass:
                     self._feats[side, layer] = []
 
     def _add(self, layer: str, outs, start: int, n: int, bounds) -> None:
-        from convergent.moments.conventions import as_features
-
         conv = self.conventions[layer]
         if conv != "flatten":
             xs = [features(o[layer], conv) for o in outs]

@@ -1,5 +1,6 @@
-"""Steps of workflow/rules/activations.smk: dump one model's read-out layers on the probe set;
-its within-net block moments (once per model, never per pair)."""
+"""Steps of workflow/rules/activations.smk: dump one model's read-out layers on the probe set
+(or import a model's activations recorded elsewhere); its within-net block moments (once per
+model, never per pair)."""
 
 from __future__ import annotations
 
@@ -51,6 +52,47 @@ def dump(args: argparse.Namespace) -> None:
     )
 
 
+def import_activations(args: argparse.Namespace) -> None:
+    from convergent import models
+    from convergent.data import DataSpec, probe_batches
+    from convergent.data.probe import stimulus_ids
+    from convergent.io import sha256
+    from convergent.io.activations import write
+    from convergent.io.recorded import RecordedFile, check_stimuli
+
+    spec = args.spec
+    arrays = {layer: models.READOUTS[spec["arch"]][layer] for layer in spec["layers"]}
+    data = DataSpec.from_config(spec["dataset"])
+    probe, _ = probe_batches(data, spec["probe"], spec["arch"])
+    n, step = len(probe.index), spec["probe"]["batch_size"]
+    with RecordedFile(args.activations) as f:
+        f.check_layers(arrays)
+        # integer stimuli are probe-split indices, strings ids
+        want = (probe.index if f.stimuli.dtype.kind in "iu"
+                else stimulus_ids(data, spec["probe"]["split"], probe.index))
+        check_stimuli(f.path, f.stimuli, want, probe.name)
+        values = {layer: f.array(name) for layer, name in arrays.items()}
+    attrs = {
+        "model": spec["model"],
+        "architecture": spec["arch"],
+        "init_seed": -1,  # recorded elsewhere: no seeds known, no network
+        "data_seed": -1,
+        "replicate": 0,
+        "source": str(args.activations),
+        "source_sha256": sha256(args.activations),
+        "dataset": spec["dataset"]["name"],
+        "probe_set": probe.name,
+        "probe_hash": probe.hash,
+    }
+    batches = ({layer: x[lo : lo + step] for layer, x in values.items()}
+               for lo in range(0, n, step))
+    write(args.out, batches, n, attrs, probe.index, probe.label, spec["probe"]["dtype"],
+          arrays, compress=spec["probe"]["compression"] == "gzip")
+    print(f"{spec['model']}: activations recorded elsewhere ({args.activations}); with no "
+          "network it has no accuracy, training curves, untrained-network null, receptive "
+          "fields or streamed analyses")
+
+
 def moments(args: argparse.Namespace) -> None:
     from convergent.io.activations import ActivationFile
     from convergent.io.layouts import MomentsFile
@@ -75,6 +117,12 @@ def register(step: Step) -> None:
     s.add_argument("--checkpoint", required=True, help="the model's checkpoint")
     s.add_argument("--out", required=True, help="the activation file written")
     s.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+
+    s = step("import-activations", import_activations,
+             "check activations recorded elsewhere against the probe set; write them as a dump")
+    add_spec(s, "arch, model, dataset, probe, layers")
+    s.add_argument("--activations", required=True, help="the file recorded elsewhere (read)")
+    s.add_argument("--out", required=True, help="the activation file written")
 
     s = step("moments", moments, "per-block float64 moments of one model's layers")
     add_spec(s, "model (the id the activation file must hold), layers, analysis")

@@ -259,16 +259,17 @@ def top_units_of(
     advance: Callable[[int], object] | None = None,
 ) -> dict:
     """Each layer's :class:`~convergent.analysis.top_units.TopUnits` of ``patches`` images per
-    unit, from (first image, {layer: (images, C[, H, W]) activations}) parts in image order
+    unit, from (first image, {layer: (images, ...) activations}) parts in image order
     (from a dump: ``top-units``; from the network: ``stream-top-units``), in the parts' layer
     order; ``advance(n)`` after each part of n images."""
     from convergent.analysis.top_units import TopUnits
+    from convergent.moments.conventions import units
 
     top: dict[str, TopUnits] = {}
     for start, layers in parts:
         for layer, x in layers.items():
             if layer not in top:
-                top[layer] = TopUnits.empty(x.shape[1], patches)
+                top[layer] = TopUnits.empty(units(x.shape[1:]), patches)
             top[layer].add(x, start)
         if advance:
             advance(len(x))

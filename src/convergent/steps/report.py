@@ -36,7 +36,8 @@ def findings(args: argparse.Namespace) -> None:
         level=args.level,
     )
     write_csv(table, args.csv)
-    top = header(args.study, accuracy, args.dataset, args.probe, args.layers, args.level)
+    top = header(args.study, accuracy, args.dataset, args.probe, args.layers, args.level,
+                 args.recorded)
     for path, render in ((args.markdown, findings_markdown), (args.html, findings_html)):
         with io.atomic_path(path) as tmp:
             tmp.write_text(render(table, top) + "\n")
@@ -80,6 +81,8 @@ def register(step: Step) -> None:
     s.add_argument("--depths", type=json.loads, required=True,
                    help='JSON {architecture: {layer: relative depth}}')
     s.add_argument("--study", required=True, help="the study's id (its config's hash)")
+    s.add_argument("--recorded", type=int, default=0,
+                   help="models that are activations recorded elsewhere (no network)")
     s.add_argument("--dataset", required=True, help="dataset.name (published values match it)")
     s.add_argument("--probe", required=True, help="what the probe set is, e.g. '2000 test images'")
     s.add_argument("--level", type=float, required=True, help="interval level, e.g. 0.95")

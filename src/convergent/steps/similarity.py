@@ -37,7 +37,7 @@ from convergent.moments import (
     pair_moments_of_arrays,
     paired_cross_moments,
 )
-from convergent.moments.conventions import effective_convention
+from convergent.moments.conventions import effective_convention, positions
 from convergent.moments.sums import spec_sums_device
 from convergent.progress import progress
 from convergent.steps import Step, add_spec
@@ -96,7 +96,7 @@ class JobModel:
 
     def _stored(self, layer: str) -> BlockMoments:
         """The moments file's layer, checked against the activation file and the job's blocks."""
-        per_image = int(np.prod(self.f.layer(layer).shape[2:]))  # positions per image
+        per_image = positions(self.f.layer(layer).shape[1:])
         return stored_within(self.moments, self.f.attrs["model"], layer,
                              self.f.attrs.get("probe_hash"), self.f.n_images, per_image,
                              self.blocks, self.f.path)
@@ -432,7 +432,7 @@ class StreamModel:
     def within(self, layer: str, convention: str, shape: tuple) -> BlockMoments:
         """Per-block sums XᵀX of ``layer`` (read-out ``shape`` per image) under ``convention``."""
         if (layer, convention) not in self.sums:
-            self.sums[layer, convention] = self._stored(layer, int(np.prod(shape[1:])))
+            self.sums[layer, convention] = self._stored(layer, positions(shape))
         return self.sums[layer, convention]
 
     def _stored(self, layer: str, per_image: int) -> BlockMoments:

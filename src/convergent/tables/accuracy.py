@@ -8,16 +8,17 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+COLUMNS = ["model", "arch", "init_seed", "data_seed", "replicate", "perturb", "epochs",
+           "test_acc", "test_loss", "device", "num_classes", "weights_sha256"]
+
 
 def accuracy(summary_files: Sequence[str | os.PathLike]) -> pd.DataFrame:
     """One row per model: its seeds, final test accuracy, chance level (100 / classes) and
-    weights hash (equal for bit-identical networks), plus the spread per architecture."""
+    weights hash (equal for bit-identical networks), plus the spread per architecture (no rows
+    in a study of activations recorded elsewhere only: no network to test)."""
     rows = [json.loads(open(p).read()) for p in summary_files]
     # summaries written before a field existed lack it: NaN / empty, not a failure
-    df = pd.DataFrame(rows).reindex(columns=[
-        "model", "arch", "init_seed", "data_seed", "replicate", "perturb", "epochs", "test_acc",
-        "test_loss", "device", "num_classes", "weights_sha256",
-    ])
+    df = pd.DataFrame(rows).reindex(columns=COLUMNS)
     df["test_acc_pct"] = 100 * df["test_acc"]
     df["chance_pct"] = 100 / df["num_classes"]
     spread = df.groupby("arch")["test_acc_pct"].agg(lambda s: s.max() - s.min())

@@ -65,17 +65,22 @@ NEAR_CHANCE = 1.5
 
 # ------------------------------------------------------------------ header and accuracy
 def header(study: str, accuracy: pd.DataFrame, dataset: str, probe: str, layers: Sequence[str],
-           level: float) -> str:
+           level: float, recorded: int = 0) -> str:
     """The line that says which study the findings are of: how many networks were trained
-    here and how many imported, on what, compared where; the interval conventions."""
-    imported = accuracy["model"].astype(str).str.contains("ckpt-").to_numpy()
+    here, how many imported and how many models are activations recorded elsewhere (no
+    network: ``recorded``), on what, compared where; the interval conventions."""
+    names = accuracy["model"].astype(str)
+    imported = names.str.contains("ckpt-").to_numpy()
     parts = []
     if (~imported).any():
         parts.append(f"{int((~imported).sum())} trained here on {dataset}")
     if imported.any():
         parts.append(f"{int(imported.sum())} imported (trained elsewhere)")
-    archs = ", ".join(dict.fromkeys(accuracy["arch"]))
-    return (f"Study {study}: {len(accuracy)} networks ({archs}): {' and '.join(parts)}; "
+    if recorded:
+        parts.append(f"{recorded} recorded elsewhere (activations only)")
+    archs = ", ".join(dict.fromkeys(accuracy["arch"])) or "no networks"
+    return (f"Study {study}: {len(accuracy) + recorded} models ({archs}): "
+            f"{' and '.join(parts)}; "
             f"compared on {probe} at {', '.join(layers)}. Intervals at {level:.0%}: networks = "
             "t over networks (jackknife, probe images' variance added); seeds = t over seeds "
             "on the logit scale. Trends are two-sided t tests, Holm-adjusted over the "
@@ -160,6 +165,8 @@ def matching_inputs(per_pair: pd.DataFrame) -> pd.DataFrame:
     sd 0), when there is no similarity table."""
     value_vars = {"semi_mean_live": "semi_matched_correlation",
                   "one_to_one_mean_live": "matched_correlation"}
+    if "semi_mean_live" not in per_pair:  # a table written before live means existed
+        value_vars = {k.removesuffix("_live"): v for k, v in value_vars.items()}
     long = per_pair.melt(id_vars=["architecture", "model_a", "model_b", "layer"],
                          value_vars=list(value_vars), var_name="measure")
     long["measure"] = long["measure"].map(value_vars)
