@@ -249,8 +249,8 @@ SPECS = {
         # not read: enabled, cross_architecture and the untrained null (they choose the jobs)
         "similarity": (
             "conv_convention", "image_features", "subsample", "rbf_fraction", "svcca_keep",
-            "rdm_metric", "kendall", "bootstrap", "ci", "seed", "layer_by_layer",
-            "nulls.shuffled",
+            "shape_alpha", "knn_k", "rdm_metric", "kendall", "bootstrap", "ci", "seed",
+            "layer_by_layer", "nulls.shuffled",
         ),
         # relative depths of the layers (layer identification across architectures)
         "architectures": arch_definitions(

@@ -14,11 +14,14 @@ from collections.abc import Callable
 import numpy as np
 
 from convergent.analysis import mutual_information as mi
+from convergent.analysis import neighbours as nn
 from convergent.analysis import rsa as _rsa
 from convergent.analysis import similarity as sim
 from convergent.analysis import sparse_prediction as sp
 from convergent.analysis.blocks import pair_moments_of_arrays
 from convergent.analysis.correlation import scatter_correlation
+from convergent.analysis.matching import soft_correlation_match as _soft_match
+from convergent.analysis.measures import MEASURES, Measure
 from convergent.analysis.statistics import bootstrap
 
 # the functions below that share a name with a Scatter-route function of analysis.similarity
@@ -170,19 +173,62 @@ def angular_shape(x: np.ndarray, y: np.ndarray) -> float:
     )
 
 
+def shape_metric(x: np.ndarray, y: np.ndarray, alpha: float = 0.5) -> float:
+    """Generalized shape metric (Williams et al. 2021, angular, rotations): the angular shape
+    distance of the partially whitened data X V diag(α + (1 − α)(λ/λ̄)^{-1/2}) Vᵀ (λ, V: the
+    eigendecomposition of the covariance, λ̄ the mean eigenvalue), radians [0, π/2]; α = 1 is
+    :func:`angular_shape`, α = 0 whitens fully (CCA); a metric for every α."""
+    return sim.shape_metric_data(
+        np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64), alpha
+    )
+
+
 def regression_r2(x: np.ndarray, y: np.ndarray) -> float:
     """R² of the least-squares linear prediction of ``y`` from ``x`` (with intercept):
     1 − ‖Yc − XcB‖²_F / ‖Yc‖²_F.  Asymmetric: swap the arguments for the other direction."""
     return sim.regression_r2(_scatter(x, y))
 
 
-def similarity_measures(x: np.ndarray, y: np.ndarray, svcca_keep: float = 0.99) -> dict[str, float]:
+def similarity_measures(x: np.ndarray, y: np.ndarray, svcca_keep: float = 0.99,
+                        shape_alpha: float = 0.5) -> dict[str, float]:
     """Every linear measure of the workflow's similarity table at once: linear CKA and HSIC,
-    CCA ρ̄ and R², SVCCA, PWCCA, Procrustes, angular shape and regression R² both ways and their
-    mean (``regression_r2``)."""
+    CCA ρ̄ and R², SVCCA, PWCCA, Procrustes, angular shape, the shape metric at
+    ``shape_alpha`` and regression R² both ways and their mean (``regression_r2``)."""
     return sim.data_measures(
-        np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64), svcca_keep
+        np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64), svcca_keep,
+        shape_alpha=shape_alpha,
     )
+
+
+def soft_correlation_match(x: np.ndarray, y: np.ndarray, dead_std: float = 1e-6) -> float:
+    """ReSi's soft correlation match (Klabunde et al. 2025): every live unit of ``x`` takes its
+    best Pearson correlation with a unit of ``y`` and every live unit of ``y`` its best with one
+    of ``x``; the mean of the two sides' means.  Dead units (std ≤ ``dead_std``) have no
+    correlation to match (ReSi counts them as r = 0)."""
+    s = _scatter(x, y)
+    c = scatter_correlation(s.n, s.sxx, s.syy, s.sxy, dead_std)
+    return _soft_match(c, *sim.live_units(s, dead_std))
+
+
+def mutual_knn(x: np.ndarray, y: np.ndarray, k: int = 10) -> float:
+    """Mutual k-nearest-neighbour alignment (Huh et al. 2024): the mean over samples of the
+    fraction of a sample's k nearest neighbours in ``x`` that are among its k nearest in
+    ``y``; neighbours by the cosine of the uncentred rows (the sample itself excluded).
+    In [0, 1], chance ≈ k / (n − 1); NaN unless k < n − 1."""
+    return nn.mutual_knn(x, y, k)
+
+
+def cknna(x: np.ndarray, y: np.ndarray, k: int = 10) -> float:
+    """CKNNA (Huh et al. 2024): CKA of the rows' cosine kernels, with Song et al.'s unbiased
+    HSIC, restricted to the pairs of samples that are k nearest neighbours in both ``x`` and
+    ``y`` (docs/similarity.md gives the formula); NaN unless 2 ≤ k < n − 1."""
+    return nn.cknna(x, y, k)
+
+
+def measures() -> list[Measure]:
+    """The registry: every measure the study computes, with its table name, display name,
+    similarity-repository name, invariances, direction and domain (docs/similarity.md)."""
+    return list(MEASURES.values())
 
 
 def rdm(x: np.ndarray, metric: str = "correlation") -> np.ndarray:
