@@ -285,3 +285,25 @@ def test_docs_table_of_measures_is_generated_from_the_registry():
     end = text.index(measures.TABLE_END)
     assert text[start:end].strip() == measures.markdown_table(), \
         "run: python scripts/measures_table.py"
+
+
+def test_pwcca_weights_are_canonical_variates_not_googles_unwhitened_directions():
+    """docs/similarity.md: google/svcca's compute_pwcca applies the whitened-space directions
+    uᵢ to the unwhitened activations before its QR, so its directions are not the canonical
+    variates; with Σxx^{-1/2} applied (the canonical variates) the QR route gives ours."""
+    x = RNG.normal(size=(500, 6)) @ RNG.normal(size=(6, 6)) + 3.0
+    y = x @ RNG.normal(size=(6, 8)) * 0.3 + RNG.normal(size=(500, 8))
+    xc, yc = x - x.mean(0), y - y.mean(0)
+    ex, vx = np.linalg.eigh(xc.T @ xc)
+    ey, vy = np.linalg.eigh(yc.T @ yc)
+    ix, iy = (vx / np.sqrt(ex)) @ vx.T, (vy / np.sqrt(ey)) @ vy.T
+    u, rho, _ = np.linalg.svd(ix @ (xc.T @ yc) @ iy)
+
+    def qr_weighted(directions):
+        q, _ = np.linalg.qr(xc @ directions.T)
+        w = np.abs(q.T @ xc).sum(axis=1)
+        return float(np.sum(w * rho) / w.sum())
+
+    ours = sim.pwcca(sim.Scatter.from_data(x, y))
+    assert qr_weighted(u.T @ ix) == pytest.approx(ours, abs=1e-12)
+    assert abs(qr_weighted(u.T) - ours) > 1e-4

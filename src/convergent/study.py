@@ -336,7 +336,15 @@ def check_study(config: dict[str, Any]) -> None:
     _check_analysis(config)
     _check_claims(config)
     _check_random_labels(config)
+    _check_validation(config)
     example_pair(config)
+
+
+def _check_validation(config: dict[str, Any]) -> None:
+    """The measure validation reads the similarity tables."""
+    if config.get("validation", {}).get("enabled") and not config["similarity"]["enabled"]:
+        raise ConfigError("validation.enabled: needs the similarity measures; set "
+                          "similarity.enabled: true")
 
 
 def _check_random_labels(config: dict[str, Any]) -> None:

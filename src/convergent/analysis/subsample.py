@@ -14,6 +14,9 @@ from convergent.analysis import rsa
 from convergent.analysis import similarity as sim
 from convergent.analysis.measures import MEASURES, undefined
 
+#: the unit-matching measures (``similarity.matched_correlation``'s)
+MATCHING = [name for name, m in MEASURES.items() if m.route == "matching"]
+
 
 def subsample_index(n_images: int, size: int, seed: int) -> np.ndarray:
     """A seeded random subset of the probe images (sorted), all of them if ``size`` ≥ n."""
@@ -102,3 +105,23 @@ def subsample_measures(
         out["rsa_kendall_tau_a"] = rsa.compare(ra, rb, "kendall_tau_a")
     out.update(neighbour_measures(a, b, idx, opts["knn_k"]))
     return out
+
+
+def in_memory_measures(a: SubsampleLayer, b: SubsampleLayer, opts: dict[str, Any],
+                       dead_std: float | None = None) -> tuple[dict[str, float], dict[str, str]]:
+    """(every measure, {measure: why it is undefined}) of two layers' features of the same
+    images, all in memory (the layer × layer route): the scatter-route measures from the
+    residuals, the Gram and neighbour measures, and with ``dead_std`` the unit matchings
+    (NaN on principal-component scores)."""
+    reduced = a.was_reduced or b.was_reduced
+    s = a.centred.scatter_with(b.centred)
+    m = sim.data_measures(a.centred, b.centred, opts["svcca_keep"], reduced, opts["shape_alpha"])
+    if dead_std is not None:  # units, or NaN where principal components stand in for them
+        m.update(sim.matched_correlation(s, dead_std, (a.centred.mean, b.centred.mean))
+                 if not reduced else dict.fromkeys(MATCHING, np.nan))
+    if reduced:
+        m = sim.without_basis_measures(m)
+    why = (sim.undefined_reasons(s, opts["svcca_keep"], reduced)
+           | neighbour_reasons(len(a.x), opts["knn_k"]))
+    m.update(subsample_measures(a, b, np.arange(len(a.x)), opts, kendall=False))
+    return m, why

@@ -30,6 +30,7 @@ from convergent.analysis.measures import calibrate, calibrate_interval
 from convergent.analysis.statistics import bootstrap, shuffled_pairing
 from convergent.analysis.subsample import (
     SubsampleLayer,
+    in_memory_measures,
     neighbour_reasons,
     subsample_index,
     subsample_measures,
@@ -276,22 +277,14 @@ def layer_by_layer_rows(
     layers: list[str],
     opts: dict[str, Any],
 ) -> list[dict[str, Any]]:
-    """Every (layer of A, layer of B) on the subsample's per-image features (no CIs)."""
+    """Every (layer of A, layer of B) on the subsample's per-image features, unit matchings
+    included (no CIs)."""
     conv = opts["image_features"]
     rows = []
     n_sub = len(feats_a[layers[0]].x)
-    all_idx = np.arange(n_sub)
     pairs = [(la, lb) for la in layers for lb in layers]
     for la, lb in progress(len(pairs), "pair", "layer x layer", pairs):
-        xa, xb = feats_a[la], feats_b[lb]
-        reduced = xa.was_reduced or xb.was_reduced
-        m = sim.data_measures(xa.centred, xb.centred, opts["svcca_keep"], reduced,
-                              opts["shape_alpha"])
-        if reduced:
-            m = sim.without_basis_measures(m)
-        why = sim.undefined_reasons(xa.centred.scatter_with(xb.centred), opts["svcca_keep"],
-                                    reduced) | neighbour_reasons(n_sub, opts["knn_k"])
-        m.update(subsample_measures(xa, xb, all_idx, opts, kendall=False))
+        m, why = in_memory_measures(feats_a[la], feats_b[lb], opts, opts["dead_unit_std"])
         for measure, value in m.items():
             rows.append(
                 {"kind": "pair", "layer_a": la, "layer_b": lb, "measure": measure,
