@@ -307,3 +307,13 @@ def test_pwcca_weights_are_canonical_variates_not_googles_unwhitened_directions(
     ours = sim.pwcca(sim.Scatter.from_data(x, y))
     assert qr_weighted(u.T @ ix) == pytest.approx(ours, abs=1e-12)
     assert abs(qr_weighted(u.T) - ours) > 1e-4
+
+
+def test_table_pages_name_measures_as_the_registry_shows_them():
+    import pandas as pd
+
+    from convergent.tables.render import csv_html
+
+    page = csv_html(pd.DataFrame({"measure": ["mutual_knn", "cca_rho", "other"],
+                                  "value": [0.5, 0.4, 0.3]}), "t")
+    assert ">mutual k-NN<" in page and ">mean CCA ρ<" in page and ">other<" in page
