@@ -27,7 +27,7 @@ rule validation_perturbations:
     output:
         f"{R}/validation/{{arch}}/{{model}}.csv",
     log:
-        f"{R}/logs/validation/{{arch}}/{{model}}.log",
+        f"{R}/logs/validation_perturbations/{{arch}}/{{model}}.log",
     params:
         spec=spec("validation_perturbations"),
     conda:
