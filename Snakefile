@@ -23,6 +23,7 @@ include: "workflow/rules/figures.smk"
 include: "workflow/rules/similarity.smk"
 include: "workflow/rules/li_analyses.smk"
 include: "workflow/rules/claims.smk"
+include: "workflow/rules/validation.smk"
 include: "workflow/rules/neural.smk"
 include: "workflow/rules/report.smk"
 
@@ -56,6 +57,14 @@ rule claims:
     network distances and their grouping tests, and the findings with their Claims section."""
     input:
         outputs(CLAIMS_TARGET),
+
+
+rule validate:
+    """Which measure to trust on these networks: every measure's tests (group separation of the
+    training conditions, monotonicity, probe, layer identification) in one table and figure
+    (docs/validation.md), and the findings with their section when validation.enabled."""
+    input:
+        outputs(VALIDATE_TARGET),
 
 
 rule neural:

@@ -16,6 +16,11 @@ job (``mean``), never per pair; the "pair's streamed sums" rows set what a pair 
 within sums.  The layer x layer rows compare building each layer's centred features, scatter and
 eigendecomposition once against rebuilding them for every pair.
 
+The newer measures each print against one GEMM of their shape: the generalized shape metric and
+the soft correlation match per resample from the scatter matrices (its row: cross sum + measure),
+mutual k-NN and CKNNA per pair from the subsample's cosines (against the Gram GEMM XXᵀ of the
+subsample: n × p times p × n), beside the per-model neighbour sort they need once.
+
 ``bench_similarity(images, subsample)`` returns [(name, seconds, note)]; benchmarks/bench.py calls
 it (smaller with --quick).
 """
@@ -27,9 +32,13 @@ from collections.abc import Callable
 
 import numpy as np
 
+from convergent.analysis import neighbours as nn
 from convergent.analysis import rsa
 from convergent.analysis import similarity as sim
+from convergent.analysis.correlation import scatter_correlation
+from convergent.analysis.matching import soft_correlation_match
 from convergent.analysis.similarity import matched_correlation
+from convergent.analysis.subsample import SubsampleLayer
 from convergent.moments import BlockMoments
 
 IMAGES = 2000
@@ -110,12 +119,16 @@ def _bench(images: int, subsample: int) -> list[tuple[str, float, str]]:
                     f"{(seconds + t_cross) / gemm:.2f}x GEMM (XtX+YtY+XtY + null's XtY, "
                     f"{(seconds + t_cross) / (2 * t_cross):.2f}x now)"))
         s = _scatter(rng, units)
+        corr, live = scatter_correlation(s.n, s.sxx, s.syy, s.sxy, 1e-6), sim.live_units(s, 1e-6)
         for name, func in (
             ("linear_cka", sim.linear_cka),
             ("cca (rho and R2)", sim.canonical_correlations),
             ("svcca 0.99", sim.svcca_rho),
             ("pwcca", sim.pwcca),
             ("procrustes + angular", sim.procrustes),
+            ("shape metric (alpha 0.5)", lambda s: sim.shape_metric(s, 0.5)),
+            ("soft correlation match (from C)",
+             lambda s, c=corr, live=live: soft_correlation_match(c, *live)),
             ("regression R2 (both ways)", lambda s: (sim.regression_r2(s),
                                                      sim.regression_r2(s.swap()))),
             ("matched correlation (semi + 1:1)", lambda s: matched_correlation(s, 1e-6)),
@@ -140,6 +153,7 @@ def _bench(images: int, subsample: int) -> list[tuple[str, float, str]]:
                     _best(lambda kx=kx, ky=ky: sim.cka(kx, ky)), f"{subsample}x{subsample} Grams"))
         out.append((f"similarity/debiased linear cka {layer}", _best(
             lambda x=x, y=y: sim.cka(x @ x.T, y @ y.T, debiased=True)), note))
+        out += _neighbours(layer, x, y, note)
         out.append((f"similarity/pca reduction {layer}", _best(lambda x=x: sim.reduce_features(x)),
                     note + " (flatten route for scatter measures)"))
         ra, rb = rsa.rdm(x), rsa.rdm(y)
@@ -148,6 +162,25 @@ def _bench(images: int, subsample: int) -> list[tuple[str, float, str]]:
             out.append((f"similarity/rsa {method} {layer}", _best(
                 lambda m=method, ra=ra, rb=rb: rsa.compare(ra, rb, m)), f"{len(ra)} RDM entries"))
     return out
+
+
+def _neighbours(layer: str, x: np.ndarray, y: np.ndarray, note: str
+                ) -> list[tuple[str, float, str]]:
+    """Mutual k-NN and CKNNA (k = 10) per pair from the per-model cosines and neighbour lists,
+    and the per-model sort, against one GEMM of the Gram's shape (XXᵀ)."""
+    a, b = SubsampleLayer(x, "correlation"), SubsampleLayer(y, "correlation")
+    gemm = _best(lambda: x @ x.T)
+    t_sort = _best(lambda: nn.neighbour_mask(nn.nearest_neighbours(a.cosine, 10)))
+    ma, mb = a.neighbours(10), b.neighbours(10)
+    t_knn = _best(lambda: nn.overlap(ma, mb, 10).mean())
+    t_cknna = _best(lambda: nn.cknna_masked(a.cosine, b.cosine, ma, mb))
+    return [
+        (f"similarity/one float64 GEMM XXt {layer}", gemm, f"{note}: the yardstick"),
+        (f"similarity/neighbour lists (per model) {layer}", t_sort,
+         f"{t_sort / gemm:.2f}x GEMM (cosines from the Gram, one sort)"),
+        (f"similarity/mutual k-NN per pair {layer}", t_knn, f"{t_knn / gemm:.2f}x GEMM"),
+        (f"similarity/CKNNA per pair {layer}", t_cknna, f"{t_cknna / gemm:.2f}x GEMM"),
+    ]
 
 
 def _layer_by_layer(rng: np.random.Generator, subsample: int) -> list[tuple[str, float, str]]:

@@ -106,8 +106,8 @@ def test_example_pair_must_index_models():
         (
             lambda c: c.update(colour="red"),
             "colour: unknown key; valid top-level keys: dataset, architectures, models, "
-            "training, conditions, pairing, probe, layers, analysis, similarity, figures, "
-            "findings, claims, neural, resources",
+            "training, conditions, pairing, probe, layers, analysis, similarity, validation, "
+            "figures, findings, claims, neural, resources",
         ),
         (
             lambda c: c["models"][0].update(seed=1),

@@ -25,6 +25,8 @@ OPTS = {
     "subsample": 12,
     "rbf_fraction": 0.4,
     "svcca_keep": 0.99,
+    "shape_alpha": 0.5,
+    "knn_k": 5,
     "rdm_metric": "correlation",
     "kendall": True,
     "bootstrap": 10,

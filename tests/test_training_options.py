@@ -119,3 +119,31 @@ def test_deterministic_is_a_boolean_left_out_of_the_spec_at_its_default():
     assert study.training_spec(on, study.models(on)[0])["deterministic"] is True
     with pytest.raises(study.ConfigError, match="training.deterministic"):
         study.validate(config(deterministic="yes"), SCHEMA)
+
+
+def test_random_labels_relabel_one_fixed_fraction_for_every_network():
+    """training.random_labels: the same images get the same random labels whatever the
+    model's seeds (the condition is a training set); 0 leaves the labels and the spec alone."""
+    from convergent.data import DataSpec, make_datamodule
+
+    data = DataSpec.from_config(SMALL)
+    clean = data.training_tensors("train").labels
+
+    def labels(fraction, data_seed):
+        training = study.with_later_options({**TRAINING, "random_labels": fraction})
+        module = make_datamodule(data, "alexnet_small", training, data_seed)
+        module.setup("fit")
+        return module.train_data.labels
+
+    noisy = labels(0.5, 0)
+    assert torch.equal(noisy, labels(0.5, 7))
+    assert 0.35 < (noisy != clean).float().mean() < 0.55  # half relabelled, 1/10 by chance same
+    assert torch.equal(labels(0.0, 0), clean)
+    cfg = config()
+    study.validate(cfg, SCHEMA)
+    model = study.models(cfg)[0]
+    assert "random_labels" not in study.training_spec(cfg, model)
+    bad = {**config(), "dataset": {"name": "imagefolder"}, "conditions": {
+        "noisy": {"random_labels": 0.5}}}
+    with pytest.raises(study.ConfigError, match="conditions.noisy.random_labels: needs a data"):
+        study._check_random_labels(bad)

@@ -239,7 +239,7 @@ def models(config: dict[str, Any]) -> list[Model]:
 #: training options added after studies were run, with the value that reproduces those
 #: studies: the train spec leaves them out at that value (so a study trained before an option
 #: existed keeps its models), and training reads them back through :func:`with_later_options`
-LATER_TRAINING_OPTIONS = {"augment_crop": 0, "deterministic": False}
+LATER_TRAINING_OPTIONS = {"augment_crop": 0, "deterministic": False, "random_labels": 0.0}
 
 
 def training_of(config: dict[str, Any], model: Model) -> dict[str, Any]:
@@ -356,7 +356,30 @@ def check_study(config: dict[str, Any]) -> None:
     _check_architectures(config)
     _check_analysis(config)
     _check_claims(config)
+    _check_random_labels(config)
+    _check_validation(config)
     example_pair(config)
+
+
+def _check_validation(config: dict[str, Any]) -> None:
+    """The measure validation reads the similarity tables."""
+    if config.get("validation", {}).get("enabled") and not config["similarity"]["enabled"]:
+        raise ConfigError("validation.enabled: needs the similarity measures; set "
+                          "similarity.enabled: true")
+
+
+def _check_random_labels(config: dict[str, Any]) -> None:
+    """Random labels relabel an in-memory training set: not an image folder."""
+    if config["dataset"]["name"] != "imagefolder":
+        return
+    sections = {"training": config.get("training", {}),
+                **{f"conditions.{k}": v for k, v in config.get("conditions", {}).items()}}
+    for key, section in sections.items():
+        if section.get("random_labels", 0):
+            raise ConfigError(
+                f"{key}.random_labels: needs a dataset held in memory (fashion_mnist, cifar10), "
+                "not imagefolder; set it to 0"
+            )
 
 
 def _check_models(config: dict[str, Any]) -> None:

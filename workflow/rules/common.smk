@@ -273,8 +273,8 @@ SPECS = {
         # not read: enabled, cross_architecture and the untrained null (they choose the jobs)
         "similarity": (
             "conv_convention", "image_features", "subsample", "rbf_fraction", "svcca_keep",
-            "rdm_metric", "kendall", "bootstrap", "ci", "seed", "layer_by_layer",
-            "nulls.shuffled",
+            "shape_alpha", "knn_k", "rdm_metric", "kendall", "bootstrap", "ci", "seed",
+            "layer_by_layer", "nulls.shuffled",
         ),
         # relative depths of the layers (layer identification across architectures)
         "architectures": arch_definitions(
@@ -469,6 +469,7 @@ QUESTIONS = {
     "7. Do the commentary's claims hold?": ["claims", "network_grouping", "network_embedding"],
     "8. Do the seeds tell the same story about the brain?": [
         "neural_predictivity", "neural_by_layer", "neural_best_layer", "neural_consistency"],
+    "9. Which measure can you trust here?": ["validation"],
 }
 QUESTION_OF = {family: q for q, families in QUESTIONS.items() for family in families}
 EXAMPLE_LABEL = f"{EXAMPLE.a.name} vs {EXAMPLE.b.name}"
@@ -539,6 +540,10 @@ FINDINGS = {"files": ["findings.md", "findings.html", "tables/findings.csv"]}
 CLAIMS_TARGET = {"tables": ["claims", "network_grouping"],
                  "figures": ["claims", "network_embedding"],
                  **(FINDINGS if config["claims"]["enabled"] else {})}
+# the measure validation (validation.smk); the findings too when it is part of them
+VALIDATION = config["validation"]
+VALIDATE_TARGET = {"tables": ["validation"], "figures": ["validation"],
+                   **(FINDINGS if VALIDATION["enabled"] else {})}
 
 
 def outputs(*groups):
@@ -557,6 +562,7 @@ def outputs(*groups):
 def all_outputs():
     return outputs(STUDY, FINDINGS, LI2016, *([SIMILARITY] if SIM["enabled"] else []),
                    *([CLAIMS_TARGET] if config["claims"]["enabled"] else []),
+                   *([VALIDATE_TARGET] if VALIDATION["enabled"] else []),
                    *([NEURAL_OUTPUTS] if NEURAL["enabled"] else []))
 
 

@@ -20,6 +20,7 @@ FINDINGS_INPUTS = {
        if SPARSE_LAYERS and LI_FINDINGS else {}),
     **({"claims": f"{R}/tables/claims.csv"} if config["claims"]["enabled"] else {}),
     **({"neural": f"{R}/tables/neural_by_layer.csv"} if NEURAL["enabled"] else {}),
+    **({"validation": f"{R}/tables/validation.csv"} if VALIDATION["enabled"] else {}),
 }
 
 
@@ -27,7 +28,7 @@ rule study_findings:
     """The study's answers with numbers and intervals over networks beside their floors and the
     published values where they apply: accuracies, convergence by depth (its trends tested),
     dead units, sparse prediction, agreement of the most and least active units, layer
-    identification, the claims."""
+    identification, the claims, which measures pass the validation."""
     input:
         **FINDINGS_INPUTS,
     output:

@@ -52,6 +52,15 @@ def semi_matching(c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return partner, c[np.arange(len(c)), partner]
 
 
+def soft_correlation_match(c: np.ndarray, live_a: np.ndarray, live_b: np.ndarray) -> float:
+    """ReSi's soft correlation match (Klabunde et al. 2025) over live units: the mean over A's
+    live units of each one's best correlation in B, and the same from B, averaged (ReSi counts
+    a dead unit as r = 0 in its side's mean; the partners may be any unit)."""
+    if not (live_a.any() and live_b.any()):
+        return np.nan
+    return float((c.max(1)[live_a].mean() + c.max(0)[live_b].mean()) / 2)
+
+
 def one_to_one_matching(c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(partner, value) of the maximum-total-correlation assignment of rows to columns.
 

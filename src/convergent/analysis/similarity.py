@@ -35,7 +35,12 @@ import numpy as np
 from scipy.linalg import lapack, solve_triangular
 
 from convergent.analysis.correlation import scatter_correlation
-from convergent.analysis.matching import one_to_one_matching, rank_agreement, semi_matching
+from convergent.analysis.matching import (
+    one_to_one_matching,
+    rank_agreement,
+    semi_matching,
+    soft_correlation_match,
+)
 from convergent.analysis.measures import MEASURES, undefined
 
 #: whitening keeps a standardised unit unless all but this fraction of its variance is explained
@@ -341,6 +346,42 @@ def angular_shape_data(x: np.ndarray, y: np.ndarray) -> float:
     return _chord_angle(procrustes_data(x, y))
 
 
+def partial_whitener(eig: Eigen, alpha: float) -> np.ndarray:
+    """Z_α = V diag(α + (1 − α) (λ/λ̄)^{-1/2}) Vᵀ from eigh(Sxx) = (λ, V), λ̄ the mean of the
+    eigenvalues that carry variance (the others, ≤ RANK_TOL × the largest, get 0; netrep clips
+    them at 1e-7): α = 1 leaves the data as they are, α = 0 whitens.  Measuring λ in units of
+    λ̄ makes every α free of the data's scale and sample count (docs/similarity.md)."""
+    evals, evecs = eig
+    keep = evals > RANK_TOL * max(evals.max(initial=0.0), 0.0)
+    d = np.zeros_like(evals)
+    d[keep] = alpha + (1.0 - alpha) / np.sqrt(evals[keep] / evals[keep].mean())
+    return (evecs * d) @ evecs.T
+
+
+def shape_metric(s: Scatter, alpha: float) -> float:
+    """Generalized shape metric (Williams et al. 2021; netrep's ``LinearMetric(alpha)``,
+    angular): ``angular_shape`` of the partially whitened X Z_α and Y Z_α, radians [0, π/2];
+    α = 1 is ``angular_shape`` itself (docs/similarity.md: the whitening's scale)."""
+    if alpha == 1.0:
+        return angular_shape(s)
+    zx, zy = (partial_whitener(s.eigh(side), alpha) for side in "xy")
+    return angular_shape(Scatter(s.n, zx @ s.sxx @ zx, zy @ s.syy @ zy, zx @ s.sxy @ zy))
+
+
+def _shape_centred(xc: np.ndarray, yc: np.ndarray, alpha: float,
+                   eigs: tuple[Eigen | None, Eigen | None] = (None, None)) -> float:
+    """``shape_metric`` of centred data, from the residual (as ``procrustes_data``)."""
+    if alpha != 1.0:
+        xc, yc = (d @ partial_whitener(np.linalg.eigh(d.T @ d) if e is None else e, alpha)
+                  for d, e in zip((xc, yc), eigs, strict=True))
+    return _chord_angle(_procrustes_centred(xc, yc))
+
+
+def shape_metric_data(x: np.ndarray, y: np.ndarray, alpha: float) -> float:
+    """``shape_metric`` from the data, precise near identity (as ``angular_shape_data``)."""
+    return _shape_centred(x - x.mean(0), y - y.mean(0), alpha)
+
+
 def regression_r2(s: Scatter) -> float:
     """Linear regression fit of Y from X: R² = 1 − min_B ‖Yc − XcB‖²_F / ‖Yc‖²_F
     = tr(Syx Sxx⁺ Sxy) / tr(Syy).  Asymmetric (X predicts Y); NaN outside its domain."""
@@ -362,7 +403,7 @@ def _undefined(s: Scatter, sv: Scatter, reduced: bool) -> dict[str, str]:
              "svd": (sv.whitener("x").shape[1], sv.whitener("y").shape[1])}
     out = {}
     for name, m in MEASURES.items():
-        if m.route != "gram":
+        if m.route in ("scatter", "matching"):
             why = undefined(name, s.n, *ranks["svd" if name in _AFTER_SVD else "all"], reduced)
             if why:
                 out[name] = why
@@ -377,10 +418,11 @@ def undefined_reasons(s: Scatter, svcca_keep: float = 0.99, reduced: bool = Fals
     return _undefined(s, svcca_scatter(s, svcca_keep), reduced)
 
 
-def scatter_measures(s: Scatter, svcca_keep: float = 0.99, reduced: bool = False
-                     ) -> dict[str, float]:
-    """Every scatter-route measure of one pair of layers (regression both ways and their mean);
-    NaN where a measure is undefined (:func:`undefined_reasons`)."""
+def scatter_measures(s: Scatter, svcca_keep: float = 0.99, reduced: bool = False,
+                     shape_alpha: float = 0.5) -> dict[str, float]:
+    """Every scatter-route measure of one pair of layers (regression both ways and their mean;
+    the shape metric at ``shape_alpha``); NaN where a measure is undefined
+    (:func:`undefined_reasons`)."""
     s.eigh("x"), s.eigh("y")  # before swap(), so that both orientations share them
     s.whitener("x"), s.whitener("y")
     ab, ba = regression_r2(s), regression_r2(s.swap())
@@ -397,6 +439,7 @@ def scatter_measures(s: Scatter, svcca_keep: float = 0.99, reduced: bool = False
         "pwcca": pwcca(s),
         "procrustes": procrustes(s),
         "angular_shape": angular_shape(s),
+        "shape_metric": shape_metric(s, shape_alpha),
         "regression_r2_ab": ab,
         "regression_r2_ba": ba,
         "regression_r2": (ab + ba) / 2,
@@ -430,14 +473,17 @@ def data_measures(
     y: np.ndarray | CentredLayer,
     svcca_keep: float = 0.99,
     reduced: bool = False,
+    shape_alpha: float = 0.5,
 ) -> dict[str, float]:
     """``scatter_measures`` of in-memory data, with the shape metrics from the residuals."""
     a, b = (v if isinstance(v, CentredLayer) else CentredLayer(v) for v in (x, y))
     s = a.scatter_with(b)
-    m = scatter_measures(s, svcca_keep, reduced)
+    m = scatter_measures(s, svcca_keep, reduced, shape_alpha)
     m["procrustes"] = procrustes_of_cross(s.sxy, np.trace(s.sxx), np.trace(s.syy),
                                           lambda: (a.xc, b.xc))
     m["angular_shape"] = _chord_angle(m["procrustes"])
+    if np.isfinite(m["shape_metric"]):  # NaN where undefined
+        m["shape_metric"] = _shape_centred(a.xc, b.xc, shape_alpha, (a.eig, b.eig))
     return m
 
 
@@ -471,7 +517,8 @@ def matched_correlation(
     scatter matrices, so that it gets the same bootstrap CI as the other measures: over live
     units (a dead unit has no correlation to match; ``semi_matched_correlation``: A's live
     units; ``matched_correlation``: the matched pairs of two live units), and over all units
-    with dead ones counting r = 0 (``*_all``, the mean a table of every unit gives).  With the
+    with dead ones counting r = 0 (``*_all``, the mean a table of every unit gives), and ReSi's
+    soft correlation match over live units (both directions' semi-matching).  With the
     units' ``means`` (of X, of Y) also ``mean_activation_rank``: the Spearman correlation of
     one-to-one matched units' mean activations (are the most and least active units the same
     across nets? Li et al. Fig. 4's question)."""
@@ -485,6 +532,7 @@ def matched_correlation(
         "matched_correlation": float(np.mean(value[both])) if both.any() else np.nan,
         "semi_matched_correlation_all": float(np.mean(semi)),
         "matched_correlation_all": float(np.nanmean(value)),
+        "soft_correlation_match": soft_correlation_match(c, live_a, live_b),
     }
     if means is not None:
         out["mean_activation_rank"] = rank_agreement(*means, partner, between=c)["spearman"]

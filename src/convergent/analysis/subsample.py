@@ -1,6 +1,6 @@
 """The Gram and RDM route on a probe subsample: per-image features of one layer with the
-n × n matrices the kernel and RSA measures need, computed once and indexed by bootstrap
-resamples (conventions: docs/similarity.md)."""
+n × n matrices the kernel, RSA and nearest-neighbour measures need, computed once per model and
+indexed by bootstrap resamples (conventions: docs/similarity.md)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,13 @@ from typing import Any
 
 import numpy as np
 
+from convergent.analysis import neighbours as nn
 from convergent.analysis import rsa
 from convergent.analysis import similarity as sim
+from convergent.analysis.measures import MEASURES, undefined
+
+#: the unit-matching measures (``similarity.matched_correlation``'s)
+MATCHING = [name for name, m in MEASURES.items() if m.route == "matching"]
 
 
 def subsample_index(n_images: int, size: int, seed: int) -> np.ndarray:
@@ -38,6 +43,18 @@ class SubsampleLayer:
         self.rdm_square = square + square.T
 
     @cached_property
+    def cosine(self) -> np.ndarray:
+        """The images' cosine similarities (from the Gram matrix: no pass over the features)."""
+        return nn.cosine_similarities(self.gram)
+
+    def neighbours(self, k: int) -> np.ndarray:
+        """The 0/1 matrix of each image's k nearest neighbours: one sort, once per k."""
+        masks = self.__dict__.setdefault("_masks", {})
+        if k not in masks:
+            masks[k] = nn.neighbour_mask(nn.nearest_neighbours(self.cosine, k))
+        return masks[k]
+
+    @cached_property
     def centred(self) -> sim.CentredLayer:
         """The reduced features centred, with their scatter and its eigh (scatter measures)."""
         return sim.CentredLayer(self.reduced)
@@ -48,11 +65,33 @@ class SubsampleLayer:
         return np.exp(-d / (2 * fraction**2 * median)) if median > 0 else np.ones_like(d)
 
 
+def neighbour_reasons(n: int, k: int) -> dict[str, str]:
+    """{neighbour measure: why it is undefined} for ``k`` neighbours of ``n`` images ({} where
+    they are defined)."""
+    return {name: why for name, m in MEASURES.items() if m.route == "neighbours"
+            and (why := undefined(name, n, 0, 0, k=k))}
+
+
+def neighbour_measures(a: SubsampleLayer, b: SubsampleLayer, idx: np.ndarray, k: int
+                       ) -> dict[str, float]:
+    """Mutual k-NN and CKNNA of images ``idx`` (NaN outside their domain).  The neighbour lists
+    are those among all the subsample's images (one sort per model, none per resample): a
+    bootstrap resample averages its images' overlaps and indexes the masked cosine matrices."""
+    if undefined("mutual_knn", len(a.x), 0, 0, k=k):
+        return {"mutual_knn": np.nan, "cknna": np.nan}
+    ma, mb = a.neighbours(k), b.neighbours(k)
+    ii = np.ix_(idx, idx)
+    return {"mutual_knn": float(nn.overlap(ma, mb, k)[idx].mean()),
+            "cknna": (nn.cknna_masked(a.cosine[ii], b.cosine[ii], ma[ii], mb[ii]) if k >= 2
+                      else np.nan)}
+
+
 def subsample_measures(
     a: SubsampleLayer, b: SubsampleLayer, idx: np.ndarray, opts: dict[str, Any], kendall: bool
 ) -> dict[str, float]:
-    """Debiased linear CKA, RBF CKA and RSA of images ``idx`` (repeats allowed: RDM entries
-    that pair an image with its own copy are dropped)."""
+    """Debiased linear CKA, RBF CKA, RSA and the neighbour measures (``opts["knn_k"]``
+    neighbours) of images ``idx`` (repeats allowed: RDM entries that pair an image with its own
+    copy are dropped; CKNNA of a resample indexes the masked cosine matrices)."""
     ii = np.ix_(idx, idx)
     iu = np.triu_indices(len(idx), 1)
     keep = idx[iu[0]] != idx[iu[1]]
@@ -64,4 +103,25 @@ def subsample_measures(
     }
     if kendall:
         out["rsa_kendall_tau_a"] = rsa.compare(ra, rb, "kendall_tau_a")
+    out.update(neighbour_measures(a, b, idx, opts["knn_k"]))
     return out
+
+
+def in_memory_measures(a: SubsampleLayer, b: SubsampleLayer, opts: dict[str, Any],
+                       dead_std: float | None = None) -> tuple[dict[str, float], dict[str, str]]:
+    """(every measure, {measure: why it is undefined}) of two layers' features of the same
+    images, all in memory (the layer × layer route): the scatter-route measures from the
+    residuals, the Gram and neighbour measures, and with ``dead_std`` the unit matchings
+    (NaN on principal-component scores)."""
+    reduced = a.was_reduced or b.was_reduced
+    s = a.centred.scatter_with(b.centred)
+    m = sim.data_measures(a.centred, b.centred, opts["svcca_keep"], reduced, opts["shape_alpha"])
+    if dead_std is not None:  # units, or NaN where principal components stand in for them
+        m.update(sim.matched_correlation(s, dead_std, (a.centred.mean, b.centred.mean))
+                 if not reduced else dict.fromkeys(MATCHING, np.nan))
+    if reduced:
+        m = sim.without_basis_measures(m)
+    why = (sim.undefined_reasons(s, opts["svcca_keep"], reduced)
+           | neighbour_reasons(len(a.x), opts["knn_k"]))
+    m.update(subsample_measures(a, b, np.arange(len(a.x)), opts, kendall=False))
+    return m, why

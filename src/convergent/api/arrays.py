@@ -22,12 +22,14 @@ from typing import Any
 import numpy as np
 
 from convergent.analysis import mutual_information as mi
+from convergent.analysis import neighbours as nn
 from convergent.analysis import rsa as _rsa
 from convergent.analysis import similarity as sim
 from convergent.analysis import sparse_prediction as sp
 from convergent.analysis.blocks import pair_moments_of_arrays
-from convergent.analysis.correlation import correlation
-from convergent.analysis.measures import UndefinedMeasureWarning
+from convergent.analysis.correlation import correlation, scatter_correlation
+from convergent.analysis.matching import soft_correlation_match as _soft_match
+from convergent.analysis.measures import MEASURES, Measure, UndefinedMeasureWarning
 from convergent.analysis.statistics import bootstrap
 from convergent.api import layers as ly
 from convergent.api import products
@@ -233,13 +235,24 @@ def regression_r2(x: Any, y: Any) -> float:
     return _said(sim.regression_r2(s), s, "regression_r2_ab")
 
 
-def similarity_measures(x: Any, y: Any, svcca_keep: float = 0.99) -> dict[str, float]:
+def shape_metric(x: Any, y: Any, alpha: float = 0.5) -> float:
+    """Generalized shape metric (Williams et al. 2021, angular, rotations): the angular shape
+    distance of the partially whitened data X V diag(α + (1 − α)(λ/λ̄)^{-1/2}) Vᵀ (λ, V: the
+    eigendecomposition of the covariance, λ̄ the mean eigenvalue), radians [0, π/2]; α = 1 is
+    :func:`angular_shape`, α = 0 whitens fully (CCA); a metric for every α."""
+    x, y = pair(x, y)
+    return sim.shape_metric_data(numpy64(x), numpy64(y), alpha)
+
+
+def similarity_measures(x: Any, y: Any, svcca_keep: float = 0.99,
+                        shape_alpha: float = 0.5) -> dict[str, float]:
     """Every linear measure of the workflow's similarity table at once: linear CKA and HSIC,
-    CCA ρ̄ and R², SVCCA, PWCCA, Procrustes, angular shape and regression R² both ways and their
-    mean (``regression_r2``)."""
+    CCA ρ̄ and R², SVCCA, PWCCA, Procrustes, angular shape, the shape metric at
+    ``shape_alpha`` and regression R² both ways and their mean (``regression_r2``); the
+    measures outside their domain are NaN, each with an UndefinedMeasureWarning."""
     p = _pair(x, y)
     s = p.scatter()
-    m = sim.scatter_measures(s, svcca_keep)
+    m = sim.scatter_measures(s, svcca_keep, shape_alpha=shape_alpha)
     m["pwcca"] = sim.pwcca(s, "x" if p.a.width <= p.b.width else "y")
     m["procrustes"] = p.procrustes()
     m["angular_shape"] = sim._chord_angle(m["procrustes"])
@@ -248,6 +261,39 @@ def similarity_measures(x: Any, y: Any, svcca_keep: float = 0.99) -> dict[str, f
             warnings.warn(f"{name} is undefined here: {why}", UndefinedMeasureWarning,
                           stacklevel=2)
     return m
+
+
+def soft_correlation_match(x: Any, y: Any, dead_std: float = 1e-6) -> float:
+    """ReSi's soft correlation match (Klabunde et al. 2025): every live unit of ``x`` takes its
+    best Pearson correlation with a unit of ``y`` and every live unit of ``y`` its best with one
+    of ``x``; the mean of the two sides' means.  Dead units (std ≤ ``dead_std``) have no
+    correlation to match (ReSi counts them as r = 0)."""
+    s = _scatter(x, y)
+    c = scatter_correlation(s.n, s.sxx, s.syy, s.sxy, dead_std)
+    return _soft_match(c, *sim.live_units(s, dead_std))
+
+
+def mutual_knn(x: Any, y: Any, k: int = 10) -> float:
+    """Mutual k-nearest-neighbour alignment (Huh et al. 2024): the mean over samples of the
+    fraction of a sample's k nearest neighbours in ``x`` that are among its k nearest in
+    ``y``; neighbours by the cosine of the uncentred rows (the sample itself excluded).
+    In [0, 1], chance ≈ k / (n − 1); NaN unless k < n − 1."""
+    x, y = pair(x, y)
+    return nn.mutual_knn(numpy64(x), numpy64(y), k)
+
+
+def cknna(x: Any, y: Any, k: int = 10) -> float:
+    """CKNNA (Huh et al. 2024): CKA of the rows' cosine kernels, with Song et al.'s unbiased
+    HSIC, restricted to the pairs of samples that are k nearest neighbours in both ``x`` and
+    ``y`` (docs/similarity.md gives the formula); NaN unless 2 ≤ k < n − 1."""
+    x, y = pair(x, y)
+    return nn.cknna(numpy64(x), numpy64(y), k)
+
+
+def measures() -> list[Measure]:
+    """The registry: every measure the study computes, with its table name, display name,
+    similarity-repository name, invariances, direction and domain (docs/similarity.md)."""
+    return list(MEASURES.values())
 
 
 def rdm(x: Any, metric: str = "correlation") -> np.ndarray:

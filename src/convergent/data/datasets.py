@@ -215,6 +215,20 @@ class DataSpec:
         return len(classes), 3, image_size(arch)
 
 
+def with_random_labels(data: ImageTensors, fraction: float, classes: int) -> ImageTensors:
+    """``data`` with a fixed ``fraction`` of its images relabelled uniformly at random (Zhang et
+    al. 2017's partially random labels): the images and labels are drawn once (seed 0, not the
+    model's seeds), so every network of a condition learns the same corrupted training set."""
+    if fraction <= 0:
+        return data
+    gen = torch.Generator().manual_seed(0)
+    n = len(data.labels)
+    pick = torch.randperm(n, generator=gen)[: int(round(fraction * n))]
+    labels = data.labels.clone()
+    labels[pick] = torch.randint(classes, (len(pick),), generator=gen)
+    return ImageTensors(data.images, labels)
+
+
 def normalise(images: torch.Tensor) -> torch.Tensor:
     """uint8 images -> float in about [-1, 1] (a fixed map, identical for every dataset/seed)."""
     return images.float().div_(127.5).sub_(1.0)

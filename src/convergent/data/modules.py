@@ -21,7 +21,13 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from convergent.data.datasets import DataSpec, ImageTensors, image_folder, normalise
+from convergent.data.datasets import (
+    DataSpec,
+    ImageTensors,
+    image_folder,
+    normalise,
+    with_random_labels,
+)
 
 
 def epoch_seed(seed: int, epoch: int) -> int:
@@ -87,16 +93,18 @@ class TensorDataModule(pl.LightningDataModule):
     """A dataset that fits in device memory, held there for the whole fit."""
 
     def __init__(
-        self, spec: DataSpec, batch_size: int, data_seed: int, flip: bool, crop: int = 0
+        self, spec: DataSpec, batch_size: int, data_seed: int, flip: bool, crop: int = 0,
+        random_labels: float = 0.0, classes: int = 10,
     ) -> None:
         super().__init__()
         self.spec, self.batch_size, self.data_seed, self.flip = spec, batch_size, data_seed, flip
-        self.crop = crop
+        self.crop, self.random_labels, self.classes = crop, random_labels, classes
 
     def setup(self, stage: str) -> None:
         device = self.trainer.strategy.root_device if self.trainer else torch.device("cpu")
         move = lambda d: ImageTensors(d.images.to(device), d.labels.to(device))  # noqa: E731
-        self.train_data = move(self.spec.training_tensors("train"))
+        train = self.spec.training_tensors("train")
+        self.train_data = move(with_random_labels(train, self.random_labels, self.classes))
         self.test_data = move(self.spec.training_tensors("test"))
 
     def train_dataloader(self) -> DeviceBatches:
@@ -152,7 +160,8 @@ def make_datamodule(
 ) -> pl.LightningDataModule:
     if spec.in_memory:
         return TensorDataModule(spec, training["batch_size"], data_seed, training["augment_flip"],
-                                training["augment_crop"])
+                                training["augment_crop"], training["random_labels"],
+                                spec.shape(arch)[0])
     return ImageFolderDataModule(
         spec, arch, training["batch_size"], data_seed, training["num_workers"]
     )

@@ -143,6 +143,7 @@ REGISTRY = {
     "claims": "claims",
     "network-embedding": "claims",
     "neural-predictivity": "neural",
+    "validation": "validation",
     **{
         f"similarity-{name}": "similarity"
         for name in ("by-layer", "heatmaps", "layer-identification", "sources", "architectures")

@@ -15,9 +15,10 @@ from convergent.analysis.measures import MEASURES, display
 from convergent.figures import SEQUENTIAL, legend_below, plural, save, suptitle
 
 BY_LAYER = ["matched_correlation", "linear_cka", "rbf_cka", "linear_cka_debiased", "cca_rho",
-            "svcca_rho", "pwcca", "procrustes", "regression_r2", "rsa_spearman"]
+            "svcca_rho", "pwcca", "procrustes", "shape_metric", "regression_r2", "rsa_spearman",
+            "mutual_knn"]
 HEATMAP = ["linear_cka", "rbf_cka", "linear_cka_debiased", "cca_rho", "svcca_r2", "pwcca",
-           "regression_r2", "procrustes", "rsa_spearman"]
+           "regression_r2", "procrustes", "shape_metric", "rsa_spearman", "mutual_knn", "cknna"]
 #: panels per row of a multi-panel figure: readable at a report's and a page's width
 COLUMNS = 3
 #: how an undefined cell (a measure outside its domain) is drawn: grey, hatched

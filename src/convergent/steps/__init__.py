@@ -43,10 +43,11 @@ def modules() -> list:
         stream,
         tables,
         train,
+        validation,
     )
 
     return [train, activations, compare, stream, tables, li_analyses, similarity, claims,
-            neural, figures, report]
+            validation, neural, figures, report]
 
 
 #: where the GPU jobs of one machine take their slots (one lock file per device); default: a

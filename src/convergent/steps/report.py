@@ -34,6 +34,7 @@ def findings(args: argparse.Namespace) -> None:
         claims=optional(args.claims),
         neural=optional(args.neural),
         level=args.level,
+        validation=optional(args.validation),
     )
     write_csv(table, args.csv)
     top = header(args.study, accuracy, args.dataset, args.probe, args.layers, args.level,
@@ -77,6 +78,7 @@ def register(step: Step) -> None:
     s.add_argument("--mean-activation", help="mean_activation_agreement.csv")
     s.add_argument("--claims", help="claims.csv (when claims.enabled)")
     s.add_argument("--neural", help="neural_by_layer.csv (when neural.enabled)")
+    s.add_argument("--validation", help="validation.csv (when validation.enabled)")
     s.add_argument("--layers", nargs="+", required=True, help="layer order, input to output")
     s.add_argument("--depths", type=json.loads, required=True,
                    help='JSON {architecture: {layer: relative depth}}')

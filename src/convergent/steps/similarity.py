@@ -8,7 +8,9 @@ dumps (``similarity``) or, under ``probe.stream``, from its networks' forward pa
 
 A pair's rows are long-format, one per number: analysis (per_layer | layer_by_layer), kind
 (pair | shuffled), the two models and layers, the layers' relative depths, measure, value,
-ci_low, ci_high, convention (the conv-layer convention that produced the number) and samples.
+ci_low, ci_high, convention (the conv-layer convention that produced the number) and samples;
+a per-layer pair row also its calibrated score against the shuffled null with its interval
+(calibrated, calibrated_low, calibrated_high: :func:`convergent.analysis.measures.calibrate`).
 Formulas live in :mod:`convergent.analysis.similarity` and :mod:`convergent.analysis.subsample`.
 """
 
@@ -24,8 +26,15 @@ import numpy as np
 
 from convergent import models
 from convergent.analysis import similarity as sim
+from convergent.analysis.measures import calibrate, calibrate_interval
 from convergent.analysis.statistics import bootstrap, shuffled_pairing
-from convergent.analysis.subsample import SubsampleLayer, subsample_index, subsample_measures
+from convergent.analysis.subsample import (
+    SubsampleLayer,
+    in_memory_measures,
+    neighbour_reasons,
+    subsample_index,
+    subsample_measures,
+)
 from convergent.io import InputError
 from convergent.io.activations import ActivationFile
 from convergent.moments import (
@@ -213,7 +222,7 @@ def layer_measures(d: LayerData, layer: str, opts: dict[str, Any]) -> list[dict[
     def scatter_stat(moms):
         def stat(idx: np.ndarray) -> dict[str, float]:
             s = sim.Scatter.from_moments(*moms, idx)
-            m = sim.scatter_measures(s, opts["svcca_keep"], reduced)
+            m = sim.scatter_measures(s, opts["svcca_keep"], reduced, opts["shape_alpha"])
             cross = moms[2]
             means = (cross.sum_x[idx].sum(0) / s.n, cross.sum_y[idx].sum(0) / s.n)
             m.update(sim.matched_correlation(s, dead_std, means))
@@ -238,18 +247,31 @@ def layer_measures(d: LayerData, layer: str, opts: dict[str, Any]) -> list[dict[
         add("shuffled", {k: (v, np.nan, np.nan) for k, v in est.items()}, conv, samples,
             why(null_moments))
 
-    # Gram route on the subsample, image bootstrap
+    # Gram and neighbour routes on the subsample, image bootstrap
     kendall = opts["kendall"]
+    gram_why = neighbour_reasons(n_sub, opts["knn_k"])
     with progress(resamples, "resample", f"{layer} Gram-route bootstrap") as bar:
         add("pair", bootstrap(lambda idx: subsample_measures(sa, sb, idx, opts, kendall),
                               n_sub, opts["bootstrap"], opts["seed"], opts["ci"], bar.update),
-            img_conv, float(n_sub))
+            img_conv, float(n_sub), gram_why)
     if opts["nulls"]["shuffled"]:
         perm = shuffled_pairing(n_sub, opts["seed"] + 1)
         sb_null = SubsampleLayer(sb.x[perm], opts["rdm_metric"])
         est = subsample_measures(sa, sb_null, np.arange(n_sub), opts, kendall)
         add("shuffled", {k: (v, np.nan, np.nan) for k, v in est.items()}, img_conv,
-            float(n_sub))
+            float(n_sub), gram_why)
+    return calibrated(rows)
+
+
+def calibrated(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rows`` (one pair-layer's) with each pair row's calibrated score and interval against
+    the shuffled row of its measure and convention (NaN without one, and on the null's rows)."""
+    null = {(r["measure"], r["convention"]): r["value"] for r in rows if r["kind"] == "shuffled"}
+    for r in rows:
+        s0 = null.get((r["measure"], r["convention"]), np.nan) if r["kind"] == "pair" else np.nan
+        r["calibrated"] = calibrate(r["measure"], r["value"], s0)
+        r["calibrated_low"], r["calibrated_high"] = calibrate_interval(
+            r["measure"], r["ci_low"], r["ci_high"], s0)
     return rows
 
 
@@ -259,21 +281,14 @@ def layer_by_layer_rows(
     layers: list[str],
     opts: dict[str, Any],
 ) -> list[dict[str, Any]]:
-    """Every (layer of A, layer of B) on the subsample's per-image features (no CIs)."""
+    """Every (layer of A, layer of B) on the subsample's per-image features, unit matchings
+    included (no CIs)."""
     conv = opts["image_features"]
     rows = []
     n_sub = len(feats_a[layers[0]].x)
-    all_idx = np.arange(n_sub)
     pairs = [(la, lb) for la in layers for lb in layers]
     for la, lb in progress(len(pairs), "pair", "layer x layer", pairs):
-        xa, xb = feats_a[la], feats_b[lb]
-        reduced = xa.was_reduced or xb.was_reduced
-        m = sim.data_measures(xa.centred, xb.centred, opts["svcca_keep"], reduced)
-        if reduced:
-            m = sim.without_basis_measures(m)
-        why = sim.undefined_reasons(xa.centred.scatter_with(xb.centred), opts["svcca_keep"],
-                                    reduced)
-        m.update(subsample_measures(xa, xb, all_idx, opts, kendall=False))
+        m, why = in_memory_measures(feats_a[la], feats_b[lb], opts, opts["dead_unit_std"])
         for measure, value in m.items():
             rows.append(
                 {"kind": "pair", "layer_a": la, "layer_b": lb, "measure": measure,

@@ -37,6 +37,7 @@ from convergent.tables.finding import (
     network_id,
 )
 from convergent.tables.neural import neural_rows
+from convergent.tables.validation import findings_rows as validation_findings
 
 #: section key -> title, in the order they are shown
 SECTIONS = {
@@ -48,6 +49,7 @@ SECTIONS = {
     "layer_identification": "Layer identification (Kornblith et al. 2019, Table 2)",
     "claims": "The commentary's claims, tested (Dong, Wang & Hu 2018)",
     "neural": "Neural predictivity across seeds",
+    "validation": "Which measure to trust here (measure validation, docs/validation.md)",
 }
 
 #: the measures of the convergence section, in its order
@@ -296,6 +298,7 @@ def findings(
     claims: pd.DataFrame | None = None,
     neural: pd.DataFrame | None = None,
     level: float = 0.95,
+    validation: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The findings table from the study's tables (the optional ones when configured; the
     matching table is read when there is no similarity table); ``depths``: each architecture's
@@ -319,4 +322,6 @@ def findings(
         rows += findings_sections.claim_rows(claims)
     if neural is not None:
         rows += neural_rows(neural, level)
+    if validation is not None:
+        rows += validation_findings(validation)
     return pd.DataFrame(rows, columns=list(COLUMNS))

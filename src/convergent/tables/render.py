@@ -180,8 +180,12 @@ def _caption(rst: str) -> str:
 
 
 def csv_html(df: pd.DataFrame, title: str, caption_rst: str = "") -> str:
-    """A standalone HTML page showing a CSV table (numbers to 4 significant digits) with its
-    caption (reStructuredText) under it."""
+    """A standalone HTML page showing a CSV table (numbers to 4 significant digits; a
+    ``measure`` column by the registry's display names) with its caption (reStructuredText)
+    under it."""
+    if "measure" in df.columns:
+        df = df.assign(measure=df["measure"].map(display))
+
     def cell(v) -> str:
         if isinstance(v, float):
             return f'<td class="num">{"" if math.isnan(v) else f"{v:.4g}"}</td>'

@@ -62,8 +62,9 @@ def read_rows(paths: Sequence[str | os.PathLike]) -> pd.DataFrame:
 
 
 def summary(rows: pd.DataFrame) -> pd.DataFrame:
-    """Per-layer measures: mean, sd, range over pairs and the mean bootstrap CI, for each
-    comparison (within / cross architecture / against untrained), pair kind and null."""
+    """Per-layer measures: mean, sd, range over pairs and the mean bootstrap CI (and the mean
+    calibrated score against the shuffled null), for each comparison (within / cross
+    architecture / against untrained), pair kind and null."""
     per_layer = rows[rows["analysis"] == "per_layer"]
     keys = ["comparison", "kind", "arch_a", "arch_b", "layer_a", "depth_a", "measure",
             "convention"]
@@ -76,6 +77,7 @@ def summary(rows: pd.DataFrame) -> pd.DataFrame:
         max=("value", "max"),
         ci_low_mean=("ci_low", "mean"),
         ci_high_mean=("ci_high", "mean"),
+        **({"calibrated_mean": ("calibrated", "mean")} if "calibrated" in per_layer else {}),
     ).reset_index()
     return out.rename(columns={"layer_a": "layer", "depth_a": "depth"}).sort_values(
         ["comparison", "kind", "arch_a", "arch_b", "measure", "depth"]
