@@ -75,7 +75,7 @@ def test_report_opens_on_the_findings_and_folds_the_config(report):
     landing = report.index("Convergent learning study")
     # the landing page is a JSON string inside the report's script: quotes are escaped
     findings = report.index('<table class=\\"findings\\">', landing)
-    assert "units are matched one to one at r =" in report[findings:]
+    assert "one-to-one matched r (live units)" in report[findings:]
     assert "test top-1" in report[findings:]
     # the validated config (defaults filled in) is there, folded away after the findings
     details = report.index("<details>", landing)
