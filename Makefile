@@ -1,5 +1,5 @@
 # The two entry points of the README; both set the machine up first (idempotent).
-.PHONY: setup study test lint bench wheel-check
+.PHONY: setup study test lint bench wheel-check reproduce
 
 setup:
 	bash scripts/setup.sh
@@ -10,6 +10,11 @@ study: setup
 test: setup
 	.venv/bin/ruff check src tests benchmarks scripts
 	.venv/bin/python -m pytest -q
+
+# the default study's findings against the committed copy behind the README (rows that moved)
+reproduce: setup
+	.venv/bin/snakemake --profile workflow/profiles/local findings
+	.venv/bin/python scripts/reproduce.py results
 
 bench: setup
 	.venv/bin/python benchmarks/bench.py

@@ -13,8 +13,10 @@ tests/test_claims.py check the blocks against those tables.
 from __future__ import annotations
 
 import datetime
+import json
 import re
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -39,6 +41,19 @@ def _study(results: Path) -> str:
     return header
 
 
+def _provenance(table: Path, study: str) -> str:
+    """Write provenance.json beside a committed copy (the commit that produced the run, the
+    study id = the config's hash, the date) and return the README's stamp part for it."""
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
+                            text=True).stdout.strip() or "unknown"
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                           capture_output=True, text=True).stdout.strip()
+    stamp = {"study": study, "commit": commit + ("+local changes" if dirty else ""),
+             "date": str(datetime.date.today())}
+    (table.parent / "provenance.json").write_text(json.dumps(stamp, indent=1) + "\n")
+    return f"study {study}, commit {stamp['commit'][:12]}"
+
+
 def findings(results: Path) -> None:
     import pandas as pd
 
@@ -49,9 +64,11 @@ def findings(results: Path) -> None:
     shutil.copyfile(results / "tables" / "findings.csv", ROOT / TABLE)
     block = findings_markdown(pd.read_csv(ROOT / TABLE), header, README_LEVEL).rstrip("\n")
     study = header.split()[1].rstrip(":")
+    origin = _provenance(ROOT / TABLE, study)
     _replace_block(MARKER, END, block,
                    f"*Copied on {datetime.date.today()} from a run of `config/config.yaml` "
-                   f"(study {study}); the table behind it: `{TABLE}`.*")
+                   f"({origin}); the table behind it: `{TABLE}`; `make reproduce` checks "
+                   "it.*")
     print(f"README.md: findings of study {study}; {TABLE} updated")
 
 
@@ -64,9 +81,10 @@ def claims(results: Path) -> None:
     (ROOT / CLAIMS_TABLE).parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(results / "tables" / "claims.csv", ROOT / CLAIMS_TABLE)
     block = claims_markdown(pd.read_csv(ROOT / CLAIMS_TABLE))
+    origin = _provenance(ROOT / CLAIMS_TABLE, study)
     _replace_block(CLAIMS_MARKER, CLAIMS_END, block,
                    f"*Copied on {datetime.date.today()} from a run of `config/claims.yaml` "
-                   f"(study {study}); the table behind it: `{CLAIMS_TABLE}`.*")
+                   f"({origin}); the table behind it: `{CLAIMS_TABLE}`.*")
     print(f"README.md: claims of study {study}; {CLAIMS_TABLE} updated")
 
 
