@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable
 
@@ -37,6 +38,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     """Run one step; bad input or a failed file operation ends in one line on stderr naming the
     file or key and the fix, with exit status 2 (never a traceback)."""
+    pin_threads()  # first: building the parser loads numpy
     args = parser().parse_args(argv)
     _register_architectures(args)
     try:
@@ -49,6 +51,25 @@ def main(argv: list[str] | None = None) -> None:
         return
     print(f"convergent {args.step}: error: {message}", file=sys.stderr)
     sys.exit(2)
+
+
+#: the sizes of the thread pools of OpenMP (torch), MKL, OpenBLAS (numpy) and their kin
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                    "GOTO_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+def pin_threads() -> None:
+    """Every step computes on one thread (training on ``training.threads``, which
+    :func:`convergent.training.fit` sets from the model's spec), whatever threads Snakemake or
+    the machine offer: a parallel reduction's rounding depends on its thread count, and the
+    numbers must not.  Threads that wait for work sleep instead of spinning, so that a busy
+    machine slows a job by its share of the cores, not by spinning barriers.
+
+    Set here, before numpy or torch loads: the libraries read these variables when they load
+    (a process that loaded them earlier, such as a test calling :func:`main`, keeps its
+    pools)."""
+    os.environ.update(dict.fromkeys(THREAD_VARIABLES, "1"))
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def _register_architectures(args: argparse.Namespace) -> None:

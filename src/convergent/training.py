@@ -203,10 +203,12 @@ def precision(t: dict[str, Any], gpu: bool) -> str:
     return chosen
 
 
-def fit(
-    spec: dict[str, Any], outdir: str | os.PathLike, threads: int | None = None
-) -> dict[str, Any]:
+def fit(spec: dict[str, Any], outdir: str | os.PathLike) -> dict[str, Any]:
     """Train one model; resume from ``outdir/resume/`` if a killed run of the same spec left it.
+
+    The training math runs on ``training.threads`` threads, a part of the spec: the rounding of
+    a parallel reduction depends on the thread count, so the weights are the same whatever
+    threads the job is given.
 
     Writes ``model.ckpt`` (final weights), ``metrics.csv`` (one row per epoch) and
     ``summary.json`` (test accuracy, timing, provenance) into ``outdir``, each atomically, and
@@ -219,8 +221,7 @@ def fit(
     outdir = Path(outdir)
     t, data = with_later_options(spec["training"]), DataSpec.from_config(spec["dataset"])
     gpu = use_gpu(t["accelerator"])
-    if threads:
-        torch.set_num_threads(threads)
+    torch.set_num_threads(t["threads"])
     if gpu:
         torch.backends.cudnn.benchmark = True
     num_classes, in_channels, image_size = data.shape(spec["arch"])

@@ -68,16 +68,19 @@ ANALYSIS_ENV = "../../envs/analysis.yaml"
 # ------------------------------------------------------------------ resources
 # Each job kind's threads, mem_mb, runtime and gpu (config.resources.<kind> overrides them;
 # docs/cluster.md); every rule names its kind once, in job_threads() and job_resources().
+# Threads only reserve cores: a job computes on one thread, training on training.threads (the
+# numbers never depend on them; convergent.cli.pin_threads), which the train kind reserves.
 RESOURCE_DEFAULTS = {
-    "train": {"threads": 2, "mem_mb": 4000, "runtime": 120, "gpu": 1},
+    "train": {"threads": 1, "mem_mb": 4000, "runtime": 120, "gpu": 1},
     # probing a network: trained and untrained ones
-    "dump": {"threads": 2, "mem_mb": 4000, "runtime": 30, "gpu": 1},
+    "dump": {"threads": 1, "mem_mb": 4000, "runtime": 30, "gpu": 1},
     "analysis": {"threads": 1, "mem_mb": 2000, "runtime": 30},
     # tables, figures and untrained checkpoints: CPU only, small
     "figure": {"threads": 1, "mem_mb": 2000, "runtime": 15},
     # probe.stream: a pair's two networks run on the probe images in one job (GPU)
-    "stream": {"threads": 2, "mem_mb": 8000, "runtime": 120, "gpu": 1},
+    "stream": {"threads": 1, "mem_mb": 8000, "runtime": 120, "gpu": 1},
 }
+RESOURCE_DEFAULTS["train"]["threads"] = config["training"]["threads"]
 # training.accelerator: cpu runs the networks on the CPU: their jobs ask for no GPU by default
 # (a CPU-only Slurm partition refuses a GPU request)
 if config["training"]["accelerator"] == "cpu":

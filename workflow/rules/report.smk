@@ -6,7 +6,9 @@ import hashlib
 from convergent import models
 
 # Which study the findings come from: the validated config's hash, and what was compared.
-CONFIG_HASH = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:12]
+# resources say how jobs are scheduled and change no number: they are not part of the study.
+CONFIG_HASH = hashlib.sha256(json.dumps({k: v for k, v in config.items() if k != "resources"},
+                                        sort_keys=True).encode()).hexdigest()[:12]
 FINDINGS_HEADER = (
     f"Study {CONFIG_HASH}: {len(MODELS)} networks ({', '.join(ARCHS)}) trained on "
     f"{config['dataset']['name']}, compared on {config['probe']['size']} "
