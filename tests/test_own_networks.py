@@ -7,10 +7,15 @@ workflow's jobs import it from this file (tests/ is on their PYTHONPATH).
 
 from __future__ import annotations
 
+import argparse
 import copy
 import importlib.metadata
 import json
+import os
+import pickle
 import re
+import subprocess
+import sys
 from collections import OrderedDict
 from pathlib import Path
 
@@ -21,7 +26,7 @@ from conftest import ROOT
 from torch import nn
 
 from convergent import cli, io, models, study
-from convergent.models.checkpoints import load_weights
+from convergent.models.checkpoints import load_weights, read_state
 from convergent.models.receptive_field import receptive_field
 from convergent.training import import_checkpoint, load_network
 
@@ -327,8 +332,9 @@ def test_plain_and_lightning_state_dicts_load_and_the_file_is_left_alone(tmp_pat
     lightning = tmp_path / "user" / "lightning.ckpt"
     module_state = {f"model.{k}": v for k, v in trained.state_dict().items()}
     module_state["accuracy.total"] = torch.tensor(3.0)  # a metric of the user's LightningModule
-    torch.save({"state_dict": module_state, "epoch": 4, "hyper_parameters": {"lr": 0.1}},
-               lightning)
+    # hyper-parameters as a Namespace (save_hyperparameters(args)): one of the classes allowed
+    torch.save({"state_dict": module_state, "epoch": 4,
+                "hyper_parameters": argparse.Namespace(lr=0.1)}, lightning)
     before = {p.name: p.read_bytes() for p in plain.parent.iterdir()}
     for source in (plain, lightning):
         out = tmp_path / "results" / source.stem / "model.ckpt"
@@ -350,7 +356,7 @@ def test_mismatched_keys_or_shapes_name_the_file(tmp_path):
         "wide.pt": ({**state, "out.weight": torch.zeros(7, 24), "out.bias": torch.zeros(7)},
                     "wide.pt: out.weight has shape (7, 24) in the file but (10, 24) in "
                     "architecture 'tiny' on this dataset"),
-        "model.pt": (net, "model.pt: holds neither a state_dict nor a Lightning checkpoint"),
+        "model.pt": (net, "model.pt: refused: it pickles torch.nn.modules.container.Sequential"),
         "text.pt": (None, "text.pt: not a readable torch file"),
     }
     for name, (obj, message) in cases.items():
@@ -363,3 +369,38 @@ def test_mismatched_keys_or_shapes_name_the_file(tmp_path):
             load_weights(path, tiny_cnn(10, 1, 28), "tiny")
         text = str(caught.value)
         assert text.startswith(str(path) + ": ") and message in text and "\n" not in text
+
+
+class RunsCode:
+    """What a hostile file pickles: unpickling it calls os.system."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"touch {self.marker}",)
+
+
+def test_a_checkpoint_that_would_run_code_is_refused_unread(tmp_path):
+    """Neither the import job nor a job reading a results checkpoint unpickles anything but
+    tensors and plain data: the hostile file is refused in one line and its code never runs."""
+    marker = tmp_path / "ran"
+    state = tiny_cnn(10, 1, 28).state_dict()
+    zipped, plain = tmp_path / "lightning.ckpt", tmp_path / "plain.pt"
+    torch.save({"state_dict": state, "hyper_parameters": RunsCode(marker)}, zipped)
+    with open(plain, "wb") as f:  # a pickle of the old format, as torch.load also reads it
+        pickle.dump(RunsCode(marker), f, protocol=2)
+    for source in (zipped, plain):
+        for read in (read_state, load_network):  # a user's checkpoint, a results checkpoint
+            with pytest.raises(io.InputError) as caught:
+                read(source)
+            assert str(caught.value).startswith(f"{source}: refused: it pickles posix.system")
+    assert not marker.exists()
+    # the import job's line
+    spec = {"arch": "alexnet_small", "checkpoint": str(zipped), "dataset": FASHION}
+    proc = subprocess.run([sys.executable, "-m", "convergent", "import-checkpoint", "--spec",
+                           json.dumps(spec), "--out", str(tmp_path / "out.ckpt")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and not marker.exists()
+    assert proc.stderr.count("\n") == 1 and "lightning.ckpt: refused: it pickles" in proc.stderr
+    assert not (tmp_path / "out.ckpt").exists()

@@ -28,6 +28,7 @@ from torch.nn import functional as F
 from convergent import models
 from convergent.data import DataSpec, epoch_seed, make_datamodule
 from convergent.io import InputError, atomic_path, sha256, write_json
+from convergent.models.checkpoints import load_file, load_weights
 from convergent.study import with_later_options
 
 #: outdir/resume/: what a killed run needs to resume (see :func:`fit`)
@@ -149,9 +150,7 @@ def resume_point(resume_dir: Path, digest: str) -> Path | None:
     last = resume_dir / "last.ckpt"
     if last.exists():
         try:
-            stored = torch.load(last, map_location="cpu", mmap=True, weights_only=False).get(
-                SPEC_KEY
-            )
+            stored = load_file(last, mmap=True).get(SPEC_KEY)
         except Exception:  # a damaged checkpoint is not resumable, whatever torch raises
             stored = None
         if stored == digest:
@@ -319,11 +318,12 @@ def load_network(checkpoint: str | os.PathLike, arch: str | None = None) -> tupl
     """The network of a convergent checkpoint (trained, untrained or imported: eval mode, CPU)
     and its hyper-parameters."""
     try:
-        # our own result files: Lightning pickles the hyper-parameters (weights_only cannot read)
-        ckpt = torch.load(checkpoint, map_location="cpu", weights_only=False)
+        ckpt = load_file(checkpoint)
         hp, state = dict(ckpt["hyper_parameters"]), ckpt["state_dict"]
     except FileNotFoundError:
         raise InputError(f"{checkpoint}: checkpoint not found; rerun the train rule") from None
+    except InputError:
+        raise
     except Exception as err:  # torch raises many types for a damaged file
         raise InputError(
             f"{checkpoint}: not a readable convergent checkpoint ({type(err).__name__}: {err}); "
@@ -374,8 +374,6 @@ def import_checkpoint(spec: dict[str, Any], out: str | os.PathLike) -> None:
     """A user's trained network (``spec['checkpoint']``: a state_dict file or a Lightning
     checkpoint, only read) as a convergent checkpoint of ``spec['arch']`` on the study's
     dataset; keys or shapes that do not fit end in one line naming the file."""
-    from convergent.models.checkpoints import load_weights
-
     source = spec["checkpoint"]
     shape = DataSpec.from_config(spec["dataset"]).shape(spec["arch"])
     with torch.random.fork_rng(devices=[]):
