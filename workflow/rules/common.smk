@@ -585,6 +585,19 @@ if NEURAL["enabled"]:
                 _neural_error(f"neural.path: {NEURAL['path']} was recorded on {_key} "
                               f"{_data.attrs[_key]!r}, the study probes {_want!r}; use neural "
                               "data of the study's probe images")
+        try:
+            from convergent.data import DataSpec, probe_index
+
+            _data.probe_positions(probe_index(DataSpec.from_config(config["dataset"]),
+                                              config["probe"]), "the probe set")
+        except InputError as err:
+            _neural_error(f"neural.path: {err}")
+        try:
+            _few = neural_io.few_stimuli(_data, NEURAL["folds"])
+        except InputError as err:
+            _neural_error(str(err))
+        for _note in filter(None, (_few, _data.exclusion_note)):
+            print(f"warning: neural.path: {_note}", file=sys.stderr)
 
 #: the models whose predictivity is measured: the study's, and the held-out network (a check)
 NEURAL_SUBJECTS = MODELS + NEURAL_MODELS
