@@ -155,3 +155,62 @@ def test_a_read_only_results_folder_is_a_one_line_error(tmp_path):
     assert line.endswith(
         f": Permission denied; check that you may read and write {tmp_path}/results, then rerun"
     )
+
+
+def test_a_full_disk_while_dumping_names_the_file_and_its_file_system(tmp_path, monkeypatch):
+    """The write that meets the full disk fails at once (injected here: any user), the
+    temporary file goes, and the step's line names the output and its file system."""
+    import errno
+
+    import h5py
+
+    from convergent import cli as convergent_cli
+
+    calls = []
+
+    def full(ds, key, value):
+        calls.append(key)
+        if len(calls) > 1:
+            raise OSError(errno.ENOSPC, "Can't synchronously write data")
+        return setitem(ds, key, value)
+
+    setitem = h5py.Dataset.__setitem__
+    monkeypatch.setattr(h5py.Dataset, "__setitem__", full)
+    out = tmp_path / "results" / "a.h5"
+    with pytest.raises(OSError) as caught:
+        write_planted(out, layers(200))
+    assert caught.value.errno == errno.ENOSPC and caught.value.filename == str(out)
+    assert list(out.parent.iterdir()) == []  # the temporary file is gone
+    mount = tmp_path
+    while not os.path.ismount(mount):
+        mount = mount.parent
+    assert convergent_cli._os_error_message(caught.value).startswith(
+        f"{out}: No space left on device; the file system mounted at {mount} (")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small file system needs root")
+def test_a_dump_onto_a_full_file_system_ends_in_one_line_and_leaves_nothing(tmp_path):
+    from convergent.training import save_untrained
+
+    full = tmp_path / "full"
+    full.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(full)]).returncode:
+        pytest.skip("no tmpfs mount here")
+    try:
+        dataset = {"name": "fashion_mnist", "path": None, "train_subset": None,
+                   "test_subset": None}
+        save_untrained({"arch": "alexnet_small", "init_seed": 0, "dataset": dataset},
+                       tmp_path / "model.ckpt")
+        spec = {"arch": "alexnet_small", "model": "alexnet_small/untrained-i0", "replicate": 0,
+                "dataset": dataset, "layers": ["conv1", "fc7"],
+                "probe": {"split": "test", "size": 200, "seed": 0, "batch_size": 50,
+                          "dtype": "float32", "compression": "gzip"}}
+        proc = cli("dump", "--spec", json.dumps(spec), "--checkpoint", tmp_path / "model.ckpt",
+                   "--out", full / "a.h5")
+        assert proc.returncode == 2, proc.stderr[-2000:]  # not 139: no crash in HDF5's close
+        assert proc.stderr.strip().splitlines()[-1] == (
+            f"convergent dump: error: {full}/a.h5: No space left on device; the file system "
+            f"mounted at {full} (0.000977 GiB) is full; free disk space, then rerun")
+        assert list(full.iterdir()) == []
+    finally:
+        subprocess.run(["umount", str(full)])

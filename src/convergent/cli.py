@@ -104,7 +104,6 @@ def _one_line(err: Exception) -> str:
 def _os_error_message(err: OSError) -> str:
     """``<file>: <strerror>; <fix>`` for an OSError of a step (read-only or full disk...)."""
     import errno
-    import os
 
     folder = os.path.dirname(os.path.abspath(str(err.filename))) if err.filename else "its folder"
     permissions = f"check that you may read and write {folder}, then rerun"
@@ -120,8 +119,23 @@ def _os_error_message(err: OSError) -> str:
         errno.ENOENT: "check that the path exists (rerun snakemake to rebuild missing inputs)",
     }
     fix = fixes.get(err.errno, "check the file and the disk, then rerun")
+    if err.errno in (errno.ENOSPC, errno.EDQUOT) and err.filename:
+        fix = f"{file_system(str(err.filename))}; {fix}"
     where = f"{err.filename}: " if err.filename else ""
     return f"{where}{err.strerror or _one_line(err)}; {fix}"
+
+
+def file_system(path: str) -> str:
+    """The file system holding ``path`` (its nearest existing folder) that is full, in words:
+    where it is mounted and its size."""
+    folder = os.path.abspath(path)
+    while not os.path.isdir(folder):
+        folder = os.path.dirname(folder)
+    mount = folder
+    while not os.path.ismount(mount):
+        mount = os.path.dirname(mount)
+    size = os.statvfs(folder).f_blocks * os.statvfs(folder).f_frsize
+    return f"the file system mounted at {mount} ({size / 2**30:.3g} GiB) is full"
 
 
 if __name__ == "__main__":
