@@ -214,3 +214,41 @@ def test_a_dump_onto_a_full_file_system_ends_in_one_line_and_leaves_nothing(tmp_
         assert list(full.iterdir()) == []
     finally:
         subprocess.run(["umount", str(full)])
+
+
+def test_a_full_disk_while_checkpointing_names_the_results_file_system(tmp_path, monkeypatch):
+    """Lightning stages a checkpoint in the system's temporary folder and names that file when
+    the disk is full; ours is written straight to its temporary file beside the output."""
+    import errno
+
+    from convergent import cli as convergent_cli
+    from convergent import training
+
+    def full(path, mode):
+        assert os.path.dirname(path) == str(tmp_path)  # no staging copy anywhere else
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(training, "open", full, raising=False)
+    with pytest.raises(OSError) as caught:
+        training.CheckpointFile().save_checkpoint({"epoch": 1}, str(tmp_path / ".last.ckpt.tmp"))
+    assert caught.value.filename == str(tmp_path / ".last.ckpt.tmp")
+    assert "the file system mounted at" in convergent_cli._os_error_message(caught.value)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small file system needs root")
+def test_training_onto_a_full_file_system_names_it(tmp_path):
+    full = tmp_path / "full"
+    full.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(full)]).returncode:
+        pytest.skip("no tmpfs mount here")
+    try:  # the model (1 MB) fits, its resume checkpoint with the optimizer state does not
+        s = spec(training={**TRAINING, "epochs": 1})
+        s["dataset"].update(train_subset=256, test_subset=100)
+        proc = subprocess.run(train_cmd(s, full / "m"), capture_output=True, text=True)
+        assert proc.returncode == 2, proc.stderr[-2000:]
+        line = proc.stderr.strip().splitlines()[-1]
+        assert line.startswith(f"convergent train: error: {full}/m/resume/.last.ckpt.")
+        assert line.endswith(f": No space left on device; the file system mounted at {full} "
+                             "(0.00195 GiB) is full; free disk space, then rerun")
+    finally:
+        subprocess.run(["umount", str(full)])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import logging
 import os
@@ -22,6 +23,7 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
+from lightning_fabric.plugins.io import TorchCheckpointIO
 from torch import nn
 from torch.nn import functional as F
 
@@ -139,6 +141,23 @@ class EpochCheckpoint(pl.Callback):
             trainer.save_checkpoint(tmp, weights_only=False)  # the full state: resumable
 
 
+class CheckpointFile(TorchCheckpointIO):
+    """Lightning's checkpoint writer without its staging copy in the system's temporary folder:
+    the checkpoint goes straight to the path given (our atomic temporary file beside the
+    output), so that a full disk is the results' file system, named in the error."""
+
+    def save_checkpoint(
+        self, checkpoint: dict[str, Any], path: Any, storage_options: Any = None
+    ) -> None:
+        buffer = io.BytesIO()
+        torch.save(checkpoint, buffer)
+        try:
+            with open(path, "wb") as f:
+                f.write(buffer.getbuffer())
+        except OSError as err:  # a full disk's write error names no file
+            raise OSError(err.errno, err.strerror, str(path)) from None
+
+
 def spec_sha256(spec: dict[str, Any]) -> str:
     """The hash that binds resume state to one training spec (every key of it)."""
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
@@ -243,6 +262,7 @@ def fit(spec: dict[str, Any], outdir: str | os.PathLike) -> dict[str, Any]:
         default_root_dir=resume_dir,
         logger=False,  # metrics.csv comes from EpochCheckpoint's history (resume-safe)
         enable_checkpointing=False,  # EpochCheckpoint is the only checkpoint (atomic, keyed)
+        plugins=[CheckpointFile()],
         callbacks=[
             epochs,
             # a log file (Slurm, CI) gets a line now and then, a terminal a live bar
