@@ -11,12 +11,10 @@ import subprocess
 
 import pytest
 import workflow_runs
-from conftest import write_planted
+from conftest import write_fashion_mnist, write_planted
 from test_cli import cli, layers
 from test_data import make_image_folder
 from test_train import TRAINING, spec, train_cmd
-
-from convergent.study import FASHION_MNIST_FILES
 
 
 def dry_run(workdir, configfile=None) -> subprocess.CompletedProcess:
@@ -78,9 +76,7 @@ def test_bad_config_stops_the_workflow_in_one_line(edit, message, tmp_path):
 
 
 def test_a_relative_dataset_path_is_relative_to_the_working_directory(tmp_path):
-    (tmp_path / "fm").mkdir()
-    for name in sum(FASHION_MNIST_FILES.values(), ()):
-        (tmp_path / "fm" / name).write_bytes(b"")
+    write_fashion_mnist(tmp_path / "fm")
     cfg = {**workflow_runs.TINY_STUDY, "dataset": {"name": "fashion_mnist", "path": "fm"}}
     proc = dry_run(tmp_path, workflow_runs.write_config(tmp_path, cfg))
     assert proc.returncode == 0, proc.stdout + proc.stderr
