@@ -25,6 +25,9 @@ def accuracy(summary_files: Sequence[str | os.PathLike]) -> pd.DataFrame:
             "device",
         ]
     ]
+    # integers, empty for a network trained elsewhere (no seeds or epochs of ours), never floats
+    counts = ["init_seed", "data_seed", "replicate", "epochs"]
+    df[counts] = df[counts].astype("Int64")
     df["test_acc_pct"] = 100 * df["test_acc"]
     spread = df.groupby("arch")["test_acc_pct"].agg(lambda s: s.max() - s.min())
     df["arch_spread_pp"] = df["arch"].map(spread)
