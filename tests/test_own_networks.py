@@ -420,3 +420,15 @@ def test_the_accuracy_table_writes_seeds_and_epochs_as_integers_empty_for_checkp
     lines = (tmp_path / "acc.csv").read_text().splitlines()
     assert lines[1].startswith("tiny/i3-d4,tiny,3,4,0,8,0.9,")
     assert lines[2].startswith("tiny/ckpt-a,tiny,,,0,,0.8,")
+
+
+def test_a_users_file_where_an_imported_checkpoint_goes_is_not_called_ours(tmp_path):
+    """Not "delete it and rerun": the file may be the user's only copy of their network."""
+    out = tmp_path / "results" / "models" / "tiny" / "ckpt-a" / "model.ckpt"
+    out.parent.mkdir(parents=True)
+    torch.save(tiny_cnn(10, 1, 28).state_dict(), out)
+    with pytest.raises(io.InputError) as caught:
+        load_network(out, "tiny")
+    text = str(caught.value)
+    assert text.startswith(f"{out}: not a checkpoint of this workflow (")
+    assert "move it out of results/" in text and "delete" not in text

@@ -339,7 +339,6 @@ def load_network(checkpoint: str | os.PathLike, arch: str | None = None) -> tupl
     and its hyper-parameters."""
     try:
         ckpt = load_file(checkpoint)
-        hp, state = dict(ckpt["hyper_parameters"]), ckpt["state_dict"]
     except FileNotFoundError:
         raise InputError(f"{checkpoint}: checkpoint not found; rerun the train rule") from None
     except InputError:
@@ -349,6 +348,16 @@ def load_network(checkpoint: str | os.PathLike, arch: str | None = None) -> tupl
             f"{checkpoint}: not a readable convergent checkpoint ({type(err).__name__}: {err}); "
             "delete it and rerun snakemake to retrain"
         ) from None
+    if not (isinstance(ckpt, dict) and isinstance(ckpt.get("hyper_parameters"), dict)
+            and "arch" in ckpt["hyper_parameters"] and isinstance(ckpt.get("state_dict"), dict)):
+        # a readable torch file the workflow did not write: a user's, put where ours go
+        raise InputError(
+            f"{checkpoint}: not a checkpoint of this workflow (no convergent hyper-parameters: "
+            "a state_dict or another program's checkpoint?), and results/ holds only the "
+            "workflow's files; move it out of results/ (a network trained elsewhere is a "
+            "checkpoint entry of models), then rerun snakemake"
+        )
+    hp, state = dict(ckpt["hyper_parameters"]), ckpt["state_dict"]
     if arch is not None and hp["arch"] != arch:
         raise InputError(
             f"{checkpoint}: holds architecture {hp['arch']!r}, expected {arch!r}; "
