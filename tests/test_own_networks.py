@@ -432,3 +432,31 @@ def test_a_users_file_where_an_imported_checkpoint_goes_is_not_called_ours(tmp_p
     text = str(caught.value)
     assert text.startswith(f"{out}: not a checkpoint of this workflow (")
     assert "move it out of results/" in text and "delete" not in text
+
+
+def test_a_read_out_edit_changes_the_dump_jobs_not_the_training(tmp_path):
+    """Read-outs are not training: the train job's spec holds the architecture without its
+    layers, the dump's holds them (the dry runs print each job's command and spec)."""
+    import workflow_runs
+
+    env = workflow_runs.env()
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "tests"), str(ROOT / "src"),
+                                         env.get("PYTHONPATH", "")])
+
+    def commands(definition: dict) -> dict[str, list[str]]:
+        config = {**workflow_runs.TINY_STUDY, "architectures": [definition],
+                  "layers": ["conv1", "fc1"]}
+        args = workflow_runs.snakemake_args(workflow_runs.write_config(tmp_path, config),
+                                            tmp_path, "-n", "-p", "--cores", "1",
+                                            "results/activations/tiny/i0-d0.h5")
+        out = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True).stdout
+        shell = [line.removeprefix("Shell command: ") for line in out.splitlines()]
+        return {step: sorted(c for c in shell if c.startswith(f"convergent {step} "))
+                for step in ("train", "dump")}
+
+    before = commands(copy.deepcopy(TINY))
+    edited = copy.deepcopy(TINY)
+    edited["layers"]["fc1"] = "fc1"  # read fc1 before its ReLU
+    after = commands(edited)
+    assert before["train"] and after["train"] == before["train"]
+    assert after["dump"] and after["dump"] != before["dump"]

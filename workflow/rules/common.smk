@@ -154,15 +154,21 @@ def _of_model(field):
     return lambda w: getattr(model_of(w), field)
 
 
-def arch_definitions(names):
+def arch_definitions(names, readouts=True):
     """Spec source: the definitions of the config-defined architectures among ``names(w)``; OMIT
-    when there are none, so a study of built-in architectures keeps the specs it always had."""
+    when there are none, so a study of built-in architectures keeps the specs it always had.
+    readouts=False leaves out their layers (read-out points): for the jobs that build a network
+    without reading it out (training), so that a read-out edit does not rerun them."""
     def source(w):
-        return {a: DEFINED_ARCHS[a] for a in names(w) if a in DEFINED_ARCHS} or OMIT
+        found = {a: DEFINED_ARCHS[a] for a in names(w) if a in DEFINED_ARCHS}
+        if not readouts:
+            found = {a: {k: v for k, v in d.items() if k != "layers"} for a, d in found.items()}
+        return found or OMIT
     return source
 
 
 _JOB_ARCH = arch_definitions(lambda w: [w.arch])
+_JOB_BUILD = arch_definitions(lambda w: [w.arch], readouts=False)
 
 
 SPECS = {
@@ -175,26 +181,26 @@ SPECS = {
         "dataset": WHOLE,
         # training, with the model's condition (if any) over it
         "training": lambda w: study.training_spec(config, model_of(w)),
-        "architectures": _JOB_ARCH,
+        "architectures": _JOB_BUILD,
     },
     "untrained": {
         "arch": lambda w: w.arch,
         "init_seed": lambda w: int(w.seed),
         "dataset": WHOLE,
-        "architectures": _JOB_ARCH,
+        "architectures": _JOB_BUILD,
     },
     "import_checkpoint": {
         "arch": lambda w: w.arch,
         "checkpoint": _of_model("checkpoint"),
         "dataset": WHOLE,
-        "architectures": _JOB_ARCH,
+        "architectures": _JOB_BUILD,
     },
     "evaluate": {
         "arch": lambda w: w.arch,
         "model": model_id,
         "dataset": WHOLE,
         "training": ("batch_size", "num_workers", "accelerator"),
-        "architectures": _JOB_ARCH,
+        "architectures": _JOB_BUILD,
     },
     "dump": {
         "arch": lambda w: w.arch,

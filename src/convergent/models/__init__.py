@@ -215,12 +215,13 @@ _CONFIGURED: dict[str, Architecture] = {}
 
 def from_definition(name: str, definition: Mapping[str, Any], source: str) -> Architecture:
     """An architecture from a config entry or plugin mapping: ``builder`` (or ``torchvision``:
-    a model name), ``layers`` and optionally ``image_size``."""
+    a model name), ``layers`` and optionally ``image_size``.  Without ``layers`` (the spec of a
+    job that only builds the network, e.g. training) it has no read-out points."""
     if isinstance(definition, Architecture):
         return definition
     builder = definition.get("builder") or TORCHVISION + str(definition.get("torchvision"))
     return Architecture(
-        name, builder, dict(definition["layers"]), definition.get("image_size"), source
+        name, builder, dict(definition.get("layers", {})), definition.get("image_size"), source
     )
 
 
