@@ -12,8 +12,8 @@ A job's threads: the metadata records do not hold them, so they come from Snakem
 (.snakemake/log: each started job's block has a ``threads:`` line when it is not 1, after any
 scaling to --cores), else from the study's config: ``resources.<kind>.threads`` of the config
 files (STUDY_DIR/config/config.yaml if present, then each --configfile over it) over the defaults
-in workflow/rules/common.smk (RESOURCE_DEFAULTS), the rule's kind read from its
-``threads: job_threads("<kind>")`` line in workflow/rules/*.smk.
+in workflow/rules/common.smk (RESOURCE_DEFAULTS; training: training.threads), the rule's kind
+read from its ``threads: job_threads("<kind>")`` line in workflow/rules/*.smk.
 """
 
 from __future__ import annotations
@@ -139,14 +139,19 @@ def _resource_defaults() -> dict[str, dict]:
 
 
 def config_threads(study: Path, configfiles: Iterable[Path] = ()) -> dict[str, int]:
-    """rule -> threads from the study's config: resources.<kind>.threads over the defaults."""
+    """rule -> threads from the study's config: resources.<kind>.threads over the defaults
+    (the train kind's: training.threads, as in common.smk)."""
     resources: dict[str, dict] = {}
+    training_threads = 1
     for path in [study / "config" / "config.yaml", *configfiles]:
         if path.is_file():
-            for kind, values in ((yaml.safe_load(path.read_text()) or {}).get("resources")
-                                 or {}).items():
+            config = yaml.safe_load(path.read_text()) or {}
+            for kind, values in (config.get("resources") or {}).items():
                 resources[kind] = {**resources.get(kind, {}), **values}
-    return {rule: {**_resource_defaults()[kind], **resources.get(kind, {})}["threads"]
+            training_threads = (config.get("training") or {}).get("threads", training_threads)
+    defaults = {**_resource_defaults()}
+    defaults["train"] = {**defaults["train"], "threads": training_threads}
+    return {rule: {**defaults[kind], **resources.get(kind, {})}["threads"]
             for rule, kind in _rule_kinds().items()}
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 import numpy as np
 from workflow_runs import ROOT  # noqa: F401  (re-exported for the tests)
 
 from convergent.io import activations
+from convergent.study import FASHION_MNIST_FILES
 
 
 def write_planted(
@@ -35,3 +37,19 @@ def write_planted(
     }
     activations.write(path, batches, n, attrs, np.arange(n), np.zeros(n, dtype=int))
     return path
+
+
+def write_fashion_mnist(folder: Path, images: int = 3, drop: tuple[str, ...] = ()) -> Path:
+    """``folder`` with small whole Fashion-MNIST files (``images`` per split of random pixels
+    and labels), less those named in ``drop``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for images_file, labels_file in FASHION_MNIST_FILES.values():
+        files = ((images_file, (images, 28, 28), 256), (labels_file, (images,), 10))
+        for name, shape, top in files:
+            if name not in drop:
+                header = bytes([0, 0, 8, len(shape)]) + b"".join(
+                    n.to_bytes(4, "big") for n in shape)
+                with gzip.open(folder / name, "wb") as f:
+                    f.write(header + rng.integers(0, top, shape, dtype=np.uint8).tobytes())
+    return folder

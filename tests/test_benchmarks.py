@@ -38,6 +38,8 @@ def test_study_time_counts_each_job_once_and_weights_threads(tmp_path):
     _record(meta, "s1", "similarity", 8, 1100.0, 1130.0)
     _record(meta, "s2", "similarity", 9, 1130.0, 1140.0)
     _record(meta, "f1", "figure_training", 10, 1140.0, 1145.0)
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "config.yaml").write_text("training:\n  threads: 2\n")
     per_rule = study_time.rule_seconds(tmp_path)
     assert per_rule["train"][0] == 1 and per_rule["train"][1] == pytest.approx(100.0, abs=0.01)
     assert per_rule["similarity"] == (2, pytest.approx(40.0))
@@ -163,7 +165,7 @@ def test_study_time_threads_from_the_run_log_else_the_study_config(tmp_path):
     assert study_time.rule_threads(tmp_path) == {"train": 3, "dump": 5, "moments": 1}
     assert study_time.rule_threads(tmp_path, [override])["dump"] == 6
     defaults = study_time.config_threads(tmp_path / "elsewhere")
-    assert defaults["train"] == defaults["dump"] == 2 and defaults["compare"] == 1
+    assert defaults["train"] == defaults["dump"] == defaults["compare"] == 1
 
 
 @pytest.mark.parametrize("seeds", [4, 8])

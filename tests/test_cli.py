@@ -4,6 +4,7 @@ leaves existing outputs untouched."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -149,3 +150,33 @@ def test_corrupt_checkpoint_is_a_one_line_error(tmp_path):
     assert proc.returncode == 2
     assert "model.ckpt: not a readable convergent checkpoint" in proc.stderr
     assert "Traceback" not in proc.stderr and not (tmp_path / "a.h5").exists()
+
+
+#: a step's process: the thread pools and the wait policy its libraries load with
+POOLS = """
+import json, os
+from convergent import cli
+try:
+    cli.main(["--version"])
+except SystemExit:
+    pass
+import numpy, torch
+from threadpoolctl import threadpool_info
+print(json.dumps({"torch": torch.get_num_threads(), "wait": os.environ["OMP_WAIT_POLICY"],
+                  "pools": sorted({i["internal_api"]: i["num_threads"]
+                                   for i in threadpool_info()}.items())}))
+"""
+
+
+def test_every_step_computes_on_one_thread_and_waits_passively_whatever_the_job_threads():
+    """Snakemake gives a job of N threads OMP_NUM_THREADS=N and kin; the numbers of a parallel
+    reduction depend on N, so the CLI pins every pool to one thread before numpy and torch
+    load (training raises torch's to training.threads, part of its spec)."""
+    threads = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+    env = {**os.environ, **dict.fromkeys(threads, "2")}
+    env.pop("OMP_WAIT_POLICY", None)
+    out = subprocess.run([sys.executable, "-c", POOLS], env=env, capture_output=True, text=True,
+                         check=True).stdout
+    pools = json.loads(out.splitlines()[-1])  # after --version's line
+    assert pools["torch"] == 1 and pools["wait"] == "PASSIVE"
+    assert pools["pools"] and all(n == 1 for _, n in pools["pools"]), pools

@@ -64,3 +64,35 @@ def test_composition_counts_single_net_and_one_to_one_clusters():
 def test_default_clusters_is_half_a_net():
     assert cl.default_clusters(16) == 8
     assert cl.default_clusters(3) == 2
+
+
+def test_dead_units_are_in_no_cluster_and_leave_the_labels_stable_under_rounding_noise():
+    """A dead unit (a zero row: no variance) would be an isolated node of the affinity graph,
+    its own connected component: the spectral embedding's top eigenvalue repeats and the labels
+    change with 1e-15 noise.  Left out, they change nothing."""
+    rng = np.random.default_rng(1)
+    z = rng.normal(size=(300, 6))
+    x = z @ rng.normal(size=(6, 32)) + 2 * rng.normal(size=(300, 32))  # weak structure
+    dead = rng.choice(40, 8, replace=False)
+    live = np.setdiff1d(np.arange(40), dead)
+    s = np.zeros((40, 40))
+    s[np.ix_(live, live)] = np.corrcoef(x.T)
+    alive = cl.live_units(s)
+    np.testing.assert_array_equal(np.flatnonzero(~alive), np.sort(dead))
+    base = cl.spectral_labels(cl.affinity(s), 16, alive)
+    _, order, hac = cl.hierarchical(cl.affinity(s), 16, alive)
+    assert (base[dead] == cl.DEAD).all() and (hac[dead] == cl.DEAD).all()
+    assert (base[live] >= 0).all() and len(np.unique(base[live])) == 16
+    assert sorted(order[-8:]) == sorted(dead) and sorted(order) == list(range(40))
+    # the same clusters as of the matrix without its dead units
+    np.testing.assert_array_equal(base[live], cl.spectral_labels(cl.affinity(s[np.ix_(live, live)]),
+                                                                 16))
+    for _ in range(4):
+        noise = 1e-15 * rng.normal(size=(32, 32))
+        noisy = s.copy()
+        noisy[np.ix_(live, live)] += noise + noise.T
+        labels = cl.spectral_labels(cl.affinity(noisy), 16, cl.live_units(noisy))
+        assert adjusted_rand_score(base, labels) == 1.0
+    comp = cl.composition(base, 20)  # dead units are counted in no cluster
+    assert comp.units_a.sum() + comp.units_b.sum() == 32
+    assert cl.cluster_order(base, cl.affinity(s))[-8:].tolist() == sorted(dead)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import copy
+import shutil
 
 import pytest
 import yaml
-from conftest import ROOT
+from conftest import ROOT, write_fashion_mnist
 
 from convergent import study
 
@@ -200,6 +201,50 @@ def test_sparse_folds_may_not_exceed_the_blocks():
     )
 
 
+def test_truncated_or_mismatched_fashion_mnist_files_stop_the_run_before_any_job(tmp_path):
+    folder = write_fashion_mnist(tmp_path / "fm", images=40)
+    cfg = default()
+    cfg["dataset"]["path"] = str(folder)
+    checked(cfg)
+    images = folder / "train-images-idx3-ubyte.gz"
+    whole = images.read_bytes()
+    images.write_bytes(whole[: len(whole) // 2])  # a download cut off halfway
+    assert error(copy.deepcopy(cfg)) == (
+        f"dataset.path: {images}: truncated or damaged (its header promises "
+        f"{16 + 40 * 28 * 28} bytes); get Fashion-MNIST with `apt-get install "
+        "dataset-fashion-mnist` (Debian/Ubuntu), or set dataset.path to a folder with the four "
+        "*-ubyte.gz files, or run once with internet access so that torchvision downloads it")
+    write_fashion_mnist(folder, images=40)
+    write_fashion_mnist(tmp_path / "other", images=39)
+    (tmp_path / "other" / "t10k-labels-idx1-ubyte.gz").replace(
+        folder / "t10k-labels-idx1-ubyte.gz")
+    assert error(copy.deepcopy(cfg)).startswith(
+        f"dataset.path: {folder}: the test split has 40 images but 39 labels;")
+
+
+def test_image_folder_classes_are_checked_before_any_job(tmp_path):
+    from test_data import make_image_folder
+
+    root = make_image_folder(tmp_path / "imgs", classes=("cat", "dog"), per_class=1, size=8)
+    cfg = default()
+    cfg.update(dataset={"name": "imagefolder", "path": str(root)},
+               architectures=["alexnet_torchvision"])
+    checked(copy.deepcopy(cfg))
+    (root / "train" / "eel").mkdir()  # a class folder whose images never arrived
+    assert error(copy.deepcopy(cfg)) == (
+        f"dataset.path: {root}/train/eel: a class folder without images; add its images or "
+        "remove it")
+    (root / "val" / "eel" / "more").mkdir(parents=True)
+    make_image_folder(tmp_path / "eel", classes=("eel",), per_class=1, size=8)
+    (tmp_path / "eel" / "train" / "eel" / "0.png").replace(root / "train" / "eel" / "0.png")
+    (tmp_path / "eel" / "val" / "eel" / "0.png").replace(root / "val" / "eel" / "more" / "0.png")
+    checked(copy.deepcopy(cfg))  # images in a subfolder of a class count, as in ImageFolder
+    shutil.rmtree(root / "val" / "eel")
+    assert error(copy.deepcopy(cfg)) == (
+        f"dataset.path: {root}: train/ and val/ have other classes (eel in one only); give both "
+        "the same class folders")
+
+
 def test_sparse_defaults_follow_the_layers_and_blocks():
     cfg = default()
     cfg["layers"] = ["conv1", "conv3", "fc7"]
@@ -209,22 +254,13 @@ def test_sparse_defaults_follow_the_layers_and_blocks():
     assert checked(default())["analysis"]["sparse_folds"] == 5
 
 
-def fashion_mnist_copy(folder, drop=()):
-    """``folder`` with (empty) Fashion-MNIST files, less those named in ``drop``."""
-    folder.mkdir()
-    for pair in study.FASHION_MNIST_FILES.values():
-        for name in set(pair) - set(drop):
-            (folder / name).write_bytes(b"")
-    return folder
-
-
 def test_dataset_path_must_hold_the_dataset(tmp_path, monkeypatch):
     cfg = default()
-    cfg["dataset"]["path"] = str(fashion_mnist_copy(tmp_path / "fm"))
+    cfg["dataset"]["path"] = str(write_fashion_mnist(tmp_path / "fm"))
     checked(cfg)
     cfg = default()
     cfg["dataset"]["path"] = str(
-        fashion_mnist_copy(tmp_path / "part", drop=["t10k-images-idx3-ubyte.gz"])
+        write_fashion_mnist(tmp_path / "part", drop=["t10k-images-idx3-ubyte.gz"])
     )
     assert error(cfg) == (
         f"dataset.path: '{tmp_path}/part' lacks t10k-images-idx3-ubyte.gz; point dataset.path "

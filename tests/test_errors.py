@@ -11,12 +11,10 @@ import subprocess
 
 import pytest
 import workflow_runs
-from conftest import write_planted
+from conftest import write_fashion_mnist, write_planted
 from test_cli import cli, layers
 from test_data import make_image_folder
 from test_train import TRAINING, spec, train_cmd
-
-from convergent.study import FASHION_MNIST_FILES
 
 
 def dry_run(workdir, configfile=None) -> subprocess.CompletedProcess:
@@ -78,9 +76,7 @@ def test_bad_config_stops_the_workflow_in_one_line(edit, message, tmp_path):
 
 
 def test_a_relative_dataset_path_is_relative_to_the_working_directory(tmp_path):
-    (tmp_path / "fm").mkdir()
-    for name in sum(FASHION_MNIST_FILES.values(), ()):
-        (tmp_path / "fm" / name).write_bytes(b"")
+    write_fashion_mnist(tmp_path / "fm")
     cfg = {**workflow_runs.TINY_STUDY, "dataset": {"name": "fashion_mnist", "path": "fm"}}
     proc = dry_run(tmp_path, workflow_runs.write_config(tmp_path, cfg))
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -155,3 +151,100 @@ def test_a_read_only_results_folder_is_a_one_line_error(tmp_path):
     assert line.endswith(
         f": Permission denied; check that you may read and write {tmp_path}/results, then rerun"
     )
+
+
+def test_a_full_disk_while_dumping_names_the_file_and_its_file_system(tmp_path, monkeypatch):
+    """The write that meets the full disk fails at once (injected here: any user), the
+    temporary file goes, and the step's line names the output and its file system."""
+    import errno
+
+    import h5py
+
+    from convergent import cli as convergent_cli
+
+    calls = []
+
+    def full(ds, key, value):
+        calls.append(key)
+        if len(calls) > 1:
+            raise OSError(errno.ENOSPC, "Can't synchronously write data")
+        return setitem(ds, key, value)
+
+    setitem = h5py.Dataset.__setitem__
+    monkeypatch.setattr(h5py.Dataset, "__setitem__", full)
+    out = tmp_path / "results" / "a.h5"
+    with pytest.raises(OSError) as caught:
+        write_planted(out, layers(200))
+    assert caught.value.errno == errno.ENOSPC and caught.value.filename == str(out)
+    assert list(out.parent.iterdir()) == []  # the temporary file is gone
+    mount = tmp_path
+    while not os.path.ismount(mount):
+        mount = mount.parent
+    assert convergent_cli._os_error_message(caught.value).startswith(
+        f"{out}: No space left on device; the file system mounted at {mount} (")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small file system needs root")
+def test_a_dump_onto_a_full_file_system_ends_in_one_line_and_leaves_nothing(tmp_path):
+    from convergent.training import save_untrained
+
+    full = tmp_path / "full"
+    full.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(full)]).returncode:
+        pytest.skip("no tmpfs mount here")
+    try:
+        dataset = {"name": "fashion_mnist", "path": None, "train_subset": None,
+                   "test_subset": None}
+        save_untrained({"arch": "alexnet_small", "init_seed": 0, "dataset": dataset},
+                       tmp_path / "model.ckpt")
+        spec = {"arch": "alexnet_small", "model": "alexnet_small/untrained-i0", "replicate": 0,
+                "dataset": dataset, "layers": ["conv1", "fc7"],
+                "probe": {"split": "test", "size": 200, "seed": 0, "batch_size": 50,
+                          "dtype": "float32", "compression": "gzip"}}
+        proc = cli("dump", "--spec", json.dumps(spec), "--checkpoint", tmp_path / "model.ckpt",
+                   "--out", full / "a.h5")
+        assert proc.returncode == 2, proc.stderr[-2000:]  # not 139: no crash in HDF5's close
+        assert proc.stderr.strip().splitlines()[-1] == (
+            f"convergent dump: error: {full}/a.h5: No space left on device; the file system "
+            f"mounted at {full} (0.000977 GiB) is full; free disk space, then rerun")
+        assert list(full.iterdir()) == []
+    finally:
+        subprocess.run(["umount", str(full)])
+
+
+def test_a_full_disk_while_checkpointing_names_the_results_file_system(tmp_path, monkeypatch):
+    """Lightning stages a checkpoint in the system's temporary folder and names that file when
+    the disk is full; ours is written straight to its temporary file beside the output."""
+    import errno
+
+    from convergent import cli as convergent_cli
+    from convergent import training
+
+    def full(path, mode):
+        assert os.path.dirname(path) == str(tmp_path)  # no staging copy anywhere else
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(training, "open", full, raising=False)
+    with pytest.raises(OSError) as caught:
+        training.CheckpointFile().save_checkpoint({"epoch": 1}, str(tmp_path / ".last.ckpt.tmp"))
+    assert caught.value.filename == str(tmp_path / ".last.ckpt.tmp")
+    assert "the file system mounted at" in convergent_cli._os_error_message(caught.value)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small file system needs root")
+def test_training_onto_a_full_file_system_names_it(tmp_path):
+    full = tmp_path / "full"
+    full.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(full)]).returncode:
+        pytest.skip("no tmpfs mount here")
+    try:  # the model (1 MB) fits, its resume checkpoint with the optimizer state does not
+        s = spec(training={**TRAINING, "epochs": 1})
+        s["dataset"].update(train_subset=256, test_subset=100)
+        proc = subprocess.run(train_cmd(s, full / "m"), capture_output=True, text=True)
+        assert proc.returncode == 2, proc.stderr[-2000:]
+        line = proc.stderr.strip().splitlines()[-1]
+        assert line.startswith(f"convergent train: error: {full}/m/resume/.last.ckpt.")
+        assert line.endswith(f": No space left on device; the file system mounted at {full} "
+                             "(0.00195 GiB) is full; free disk space, then rerun")
+    finally:
+        subprocess.run(["umount", str(full)])

@@ -223,19 +223,22 @@ def test_matched_sorted_and_mean_activations_have_integer_unit_axes(study, drawn
     assert_text_fits(fig)
 
 
-def planted_clustering(tmp: Path, p: int) -> Path:
+def planted_clustering(tmp: Path, p: int, dead: int = 0) -> Path:
+    """A planted pair's clustering file; the first ``dead`` units of net A are dead."""
     x_a = activations(300, p)
     x_b = x_a[:, rng.permutation(p)] + rng.normal(scale=0.5, size=x_a.shape)
+    x_a[:, :dead] = 0.0
     pair = PairFile(planted_pair(tmp, "fc7", x_a, x_b), PARTNER)
     within = [MomentsFile(moments_path(tmp, m, "fc7")).layer("fc7").within_correlation(1e-6)
               for m in (A, B)]
     s = cl.joint_matrix(within[0], pair.between(), within[1])
-    a = cl.affinity(s)
+    a, live = cl.affinity(s), cl.live_units(s)
     k = cl.default_clusters(p)
-    spectral = cl.spectral_labels(a, k)
-    link, leaves, hac = cl.hierarchical(a, k)
+    spectral = cl.spectral_labels(a, k, live)
+    link, leaves, hac = cl.hierarchical(a, k, live)
     attrs = {"layer": "fc7", "model_a": A, "model_b": B, "architecture": ARCH, "clusters": k,
-             "affinity": "abs", "units_a": p, "spectral_shared": 1, "hierarchical_shared": 1}
+             "affinity": "abs", "units_a": p, "spectral_shared": 1, "hierarchical_shared": 1,
+             "dead_units": dead}
     out = tmp / "clusters.h5"
     clusterings = Clusterings(Clusters(spectral, cl.cluster_order(spectral, a)),
                               Clusters(hac, leaves, link))
@@ -245,8 +248,8 @@ def planted_clustering(tmp: Path, p: int) -> Path:
 
 
 def test_clustering_ticks_clear_of_the_strip_and_a_thin_dendrogram(tmp_path, drawn):
-    p = 100
-    fig = drawn(clustering, "clustering", clusters=str(planted_clustering(tmp_path, p)),
+    p, dead = 100, 3
+    fig = drawn(clustering, "clustering", clusters=str(planted_clustering(tmp_path, p, dead)),
                 partner=PARTNER)
     matrices = [ax for ax in fig.axes if ax.images and ax.images[0].get_array().shape[0] == 2 * p]
     assert len(matrices) == 3
@@ -263,9 +266,9 @@ def test_clustering_ticks_clear_of_the_strip_and_a_thin_dendrogram(tmp_path, dra
     tree = next(c for c in matrices[2].child_axes if c.collections)
     lines = tree.collections[0]
     assert lines.get_linewidths().max() < 0.5  # 200 leaves at 1 pt were a solid block
-    # leaves sit on the matrix's columns
+    # leaves sit on the matrix's columns; the dead units, in no cluster, come last
     xs = np.concatenate([seg[:, 0] for seg in lines.get_segments()])
-    assert xs.min() == 0 and xs.max() == 2 * p - 1
+    assert xs.min() == 0 and xs.max() == 2 * p - 1 - dead
     # the spectral panel outlines clusters on the diagonal instead of full-width lines
     assert not matrices[1].lines and matrices[1].patches
     assert_text_fits(fig)

@@ -7,10 +7,15 @@ workflow's jobs import it from this file (tests/ is on their PYTHONPATH).
 
 from __future__ import annotations
 
+import argparse
 import copy
 import importlib.metadata
 import json
+import os
+import pickle
 import re
+import subprocess
+import sys
 from collections import OrderedDict
 from pathlib import Path
 
@@ -21,7 +26,7 @@ from conftest import ROOT
 from torch import nn
 
 from convergent import cli, io, models, study
-from convergent.models.checkpoints import load_weights
+from convergent.models.checkpoints import load_weights, read_state
 from convergent.models.receptive_field import receptive_field
 from convergent.training import import_checkpoint, load_network
 
@@ -328,8 +333,9 @@ def test_plain_and_lightning_state_dicts_load_and_the_file_is_left_alone(tmp_pat
     lightning = tmp_path / "user" / "lightning.ckpt"
     module_state = {f"model.{k}": v for k, v in trained.state_dict().items()}
     module_state["accuracy.total"] = torch.tensor(3.0)  # a metric of the user's LightningModule
-    torch.save({"state_dict": module_state, "epoch": 4, "hyper_parameters": {"lr": 0.1}},
-               lightning)
+    # hyper-parameters as a Namespace (save_hyperparameters(args)): one of the classes allowed
+    torch.save({"state_dict": module_state, "epoch": 4,
+                "hyper_parameters": argparse.Namespace(lr=0.1)}, lightning)
     before = {p.name: p.read_bytes() for p in plain.parent.iterdir()}
     for source in (plain, lightning):
         out = tmp_path / "results" / source.stem / "model.ckpt"
@@ -351,7 +357,7 @@ def test_mismatched_keys_or_shapes_name_the_file(tmp_path):
         "wide.pt": ({**state, "out.weight": torch.zeros(7, 24), "out.bias": torch.zeros(7)},
                     "wide.pt: out.weight has shape (7, 24) in the file but (10, 24) in "
                     "architecture 'tiny' on this dataset"),
-        "model.pt": (net, "model.pt: holds neither a state_dict nor a Lightning checkpoint"),
+        "model.pt": (net, "model.pt: refused: it pickles torch.nn.modules.container.Sequential"),
         "text.pt": (None, "text.pt: not a readable torch file"),
     }
     for name, (obj, message) in cases.items():
@@ -364,3 +370,94 @@ def test_mismatched_keys_or_shapes_name_the_file(tmp_path):
             load_weights(path, tiny_cnn(10, 1, 28), "tiny")
         text = str(caught.value)
         assert text.startswith(str(path) + ": ") and message in text and "\n" not in text
+
+
+class RunsCode:
+    """What a hostile file pickles: unpickling it calls os.system."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"touch {self.marker}",)
+
+
+def test_a_checkpoint_that_would_run_code_is_refused_unread(tmp_path):
+    """Neither the import job nor a job reading a results checkpoint unpickles anything but
+    tensors and plain data: the hostile file is refused in one line and its code never runs."""
+    marker = tmp_path / "ran"
+    state = tiny_cnn(10, 1, 28).state_dict()
+    zipped, plain = tmp_path / "lightning.ckpt", tmp_path / "plain.pt"
+    torch.save({"state_dict": state, "hyper_parameters": RunsCode(marker)}, zipped)
+    with open(plain, "wb") as f:  # a pickle of the old format, as torch.load also reads it
+        pickle.dump(RunsCode(marker), f, protocol=2)
+    for source in (zipped, plain):
+        for read in (read_state, load_network):  # a user's checkpoint, a results checkpoint
+            with pytest.raises(io.InputError) as caught:
+                read(source)
+            assert str(caught.value).startswith(f"{source}: refused: it pickles posix.system")
+    assert not marker.exists()
+    # the import job's line
+    spec = {"arch": "alexnet_small", "checkpoint": str(zipped), "dataset": FASHION}
+    proc = subprocess.run([sys.executable, "-m", "convergent", "import-checkpoint", "--spec",
+                           json.dumps(spec), "--out", str(tmp_path / "out.ckpt")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and not marker.exists()
+    assert proc.stderr.count("\n") == 1 and "lightning.ckpt: refused: it pickles" in proc.stderr
+    assert not (tmp_path / "out.ckpt").exists()
+
+
+def test_the_accuracy_table_writes_seeds_and_epochs_as_integers_empty_for_checkpoints(tmp_path):
+    from convergent.tables import write_csv
+    from convergent.tables.accuracy import accuracy
+
+    trained = {"model": "tiny/i3-d4", "arch": "tiny", "init_seed": 3, "data_seed": 4,
+               "replicate": 0, "epochs": 8, "test_acc": 0.9, "test_loss": 0.3, "device": "cpu"}
+    imported = {**trained, "model": "tiny/ckpt-a", "init_seed": None, "data_seed": None,
+                "epochs": None, "test_acc": 0.8}
+    for name, rows in (("a.json", trained), ("b.json", imported)):
+        (tmp_path / name).write_text(json.dumps(rows))
+    write_csv(accuracy([tmp_path / "a.json", tmp_path / "b.json"]), tmp_path / "acc.csv")
+    lines = (tmp_path / "acc.csv").read_text().splitlines()
+    assert lines[1].startswith("tiny/i3-d4,tiny,3,4,0,8,0.9,")
+    assert lines[2].startswith("tiny/ckpt-a,tiny,,,0,,0.8,")
+
+
+def test_a_users_file_where_an_imported_checkpoint_goes_is_not_called_ours(tmp_path):
+    """Not "delete it and rerun": the file may be the user's only copy of their network."""
+    out = tmp_path / "results" / "models" / "tiny" / "ckpt-a" / "model.ckpt"
+    out.parent.mkdir(parents=True)
+    torch.save(tiny_cnn(10, 1, 28).state_dict(), out)
+    with pytest.raises(io.InputError) as caught:
+        load_network(out, "tiny")
+    text = str(caught.value)
+    assert text.startswith(f"{out}: not a checkpoint of this workflow (")
+    assert "move it out of results/" in text and "delete" not in text
+
+
+def test_a_read_out_edit_changes_the_dump_jobs_not_the_training(tmp_path):
+    """Read-outs are not training: the train job's spec holds the architecture without its
+    layers, the dump's holds them (the dry runs print each job's command and spec)."""
+    import workflow_runs
+
+    env = workflow_runs.env()
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "tests"), str(ROOT / "src"),
+                                         env.get("PYTHONPATH", "")])
+
+    def commands(definition: dict) -> dict[str, list[str]]:
+        config = {**workflow_runs.TINY_STUDY, "architectures": [definition],
+                  "layers": ["conv1", "fc1"]}
+        args = workflow_runs.snakemake_args(workflow_runs.write_config(tmp_path, config),
+                                            tmp_path, "-n", "-p", "--cores", "1",
+                                            "results/activations/tiny/i0-d0.h5")
+        out = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True).stdout
+        shell = [line.removeprefix("Shell command: ") for line in out.splitlines()]
+        return {step: sorted(c for c in shell if c.startswith(f"convergent {step} "))
+                for step in ("train", "dump")}
+
+    before = commands(copy.deepcopy(TINY))
+    edited = copy.deepcopy(TINY)
+    edited["layers"]["fc1"] = "fc1"  # read fc1 before its ReLU
+    after = commands(edited)
+    assert before["train"] and after["train"] == before["train"]
+    assert after["dump"] and after["dump"] != before["dump"]

@@ -181,6 +181,13 @@ REFUSALS = {
     "stimuli": (_replace("responses", np.zeros((5, 3, 2))), "5 stimuli but"),
     "repeats": (_replace("stimuli/index", np.zeros(6, int)), "repeated or negative"),
     "labels": (_replace("sites/area", np.array([b"IT"])), "1 entries for 3 sites"),
+    "complex": (_replace("responses", np.ones((6, 3, 2)) + 1j), r"is complex \(complex128\); "
+                "store real responses"),
+    "no stimuli": (lambda f: (_replace("responses", np.zeros((0, 3, 2)))(f),
+                              _replace("stimuli/index", np.zeros(0, int))(f)),
+                   "has no stimuli; record responses"),
+    "an area that never varies": (_replace("responses", np.ones((6, 3, 2))),
+                                  "no site of area.s. IT, V4 varies"),
 }
 
 
@@ -193,6 +200,34 @@ def test_the_reader_refuses_a_malformed_file_in_one_line(tmp_path, case):
         neural.read(path)
     text = str(err.value)
     assert text.startswith(f"{path}: ") and "\n" not in text and "; " in text
+
+
+def test_sites_that_never_vary_are_left_out_with_a_line_saying_so(tmp_path):
+    responses = rng.normal(size=(6, 3, 2))
+    responses[:, 1] = 4.0  # the second IT site responds the same to every stimulus
+    data = neural.read(_write(tmp_path / "n.h5", responses=responses,
+                              attrs=GOOD), ["IT", "V4"])
+    assert data.names.tolist() == ["site000", "site002"] and data.constant == ("site001",)
+    np.testing.assert_array_equal(data.responses, responses[:, [0, 2]])
+    assert data.exclusion_note == (f"{tmp_path / 'n.h5'}: 1 site(s) left out (site001): their "
+                                   "mean response is the same for every stimulus, nothing to "
+                                   "predict")
+    assert neural.read(_write(tmp_path / "m.h5")).exclusion_note is None
+
+
+def test_too_few_stimuli_for_the_folds_are_refused_or_warned_about(tmp_path):
+    data = neural.read(_write(tmp_path / "n.h5", index=np.arange(3),
+                              responses=rng.normal(size=(3, 3, 2))))
+    assert neural.few_stimuli(data, 2).endswith("3 stimuli in 2 folds, fewer than 10 per fold: "
+                                                "each site's predictivity and ceiling rest on "
+                                                "too few stimuli to be trusted; record more "
+                                                "stimuli")
+    with pytest.raises(InputError, match=r"^neural.folds: 5 folds, but .*n\.h5 has 3 stimuli; "
+                                         r"set neural.folds to at most 3"):
+        neural.few_stimuli(data, 5)
+    assert neural.few_stimuli(neural.read(_write(tmp_path / "m.h5", index=np.arange(40),
+                                                 responses=rng.normal(size=(40, 3, 2)))),
+                              4) is None
 
 
 def test_the_reader_refuses_missing_files_and_areas(tmp_path):
@@ -241,3 +276,35 @@ def test_the_demo_runs_end_to_end_and_the_held_out_network_finds_the_planted_lay
         assert best.loc[area, "held_out_best"] == layer
         assert abs(best.loc[area, "held_out_value"] - 0.7) < 0.15
         assert best.loc[area, "seeds"] == 2
+
+
+def _dry_run_with_neural_data(folder, index, responses) -> subprocess.CompletedProcess:
+    _write(folder / "rec.h5", index=index, responses=responses, areas=["IT", "IT", "V4"])
+    config = {**workflow_runs.TINY_STUDY,
+              "neural": {"enabled": True, "path": str(folder / "rec.h5"), "folds": 4}}
+    args = workflow_runs.snakemake_args(workflow_runs.write_config(folder, config), folder, "-n",
+                                        "neural")
+    return subprocess.run(args, cwd=workflow_runs.ROOT, env=workflow_runs.env(),
+                          capture_output=True, text=True)
+
+
+def test_the_neural_data_is_checked_against_the_probe_set_before_any_job(tmp_path):
+    from convergent.data import DataSpec, probe_index
+
+    tiny = workflow_runs.TINY_STUDY
+    probe = probe_index(DataSpec.from_config(tiny["dataset"]),
+                        {"split": "test", "seed": 0, **tiny["probe"]})
+    outside = np.setdiff1d(np.arange(probe.max()), probe)[:40]
+    proc = _dry_run_with_neural_data(tmp_path, outside, rng.normal(size=(40, 3, 2)))
+    assert proc.returncode == 1 and not (tmp_path / "results").exists()
+    assert proc.stderr.strip() == (
+        f"config error: neural.path: {tmp_path / 'rec.h5'}: 40 of 40 stimuli (dataset indices "
+        f"{', '.join(map(str, outside[:5]))}, ...) are not probe images of the probe set; "
+        "record on the probe images (their dataset indices: /probe/index of any activation "
+        "file) or change probe in the config")
+    responses = rng.normal(size=(40, 3, 2))
+    responses[:, 1] = 1.0  # one IT site never varies: left out, with a line saying so
+    proc = _dry_run_with_neural_data(tmp_path, probe[:40], responses)
+    assert proc.returncode == 0, proc.stderr
+    assert (f"warning: neural.path: {tmp_path / 'rec.h5'}: 1 site(s) left out (site001): their "
+            "mean response is the same for every stimulus") in proc.stderr

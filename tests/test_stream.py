@@ -106,7 +106,7 @@ IDS = ["alexnet_small/i0-d0", "alexnet_small/i1-d1"]
 def _run(step, spec, **args):
     import argparse
 
-    step(argparse.Namespace(spec=spec, threads=1, **args))
+    step(argparse.Namespace(spec=spec, **args))
 
 
 def _arrays(path) -> dict:

@@ -3,9 +3,10 @@ central promise — after any config edit an incremental run equals a clean run 
 config, also when Snakemake itself was killed on the way.
 
 Cost control: one clean base run; every edit's job set (one edit per config section) is checked
-by a dry run on a copy of it; the edits are then run in three rounds of edits with nested rerun
+by a dry run on a copy of it; the edits are then run in rounds of edits with nested rerun
 scopes (training and a new seed; probe size, layers and analysis blocks; one Li, one similarity
-and one figure option), each compared file by file with a clean run of the same config.
+and one figure option; the jobs' threads and a new seed), each compared file by file with a
+clean run of the same config (the last one at --cores 1: the same numbers at any core count).
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ TINY = {
     "layers": ["conv1", "fc7"],
     "analysis": {"blocks": 3, "chunk_images": 16, "sparse_folds": 3},
     "similarity": {"bootstrap": 10, "kendall": False, "nulls": {"untrained": False}},
-    "resources": {"train": {"threads": 1}, "dump": {"threads": 1}},
+    # the network jobs are given two threads (one at --cores 1): the numbers must not change
+    "resources": {"train": {"threads": 2}, "dump": {"threads": 2}},
 }
 #: one output of every rule family (the unit figure stands for all figures)
 TARGETS = [
@@ -95,9 +97,9 @@ def edited(config: dict, *edits: Callable[[dict], None]) -> dict:
     return config
 
 
-def clean_run(folder: Path, config: dict) -> Path:
+def clean_run(folder: Path, config: dict, *args: str) -> Path:
     write_config(folder, config)
-    snakemake(folder, *TARGETS)
+    snakemake(folder, *TARGETS, *args)
     return folder
 
 
@@ -251,6 +253,10 @@ def _figure_option(c):
     c["figures"] = {"unit_k": 4}
 
 
+def _job_threads(c):
+    c["resources"] = {"train": {"threads": 1}, "dump": {"threads": 1}}
+
+
 #: rules whose jobs depend on the activation dumps (all but train), for the edits above
 PER_PAIR_AND_LAYER = ("compare", "mutual_information", "clustering")
 EXPECTED = {
@@ -286,11 +292,13 @@ EXPECTED = {
     "similarity_option": lambda base: {"similarity": 1, "similarity_tables": 1,
                                        "study_findings": 1},
     "figure_option": lambda base: {"figure_unit_pairs": 1, "study_findings": 1},
+    # threads reserve cores and change no number: nothing reruns
+    "job_threads": lambda base: {},
 }
 EDITS = {
     "training": _training, "seed": _seed, "probe": _probe, "layers": _layers, "blocks": _blocks,
     "li_option": _li_option, "similarity_option": _similarity_option,
-    "figure_option": _figure_option,
+    "figure_option": _figure_option, "job_threads": _job_threads,
 }
 
 
@@ -310,6 +318,8 @@ ROUNDS = {
     "training_and_seed": (_training, _seed),  # everything from training on, plus a model
     "probe_layers_blocks": (_probe, _layers, _blocks),  # everything from the dumps on
     "analysis_options": (_li_option, _similarity_option, _figure_option),  # single analyses
+    # a new model only; the clean run's jobs get one thread each (--cores 1), the base's two
+    "job_threads_and_seed": (_job_threads, _seed),
 }
 
 
@@ -349,6 +359,8 @@ def test_incremental_run_after_an_edit_equals_a_clean_run(round_name, base, tmp_
     assert planned(work) == {}
     if round_name == "training_and_seed":
         clean = _killed_then_recovered(tmp_path / "clean", config)
+    elif round_name == "job_threads_and_seed":
+        clean = clean_run(tmp_path / "clean", config, "--cores", "1")
     else:
         clean = clean_run(tmp_path / "clean", config)
     assert_same_results(work, clean)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable
 
@@ -37,6 +38,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     """Run one step; bad input or a failed file operation ends in one line on stderr naming the
     file or key and the fix, with exit status 2 (never a traceback)."""
+    pin_threads()  # first: building the parser loads numpy
     args = parser().parse_args(argv)
     _register_architectures(args)
     try:
@@ -49,6 +51,25 @@ def main(argv: list[str] | None = None) -> None:
         return
     print(f"convergent {args.step}: error: {message}", file=sys.stderr)
     sys.exit(2)
+
+
+#: the sizes of the thread pools of OpenMP (torch), MKL, OpenBLAS (numpy) and their kin
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                    "GOTO_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+def pin_threads() -> None:
+    """Every step computes on one thread (training on ``training.threads``, which
+    :func:`convergent.training.fit` sets from the model's spec), whatever threads Snakemake or
+    the machine offer: a parallel reduction's rounding depends on its thread count, and the
+    numbers must not.  Threads that wait for work sleep instead of spinning, so that a busy
+    machine slows a job by its share of the cores, not by spinning barriers.
+
+    Set here, before numpy or torch loads: the libraries read these variables when they load
+    (a process that loaded them earlier, such as a test calling :func:`main`, keeps its
+    pools)."""
+    os.environ.update(dict.fromkeys(THREAD_VARIABLES, "1"))
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def _register_architectures(args: argparse.Namespace) -> None:
@@ -83,7 +104,6 @@ def _one_line(err: Exception) -> str:
 def _os_error_message(err: OSError) -> str:
     """``<file>: <strerror>; <fix>`` for an OSError of a step (read-only or full disk...)."""
     import errno
-    import os
 
     folder = os.path.dirname(os.path.abspath(str(err.filename))) if err.filename else "its folder"
     permissions = f"check that you may read and write {folder}, then rerun"
@@ -99,8 +119,23 @@ def _os_error_message(err: OSError) -> str:
         errno.ENOENT: "check that the path exists (rerun snakemake to rebuild missing inputs)",
     }
     fix = fixes.get(err.errno, "check the file and the disk, then rerun")
+    if err.errno in (errno.ENOSPC, errno.EDQUOT) and err.filename:
+        fix = f"{file_system(str(err.filename))}; {fix}"
     where = f"{err.filename}: " if err.filename else ""
     return f"{where}{err.strerror or _one_line(err)}; {fix}"
+
+
+def file_system(path: str) -> str:
+    """The file system holding ``path`` (its nearest existing folder) that is full, in words:
+    where it is mounted and its size."""
+    folder = os.path.abspath(path)
+    while not os.path.isdir(folder):
+        folder = os.path.dirname(folder)
+    mount = folder
+    while not os.path.ismount(mount):
+        mount = os.path.dirname(mount)
+    size = os.statvfs(folder).f_blocks * os.statvfs(folder).f_frsize
+    return f"the file system mounted at {mount} ({size / 2**30:.3g} GiB) is full"
 
 
 if __name__ == "__main__":

@@ -353,6 +353,11 @@ def check_study(config: dict[str, Any]) -> None:
         message = dataset_path_error(dataset["name"], dataset["path"])
         if message:
             raise ConfigError(message)
+    from convergent.data.datasets import data_error  # (data reads the layouts above)
+
+    message = data_error(dataset)
+    if message:
+        raise ConfigError(message)
     _check_architectures(config)
     _check_analysis(config)
     _check_claims(config)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import logging
 import os
@@ -22,12 +23,14 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
+from lightning_fabric.plugins.io import TorchCheckpointIO
 from torch import nn
 from torch.nn import functional as F
 
 from convergent import models
 from convergent.data import DataSpec, epoch_seed, make_datamodule
 from convergent.io import InputError, atomic_path, sha256, write_json
+from convergent.models.checkpoints import load_file, load_weights
 from convergent.study import with_later_options
 
 #: outdir/resume/: what a killed run needs to resume (see :func:`fit`)
@@ -170,6 +173,23 @@ class EpochCheckpoint(pl.Callback):
             trainer.save_checkpoint(tmp, weights_only=False)  # the full state: resumable
 
 
+class CheckpointFile(TorchCheckpointIO):
+    """Lightning's checkpoint writer without its staging copy in the system's temporary folder:
+    the checkpoint goes straight to the path given (our atomic temporary file beside the
+    output), so that a full disk is the results' file system, named in the error."""
+
+    def save_checkpoint(
+        self, checkpoint: dict[str, Any], path: Any, storage_options: Any = None
+    ) -> None:
+        buffer = io.BytesIO()
+        torch.save(checkpoint, buffer)
+        try:
+            with open(path, "wb") as f:
+                f.write(buffer.getbuffer())
+        except OSError as err:  # a full disk's write error names no file
+            raise OSError(err.errno, err.strerror, str(path)) from None
+
+
 def spec_sha256(spec: dict[str, Any]) -> str:
     """The hash that binds resume state to one training spec (every key of it)."""
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
@@ -181,9 +201,7 @@ def resume_point(resume_dir: Path, digest: str) -> Path | None:
     last = resume_dir / "last.ckpt"
     if last.exists():
         try:
-            stored = torch.load(last, map_location="cpu", mmap=True, weights_only=False).get(
-                SPEC_KEY
-            )
+            stored = load_file(last, mmap=True).get(SPEC_KEY)
         except Exception:  # a damaged checkpoint is not resumable, whatever torch raises
             stored = None
         if stored == digest:
@@ -235,10 +253,12 @@ def precision(t: dict[str, Any], gpu: bool) -> str:
     return chosen
 
 
-def fit(
-    spec: dict[str, Any], outdir: str | os.PathLike, threads: int | None = None
-) -> dict[str, Any]:
+def fit(spec: dict[str, Any], outdir: str | os.PathLike) -> dict[str, Any]:
     """Train one model; resume from ``outdir/resume/`` if a killed run of the same spec left it.
+
+    The training math runs on ``training.threads`` threads, a part of the spec: the rounding of
+    a parallel reduction depends on the thread count, so the weights are the same whatever
+    threads the job is given.
 
     Writes ``model.ckpt`` (final weights), ``metrics.csv`` (one row per epoch) and
     ``summary.json`` (test accuracy, timing, provenance) into ``outdir``, each atomically, and
@@ -251,8 +271,7 @@ def fit(
     outdir = Path(outdir)
     t, data = with_later_options(spec["training"]), DataSpec.from_config(spec["dataset"])
     gpu = use_gpu(t["accelerator"])
-    if threads:
-        torch.set_num_threads(threads)
+    torch.set_num_threads(t["threads"])
     # the CPU's kernels are deterministic; on a GPU only with training.deterministic (cuDNN's
     # autotuning and atomics-based kernels off: docs/gpu.md measures what that costs)
     deterministic = not gpu or t["deterministic"]
@@ -279,6 +298,7 @@ def fit(
         default_root_dir=resume_dir,
         logger=False,  # metrics.csv comes from EpochCheckpoint's history (resume-safe)
         enable_checkpointing=False,  # EpochCheckpoint is the only checkpoint (atomic, keyed)
+        plugins=[CheckpointFile()],
         callbacks=[
             epochs,
             # a log file (Slurm, CI) gets a line now and then, a terminal a live bar
@@ -357,16 +377,26 @@ def load_network(checkpoint: str | os.PathLike, arch: str | None = None) -> tupl
     """The network of a convergent checkpoint (trained, untrained or imported: eval mode, CPU)
     and its hyper-parameters."""
     try:
-        # our own result files: Lightning pickles the hyper-parameters (weights_only cannot read)
-        ckpt = torch.load(checkpoint, map_location="cpu", weights_only=False)
-        hp, state = dict(ckpt["hyper_parameters"]), ckpt["state_dict"]
+        ckpt = load_file(checkpoint)
     except FileNotFoundError:
         raise InputError(f"{checkpoint}: checkpoint not found; rerun the train rule") from None
+    except InputError:
+        raise
     except Exception as err:  # torch raises many types for a damaged file
         raise InputError(
             f"{checkpoint}: not a readable convergent checkpoint ({type(err).__name__}: {err}); "
             "delete it and rerun snakemake to retrain"
         ) from None
+    if not (isinstance(ckpt, dict) and isinstance(ckpt.get("hyper_parameters"), dict)
+            and "arch" in ckpt["hyper_parameters"] and isinstance(ckpt.get("state_dict"), dict)):
+        # a readable torch file the workflow did not write: a user's, put where ours go
+        raise InputError(
+            f"{checkpoint}: not a checkpoint of this workflow (no convergent hyper-parameters: "
+            "a state_dict or another program's checkpoint?), and results/ holds only the "
+            "workflow's files; move it out of results/ (a network trained elsewhere is a "
+            "checkpoint entry of models), then rerun snakemake"
+        )
+    hp, state = dict(ckpt["hyper_parameters"]), ckpt["state_dict"]
     if arch is not None and hp["arch"] != arch:
         raise InputError(
             f"{checkpoint}: holds architecture {hp['arch']!r}, expected {arch!r}; "
@@ -412,8 +442,6 @@ def import_checkpoint(spec: dict[str, Any], out: str | os.PathLike) -> None:
     """A user's trained network (``spec['checkpoint']``: a state_dict file or a Lightning
     checkpoint, only read) as a convergent checkpoint of ``spec['arch']`` on the study's
     dataset; keys or shapes that do not fit end in one line naming the file."""
-    from convergent.models.checkpoints import load_weights
-
     source = spec["checkpoint"]
     shape = DataSpec.from_config(spec["dataset"]).shape(spec["arch"])
     with torch.random.fork_rng(devices=[]):

@@ -18,7 +18,7 @@ rule dump:
         **job_resources("dump"),
     shell:
         "convergent dump --spec {params.spec:q} --checkpoint {input.ckpt} --out {output}"
-        " --threads {threads} > {log} 2>&1"
+        " > {log} 2>&1"
 
 
 rule import_activations:

@@ -74,16 +74,19 @@ ANALYSIS_ENV = "../../envs/analysis.yaml"
 # ------------------------------------------------------------------ resources
 # Each job kind's threads, mem_mb, runtime and gpu (config.resources.<kind> overrides them;
 # docs/cluster.md); every rule names its kind once, in job_threads() and job_resources().
+# Threads only reserve cores: a job computes on one thread, training on training.threads (the
+# numbers never depend on them; convergent.cli.pin_threads), which the train kind reserves.
 RESOURCE_DEFAULTS = {
-    "train": {"threads": 2, "mem_mb": 4000, "runtime": 120, "gpu": 1},
+    "train": {"threads": 1, "mem_mb": 4000, "runtime": 120, "gpu": 1},
     # probing a network: trained and untrained ones
-    "dump": {"threads": 2, "mem_mb": 4000, "runtime": 30, "gpu": 1},
+    "dump": {"threads": 1, "mem_mb": 4000, "runtime": 30, "gpu": 1},
     "analysis": {"threads": 1, "mem_mb": 2000, "runtime": 30},
     # tables, figures and untrained checkpoints: CPU only, small
     "figure": {"threads": 1, "mem_mb": 2000, "runtime": 15},
     # probe.stream: a pair's two networks run on the probe images in one job (GPU)
-    "stream": {"threads": 2, "mem_mb": 8000, "runtime": 120, "gpu": 1},
+    "stream": {"threads": 1, "mem_mb": 8000, "runtime": 120, "gpu": 1},
 }
+RESOURCE_DEFAULTS["train"]["threads"] = config["training"]["threads"]
 # training.accelerator: cpu runs the networks on the CPU: their jobs ask for no GPU by default
 # (a CPU-only Slurm partition refuses a GPU request)
 if config["training"]["accelerator"] == "cpu":
@@ -157,15 +160,21 @@ def _of_model(field):
     return lambda w: getattr(model_of(w), field)
 
 
-def arch_definitions(names):
+def arch_definitions(names, readouts=True):
     """Spec source: the definitions of the config-defined architectures among ``names(w)``; OMIT
-    when there are none, so a study of built-in architectures keeps the specs it always had."""
+    when there are none, so a study of built-in architectures keeps the specs it always had.
+    readouts=False leaves out their layers (read-out points): for the jobs that build a network
+    without reading it out (training), so that a read-out edit does not rerun them."""
     def source(w):
-        return {a: DEFINED_ARCHS[a] for a in names(w) if a in DEFINED_ARCHS} or OMIT
+        found = {a: DEFINED_ARCHS[a] for a in names(w) if a in DEFINED_ARCHS}
+        if not readouts:
+            found = {a: {k: v for k, v in d.items() if k != "layers"} for a, d in found.items()}
+        return found or OMIT
     return source
 
 
 _JOB_ARCH = arch_definitions(lambda w: [w.arch])
+_JOB_BUILD = arch_definitions(lambda w: [w.arch], readouts=False)
 
 
 def _sums_device(w):
@@ -187,26 +196,26 @@ SPECS = {
         "dataset": WHOLE,
         # training, with the model's condition (if any) over it
         "training": lambda w: study.training_spec(config, model_of(w)),
-        "architectures": _JOB_ARCH,
+        "architectures": _JOB_BUILD,
     },
     "untrained": {
         "arch": lambda w: w.arch,
         "init_seed": lambda w: int(w.seed),
         "dataset": WHOLE,
-        "architectures": _JOB_ARCH,
+        "architectures": _JOB_BUILD,
     },
     "import_checkpoint": {
         "arch": lambda w: w.arch,
         "checkpoint": _of_model("checkpoint"),
         "dataset": WHOLE,
-        "architectures": _JOB_ARCH,
+        "architectures": _JOB_BUILD,
     },
     "evaluate": {
         "arch": lambda w: w.arch,
         "model": model_id,
         "dataset": WHOLE,
         "training": ("batch_size", "num_workers", "accelerator"),
-        "architectures": _JOB_ARCH,
+        "architectures": _JOB_BUILD,
     },
     "dump": {
         "arch": lambda w: w.arch,
@@ -626,6 +635,19 @@ if NEURAL["enabled"]:
                 _neural_error(f"neural.path: {NEURAL['path']} was recorded on {_key} "
                               f"{_data.attrs[_key]!r}, the study probes {_want!r}; use neural "
                               "data of the study's probe images")
+        try:
+            from convergent.data import DataSpec, probe_index
+
+            _data.probe_positions(probe_index(DataSpec.from_config(config["dataset"]),
+                                              config["probe"]), "the probe set")
+        except InputError as err:
+            _neural_error(f"neural.path: {err}")
+        try:
+            _few = neural_io.few_stimuli(_data, NEURAL["folds"])
+        except InputError as err:
+            _neural_error(str(err))
+        for _note in filter(None, (_few, _data.exclusion_note)):
+            print(f"warning: neural.path: {_note}", file=sys.stderr)
 
 #: the models whose predictivity is measured: the study's, and the held-out network (a check)
 NEURAL_SUBJECTS = MODELS + NEURAL_MODELS

@@ -5,8 +5,10 @@ import hashlib
 
 from convergent import models
 
-# Which study the findings come from: the validated config's hash.
-CONFIG_HASH = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:12]
+# Which study the findings come from: the validated config's hash.  resources say how jobs
+# are scheduled and change no number: they are not part of the study.
+CONFIG_HASH = hashlib.sha256(json.dumps({k: v for k, v in config.items() if k != "resources"},
+                                        sort_keys=True).encode()).hexdigest()[:12]
 # findings.li2016: false leaves out the sections that need the unit-matching pipeline (with
 # the similarity measures on, convergence by depth comes from them)
 LI_FINDINGS = config["findings"]["li2016"]

@@ -49,7 +49,7 @@ if STREAM:
             **job_resources("stream"),
         shell:
             "convergent stream-moments --spec {params.spec:q} --checkpoint {input.ckpt}"
-            " --out {output} --threads {threads} > {log} 2>&1"
+            " --out {output} > {log} 2>&1"
 
     rule stream_compare:
         """All layers' pair files of the block of model {model}: for each partner, both networks
@@ -74,7 +74,7 @@ if STREAM:
         shell:
             "convergent stream-compare --spec {params.spec:q} --checkpoint-a {input.a}"
             " --checkpoint-b {input.b} --moments-a {input.moments_a}"
-            " --moments-b {input.moments_b} --out-dir {params.outdir} --threads {threads}"
+            " --moments-b {input.moments_b} --out-dir {params.outdir}"
             " > {log} 2>&1"
 
     rule stream_top_units:
@@ -94,7 +94,7 @@ if STREAM:
             **job_resources("stream"),
         shell:
             "convergent stream-top-units --spec {params.spec:q} --checkpoint {input.ckpt}"
-            " --out {output} --threads {threads} > {log} 2>&1"
+            " --out {output} > {log} 2>&1"
 
     rule stream_mutual_information:
         """MI matching of all layers of the block of model {model}: for each partner, both
@@ -119,7 +119,7 @@ if STREAM:
         shell:
             "convergent stream-mutual-information --spec {params.spec:q}"
             " --checkpoint-a {input.a} --checkpoint-b {input.b} --pairs {input.pairs}"
-            " --out-dir {params.outdir} --threads {threads} > {log} 2>&1"
+            " --out-dir {params.outdir} > {log} 2>&1"
 
     rule stream_similarity:
         """All similarity measures of the pairs whose later model is {arch}/{model}, from the
@@ -147,5 +147,5 @@ if STREAM:
             **block_resources("stream", sim_block),
         shell:
             "convergent stream-similarity --spec {params.spec:q} --checkpoint-a {input.a}"
-            " --checkpoint-b {input.b}{params.moments} --out {output} --threads {threads}"
+            " --checkpoint-b {input.b}{params.moments} --out {output}"
             " > {log} 2>&1"

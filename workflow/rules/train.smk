@@ -17,7 +17,7 @@ rule train:
     resources:
         **job_resources("train"),
     shell:
-        "convergent train --spec {params.spec:q} --outdir {params.outdir} --threads {threads}"
+        "convergent train --spec {params.spec:q} --outdir {params.outdir}"
         " > {log} 2>&1"
 
 
@@ -63,4 +63,4 @@ rule evaluate:
         **job_resources("dump"),
     shell:
         "convergent evaluate --spec {params.spec:q} --checkpoint {input} --out {output}"
-        " --threads {threads} > {log} 2>&1"
+        " > {log} 2>&1"

@@ -10,8 +10,12 @@ units first) is clustered twice:
 Affinity: correlations can be negative; spectral clustering needs a non-negative affinity.  We use
 |c| by default (a strongly anti-correlated unit carries the same information, and linear
 predictability — what sparse prediction measures — ignores the sign), or (1 + c)/2 which keeps the
-sign (anti-correlated units become dissimilar).  Dead units (zero rows) get affinity 1 with
-themselves only.
+sign (anti-correlated units become dissimilar).
+
+Dead units (zero rows of S: no variance on the probe set) are left out of both clusterings and
+labelled :data:`DEAD`: each would be an isolated node of the affinity graph, a connected
+component of its own, so the spectral embedding's top eigenvalue would repeat and the labels of
+every unit would change with rounding noise.
 
 A cluster is *shared* if it holds units of both nets (a subspace both nets span) and *single* if it
 holds units of one net only.
@@ -27,6 +31,8 @@ from scipy.spatial.distance import squareform
 from sklearn.cluster import SpectralClustering
 
 AFFINITIES = ("abs", "shifted")
+#: the label of a dead unit: in no cluster
+DEAD = -1
 
 
 def joint_matrix(c_aa: np.ndarray, c_ab: np.ndarray, c_bb: np.ndarray) -> np.ndarray:
@@ -53,32 +59,52 @@ def default_clusters(units_per_net: int) -> int:
     return max(2, units_per_net // 2)
 
 
-def spectral_labels(a: np.ndarray, clusters: int, seed: int = 0) -> np.ndarray:
-    """Spectral clustering of a precomputed affinity (discretised labels, deterministic)."""
+def live_units(s: np.ndarray) -> np.ndarray:
+    """Which units of a joint correlation matrix are alive: a dead unit's row is all zero (it
+    correlates with nothing, itself included; see analysis.correlation.within_correlation)."""
+    return np.any(s != 0, axis=1)
+
+
+def spectral_labels(
+    a: np.ndarray, clusters: int, live: np.ndarray | None = None, seed: int = 0
+) -> np.ndarray:
+    """Spectral clustering of a precomputed affinity over the ``live`` units (default: all;
+    the others :data:`DEAD`): discretised labels, deterministic."""
+    live = np.ones(len(a), bool) if live is None else live
     model = SpectralClustering(
         n_clusters=clusters, affinity="precomputed", assign_labels="cluster_qr", random_state=seed
     )
-    return model.fit_predict(a)
+    labels = np.full(len(a), DEAD)
+    labels[live] = model.fit_predict(a[np.ix_(live, live)])
+    return labels
 
 
-def hierarchical(a: np.ndarray, clusters: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def hierarchical(
+    a: np.ndarray, clusters: int, live: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(linkage, leaf order, labels cut into ``clusters`` flat clusters) of average-linkage
-    agglomerative clustering on the distance 1 − affinity."""
-    d = 1.0 - a
+    agglomerative clustering on the distance 1 − affinity of the ``live`` units (default: all).
+    The linkage's leaves are the live units; the order lists them in leaf order, then the dead
+    units (labelled :data:`DEAD`)."""
+    live = np.ones(len(a), bool) if live is None else live
+    d = 1.0 - a[np.ix_(live, live)]
     np.fill_diagonal(d, 0.0)
     link = hierarchy.linkage(squareform(np.clip(d, 0.0, None), checks=False), method="average")
-    order = hierarchy.leaves_list(link)
-    labels = hierarchy.fcluster(link, t=clusters, criterion="maxclust") - 1
+    alive = np.flatnonzero(live)
+    order = np.concatenate([alive[hierarchy.leaves_list(link)], np.flatnonzero(~live)])
+    labels = np.full(len(a), DEAD)
+    labels[live] = hierarchy.fcluster(link, t=clusters, criterion="maxclust") - 1
     return link, order, labels
 
 
 def cluster_order(labels: np.ndarray, a: np.ndarray) -> np.ndarray:
     """Units grouped by cluster: clusters by decreasing mean within-cluster affinity (the
-    tightest blocks first), units in a cluster with net A's before net B's (stable)."""
-    clusters = np.unique(labels)
+    tightest blocks first), units in a cluster with net A's before net B's (stable); the dead
+    units last."""
+    clusters = np.unique(labels[labels != DEAD])
     tightness = [a[np.ix_(labels == k, labels == k)].mean() for k in clusters]
     ranked = clusters[np.argsort(-np.asarray(tightness), kind="stable")]
-    return np.concatenate([np.flatnonzero(labels == k) for k in ranked])
+    return np.concatenate([np.flatnonzero(labels == k) for k in [*ranked, DEAD]])
 
 
 @dataclass
@@ -107,8 +133,9 @@ class Composition:
 
 
 def composition(labels: np.ndarray, units_a: int) -> Composition:
-    """Count each cluster's units from net A (the first ``units_a`` labels) and net B."""
+    """Count each cluster's units from net A (the first ``units_a`` labels) and net B (dead
+    units, in no cluster, are not counted)."""
     k = int(labels.max()) + 1
-    return Composition(
-        np.bincount(labels[:units_a], minlength=k), np.bincount(labels[units_a:], minlength=k)
-    )
+    a, b = labels[:units_a], labels[units_a:]
+    return Composition(np.bincount(a[a != DEAD], minlength=k),
+                       np.bincount(b[b != DEAD], minlength=k))

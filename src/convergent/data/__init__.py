@@ -3,7 +3,7 @@ data modules of training."""
 
 from convergent.data.datasets import DataSpec, ImageTensors, image_folder, normalise
 from convergent.data.modules import epoch_seed, make_datamodule
-from convergent.data.probe import Probe, probe_batches, probe_indices
+from convergent.data.probe import Probe, probe_batches, probe_index, probe_indices
 
 __all__ = [
     "DataSpec",
@@ -14,5 +14,6 @@ __all__ = [
     "make_datamodule",
     "Probe",
     "probe_batches",
+    "probe_index",
     "probe_indices",
 ]

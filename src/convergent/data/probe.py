@@ -48,6 +48,16 @@ def stimulus_ids(spec: DataSpec, split: str, index: np.ndarray) -> np.ndarray:
     return np.asarray([Path(ds.samples[i][0]).relative_to(ds.root).as_posix() for i in index])
 
 
+def probe_index(spec: DataSpec, probe_cfg: dict[str, Any]) -> np.ndarray:
+    """The probe set's dataset indices, without its images (what the config check compares
+    neural stimuli with)."""
+    if spec.in_memory:
+        available = len(spec.tensors(probe_cfg["split"]).labels)
+    else:
+        available = len(image_folder(spec.path, probe_cfg["split"], train=False, size=1))
+    return probe_indices(available, probe_cfg["size"], probe_cfg["seed"])
+
+
 def probe_batches(
     spec: DataSpec, probe_cfg: dict[str, Any], arch: str, order: np.ndarray | None = None
 ) -> tuple[Probe, Iterator[torch.Tensor]]:

@@ -1,7 +1,8 @@
 """Many-to-many groups (Li et al. 2016): the joint correlation matrix [[C_AA, C_AB], [C_BA, C_BB]]
 of one layer in natural order, permuted by spectral cluster, and in the leaf order of the
 agglomerative clustering's dendrogram (drawn above it).  The strip beside each matrix marks net A
-(dark) and net B (light) units; squares on the diagonal outline the spectral clusters."""
+(dark) and net B (light) units; squares on the diagonal outline the spectral clusters.  Dead
+units (no variance) are in no cluster: last in both clustered orders, outside the dendrogram."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from matplotlib.colors import ListedColormap
 from matplotlib.patches import Rectangle
 from scipy.cluster import hierarchy
 
+from convergent.analysis.clustering import DEAD
 from convergent.figures import DIVERGING, add_partner_argument, integer_ticks, save, suptitle
 from convergent.io.layouts import ClusteringFile
 
@@ -41,7 +43,7 @@ def _cluster_blocks(ax: plt.Axes, labels: np.ndarray) -> None:
     full-width lines at every boundary would bury the matrix."""
     edges = np.concatenate([[0], np.flatnonzero(np.diff(labels)) + 1, [len(labels)]])
     for lo, hi in zip(edges[:-1], edges[1:], strict=True):
-        if hi - lo > 1:
+        if hi - lo > 1 and labels[lo] != DEAD:
             ax.add_patch(Rectangle((lo - 0.5, lo - 0.5), hi - lo, hi - lo, fill=False, lw=0.8,
                                    ec="black"))
 
@@ -104,6 +106,8 @@ def main(args: argparse.Namespace) -> None:
     suptitle(fig,
         f"{attrs['layer']}: joint correlation matrix of {attrs['model_a']} and {attrs['model_b']}"
         f" ({p} + {n - p} units, affinity {attrs['affinity']}); strip: net A dark, net B light"
+        + (f"; {attrs['dead_units']} dead units, in no cluster, last in both clustered orders"
+           if attrs["dead_units"] else "")
     )
     save(fig, args.out)
 

@@ -38,9 +38,10 @@ def main(args: argparse.Namespace) -> None:
         for k, (model, v) in enumerate(wide.items()):
             color = PALETTE[k % len(PALETTE)]
             ax.plot(x, v.to_numpy(), "o-", color=color, ms=3, lw=1.2, label=f"seed {model}")
-            best = int(np.nanargmax(v.to_numpy()))
-            ax.plot(x[best], v.iloc[best], "*", color=color, ms=11, mec="black", mew=0.5,
-                    zorder=5)
+            if v.notna().any():  # all NaN: no site of the area is reliable enough to tell
+                best = int(np.nanargmax(v.to_numpy()))
+                ax.plot(x[best], v.iloc[best], "*", color=color, ms=11, mec="black", mew=0.5,
+                        zorder=5)
         held = g[g["role"] == HELD_OUT].set_index("layer").reindex(layers)
         if held["predictivity"].notna().any():
             ax.plot(x, held["predictivity"].to_numpy(), "--", color="black", lw=1.2,
@@ -50,7 +51,7 @@ def main(args: argparse.Namespace) -> None:
         n = seeds["model"].nunique()
         ax.set_title(f"{area} ({arch}, {plural(n, 'seed')})")
         ax.set_ylabel("r² / ceiling (median over sites)" if col == 0 else "")
-        ax.set_ylim(0, max(1.0, float(np.nanmax(g["predictivity"])) * 1.05))
+        ax.set_ylim(0, max(1.0, float(g["predictivity"].max(skipna=True)) * 1.05))
         c = cons[(cons["architecture"] == arch) & (cons["area"] == area)].set_index("layer")
         c = c.reindex(layers)
         ax2 = axes[1, col]

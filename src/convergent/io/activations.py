@@ -18,10 +18,12 @@ samples are images × positions for conv layers, images × tokens for token laye
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import platform
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import h5py
@@ -98,7 +100,10 @@ def write(
     """
     from convergent.progress import progress
 
-    with atomic_path(out) as tmp, h5py.File(tmp, "w") as f:
+    # No chunk cache: every write reaches the disk at once, whole chunks at a time (_Rows), so
+    # a full disk fails the write that hit it; with a cache HDF5 meets it while closing, ignores
+    # it and crashes the process later, leaving its temporary file behind.
+    with atomic_path(out) as tmp, _disk_full_names(out), h5py.File(tmp, "w", rdcc_nbytes=0) as f:
         f.attrs.update(
             {
                 "kind": "activations",
@@ -108,29 +113,69 @@ def write(
                 **attrs,
             }
         )
-        row = 0
+        rows: dict[str, _Rows] = {}
         with progress(n_images, "img", f"dump {attrs.get('model', '')}") as bar:
             for layers in batches:
-                n = len(next(iter(layers.values())))
                 for name, values in layers.items():
-                    if row == 0:
+                    if name not in rows:
                         module = (modules or {}).get(name, name)
-                        shape = values.shape[1:]
-                        _create_layer(f, name, module, n_images, shape, dtype, compress)
-                    f["layers"][name][row : row + n] = values.astype(dtype)
-                row += n
-                bar.update(n)
-        if row != n_images:
-            raise RuntimeError(f"probe yielded {row} images, expected {n_images}")
+                        rows[name] = _Rows(_create_layer(f, name, module, n_images,
+                                                         values.shape[1:], dtype, compress))
+                    rows[name].add(values.astype(dtype))
+                bar.update(len(next(iter(layers.values()))))
+        written = {r.finish() for r in rows.values()} or {0}
+        if written != {n_images}:
+            raise RuntimeError(f"probe yielded {max(written)} images, expected {n_images}")
         kinds = {ds.attrs["kind"] for ds in f["layers"].values()}
         f.attrs["format_version"] = VERSIONS[1] if TOKENS.name in kinds else FORMAT_VERSION
         for key, values in (("index", index), ("label", label)):
             f[f"probe/{key}"] = np.asarray(values() if callable(values) else values, np.int64)
 
 
+class _Rows:
+    """A layer's rows, written to its dataset in whole chunks as they arrive (a chunk is
+    compressed and written once, never read back to be completed)."""
+
+    def __init__(self, ds: h5py.Dataset) -> None:
+        self.ds, self.chunk = ds, ds.chunks[0]
+        self.pending: list[np.ndarray] = []
+        self.written = 0
+
+    def add(self, values: np.ndarray) -> None:
+        self.pending.append(values)
+        held = sum(len(v) for v in self.pending)
+        if held >= self.chunk:
+            self._write(held - held % self.chunk)
+
+    def finish(self) -> int:
+        """Write what is left; the rows written."""
+        self._write(sum(len(v) for v in self.pending))
+        return self.written
+
+    def _write(self, n: int) -> None:
+        if n == 0:
+            return
+        held = np.concatenate(self.pending)
+        self.ds[self.written : self.written + n] = held[:n]
+        self.pending = [held[n:]] if n < len(held) else []
+        self.written += n
+
+
+@contextlib.contextmanager
+def _disk_full_names(out: str | os.PathLike) -> Iterator[None]:
+    """A full disk (or quota) while writing ``out`` as an OSError naming ``out``: HDF5's own
+    names no file."""
+    try:
+        yield
+    except OSError as err:
+        if err.errno not in (errno.ENOSPC, errno.EDQUOT) or err.filename:
+            raise
+        raise OSError(err.errno, os.strerror(err.errno), str(out)) from None
+
+
 def _create_layer(
     f: h5py.File, name: str, path: str, n: int, shape: tuple, dtype: str, compress: bool
-) -> None:
+) -> h5py.Dataset:
     try:
         kind = kind_of(shape)
     except ValueError as err:
@@ -144,6 +189,7 @@ def _create_layer(
     )
     ds.attrs["kind"] = kind.name
     ds.attrs["module"] = path
+    return ds
 
 
 def record(

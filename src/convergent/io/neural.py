@@ -8,12 +8,13 @@ Layout (``kind="neural"``, ``format_version`` 1; docs/neural.md)::
                      attributes (subject, date, units, ...) are kept and not read
     /stimuli/index   (S,) integer: dataset indices (in ``split``) of the stimuli, no repeats;
                      every one must be a probe image of the study (probe.split/size/seed)
-    /responses       (S, sites, repetitions) float, finite; repetitions ≥ 2
+    /responses       (S, sites, repetitions) real, finite; S ≥ 1, repetitions ≥ 2
     /sites/area      (sites,) string: each site's area label (e.g. "IT", "V4")
     /sites/name      (sites,) string, optional: site names (default site000, site001, ...)
 
 :func:`read` checks all of it and refuses a malformed file in one line naming the file and the
-fix (an :class:`~convergent.io.InputError`).
+fix (an :class:`~convergent.io.InputError`); it leaves out the sites whose mean response is the
+same for every stimulus (nothing to predict, no ceiling), and refuses an area left without one.
 """
 
 from __future__ import annotations
@@ -46,6 +47,17 @@ class NeuralData:
     areas: np.ndarray
     names: np.ndarray
     attrs: dict[str, Any] = field(default_factory=dict)
+    #: sites of the file left out: their mean response is the same for every stimulus
+    constant: tuple[str, ...] = ()
+
+    @property
+    def exclusion_note(self) -> str | None:
+        """One line naming the sites left out (:attr:`constant`), or None."""
+        if not self.constant:
+            return None
+        shown = ", ".join(self.constant[:5]) + (", ..." if len(self.constant) > 5 else "")
+        return (f"{self.path}: {len(self.constant)} site(s) left out ({shown}): their mean "
+                "response is the same for every stimulus, nothing to predict")
 
     @property
     def area_names(self) -> list[str]:
@@ -70,6 +82,25 @@ class NeuralData:
                 "in the config"
             )
         return pos
+
+
+#: stimuli per fold below which a site's ceiling and predictivity rest on too few stimuli
+MIN_STIMULI_PER_FOLD = 10
+
+
+def few_stimuli(data: NeuralData, folds: int) -> str | None:
+    """A warning line if each of ``folds`` cross-validation folds would test fewer than
+    :data:`MIN_STIMULI_PER_FOLD` stimuli; InputError (naming neural.folds) if a fold would test
+    none."""
+    n = len(data.index)
+    if n < folds:
+        raise InputError(f"neural.folds: {folds} folds, but {data.path} has {n} stimuli; set "
+                         f"neural.folds to at most {n}, or record more stimuli")
+    if n < MIN_STIMULI_PER_FOLD * folds:
+        return (f"{data.path}: {n} stimuli in {folds} folds, fewer than "
+                f"{MIN_STIMULI_PER_FOLD} per fold: each site's predictivity and ceiling rest on "
+                "too few stimuli to be trusted; record more stimuli")
+    return None
 
 
 def _fail(path: str | os.PathLike, problem: str, fix: str = FIX) -> InputError:
@@ -111,8 +142,15 @@ def read(path: str | os.PathLike, areas: list[str] | None = None) -> NeuralData:
         names = (_strings(f["sites/name"][()]) if "sites/name" in f
                  else np.array([f"site{k:03d}" for k in range(len(area))], dtype=object))
     _check(path, index, responses, area, names, areas)
-    return NeuralData(str(path), index.astype(np.int64), responses.astype(np.float64), area,
-                      names, attrs)
+    responses = responses.astype(np.float64)
+    varies = np.ptp(responses.mean(axis=2), axis=0) > 0
+    silent = [a for a in (areas or dict.fromkeys(area)) if not varies[area == a].any()]
+    if silent:
+        raise _fail(path, f"no site of area(s) {', '.join(silent)} varies: each responds the "
+                    "same to every stimulus", "check the recordings, or leave the area out of "
+                    "neural.areas")
+    return NeuralData(str(path), index.astype(np.int64), responses[:, varies], area[varies],
+                      names[varies], attrs, tuple(names[~varies]))
 
 
 def _check(path, index, responses, area, names, wanted) -> None:
@@ -125,10 +163,15 @@ def _check(path, index, responses, area, names, wanted) -> None:
     if responses.ndim != 3 or not np.issubdtype(responses.dtype, np.number):
         raise _fail(path, f"/responses has shape {responses.shape}",
                     "store a numeric (stimuli, sites, repetitions) array")
+    if np.issubdtype(responses.dtype, np.complexfloating):
+        raise _fail(path, f"/responses is complex ({responses.dtype})",
+                    "store real responses (integer or float): the imaginary part is no response")
     s, n_sites, reps = responses.shape
     if s != len(index):
         raise _fail(path, f"/responses has {s} stimuli but /stimuli/index {len(index)}",
                     "give one row of /responses per stimulus")
+    if s == 0:
+        raise _fail(path, "has no stimuli", "record responses to the study's probe images")
     if reps < 2:
         raise _fail(path, f"/responses has {reps} repetition(s)",
                     "the noise ceiling needs at least 2 repetitions per stimulus")

@@ -266,7 +266,9 @@ _CONFIGURED: dict[str, Architecture] = {}
 def from_definition(name: str, definition: Mapping[str, Any], source: str) -> Architecture:
     """An architecture from a config entry or plugin mapping: ``builder`` (or ``torchvision``:
     a model name, or ``timm``: a model name or folder; none of them: recorded elsewhere),
-    ``layers`` and optionally ``image_size``, ``options`` and ``channels_last``."""
+    ``layers`` and optionally ``image_size``, ``options`` and ``channels_last``.  Without
+    ``layers`` (the spec of a job that only builds the network, e.g. training) it has no
+    read-out points."""
     if isinstance(definition, Architecture):
         return definition
     builder = definition.get("builder")
@@ -274,7 +276,7 @@ def from_definition(name: str, definition: Mapping[str, Any], source: str) -> Ar
         if definition.get(key):
             builder = prefix + str(definition[key])
     return Architecture(
-        name, builder, dict(definition["layers"]), definition.get("image_size"), source,
+        name, builder, dict(definition.get("layers", {})), definition.get("image_size"), source,
         dict(definition.get("options") or {}), tuple(definition.get("channels_last") or ()),
     )
 

@@ -9,8 +9,10 @@ entries of the module (metrics, loss buffers) left out.
 
 from __future__ import annotations
 
+import argparse
 import os
 import pickle
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,14 +22,43 @@ from torch import nn
 from convergent.io import InputError
 
 
+def _hyper_parameter_classes() -> list:
+    """What a Lightning checkpoint holds besides tensors, numbers, strings and containers: its
+    hyper-parameters as a Namespace or as Lightning's AttributeDict (a dict), under each name
+    a Lightning release pickles it by."""
+    from lightning_fabric.utilities.data import AttributeDict
+    from pytorch_lightning.utilities.parsing import AttributeDict as PLAttributeDict
+
+    return [argparse.Namespace, AttributeDict, PLAttributeDict,
+            (AttributeDict, "lightning.fabric.utilities.data.AttributeDict"),
+            (PLAttributeDict, "lightning.pytorch.utilities.parsing.AttributeDict")]
+
+
+def load_file(path: str | os.PathLike, mmap: bool = False) -> Any:
+    """``torch.load`` of a file that may come from anywhere (a user's checkpoint, a results
+    file): tensors, numbers, strings, containers and Lightning's hyper-parameter classes only,
+    never other pickled objects, whose unpickling can run any code.  A file that needs one is
+    refused in one line naming it; other failures are torch's own exceptions."""
+    try:
+        with torch.serialization.safe_globals(_hyper_parameter_classes()):
+            return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
+    except pickle.UnpicklingError as err:
+        needed = re.search(r"GLOBAL ([\w.]+)", str(err))
+        if needed is None:
+            raise
+        raise InputError(
+            f"{path}: refused: it pickles {needed[1]}, and loading it would run that code (only "
+            "tensors, numbers, strings, containers and Lightning hyper-parameters are read); "
+            "save net.state_dict() with torch.save and give that file"
+        ) from None
+
+
 def read_state(path: str | os.PathLike) -> Mapping[str, torch.Tensor]:
     """The tensors of a ``state_dict`` file or of a Lightning checkpoint's ``state_dict``."""
     try:
-        try:
-            obj = torch.load(path, map_location="cpu", weights_only=True)
-        except pickle.UnpicklingError:
-            # a Lightning checkpoint may pickle its hyper-parameters (e.g. a Namespace)
-            obj = torch.load(path, map_location="cpu", weights_only=False)
+        obj = load_file(path)
+    except InputError:
+        raise
     except FileNotFoundError:
         raise InputError(f"{path}: checkpoint not found; fix its path in models") from None
     except Exception as err:  # torch raises many types for a file it cannot read

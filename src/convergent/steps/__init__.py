@@ -19,6 +19,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from convergent.io import InputError
+
 #: the type of ``step``: adds a subcommand running ``func`` and returns its parser
 Step = Callable[[str, Callable[[argparse.Namespace], None], str], argparse.ArgumentParser]
 
@@ -78,16 +80,54 @@ def claim_gpu() -> str | None:
         return devices[0] if devices else None
     default = Path(tempfile.gettempdir()) / f"convergent-gpus-{os.getuid()}"
     folder = Path(os.environ.get(GPU_LOCKS) or default)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder_fd = _slot_folder(folder)
     while True:
         for device in devices:
-            lock = open(folder / f"gpu-{device}.lock", "w")  # held open for the whole job
+            lock = _slot_file(folder, folder_fd, f"gpu-{device}.lock")  # held for the whole job
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                lock.close()
+                os.close(lock)
                 continue
             _held.append(lock)
             os.environ["CUDA_VISIBLE_DEVICES"] = device
             return device
         time.sleep(1.0)
+
+
+#: the fix of a slot folder or file that is not safely this user's
+_SLOT_FIX = f"remove it, or set {GPU_LOCKS} to a folder of yours that only you may write to"
+
+
+def _slot_folder(folder: Path) -> int:
+    """The slots' folder, opened (a descriptor): created private to this user if absent, and
+    refused unless it is a real folder of this user's that no one else may write to (in a
+    shared temporary directory another user could have made it first, to plant links)."""
+    try:
+        folder.mkdir(mode=0o700, parents=True)
+    except FileExistsError:
+        pass
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as err:  # a link (ELOOP) or a file (ENOTDIR) where the folder should be
+        raise InputError(f"{folder}: not a GPU slot folder ({err.strerror}); {_SLOT_FIX}") from None
+    info = os.fstat(fd)
+    if info.st_uid != os.getuid() or info.st_mode & 0o022:
+        os.close(fd)
+        raise InputError(
+            f"{folder}: the GPU slot folder is owned by uid {info.st_uid} or writable by others "
+            f"(mode {info.st_mode & 0o777:o}); {_SLOT_FIX}"
+        )
+    return fd
+
+
+def _slot_file(folder: Path, folder_fd: int, name: str) -> int:
+    """A slot's lock file, opened for locking (a descriptor): created if absent, never
+    truncated, never through a symbolic link."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        return os.open(name, flags, 0o600, dir_fd=folder_fd)
+    except OSError as err:  # ELOOP: a link planted in its place
+        raise InputError(
+            f"{folder / name}: not a GPU slot file ({err.strerror}); {_SLOT_FIX}"
+        ) from None

@@ -10,8 +10,6 @@ from convergent.steps import Step, add_spec
 
 
 def dump(args: argparse.Namespace) -> None:
-    import torch
-
     from convergent import models
     from convergent.data import DataSpec, probe_batches
     from convergent.io import sha256
@@ -19,8 +17,6 @@ def dump(args: argparse.Namespace) -> None:
     from convergent.training import load_network
 
     spec = args.spec
-    if args.threads:
-        torch.set_num_threads(args.threads)
     network, hp = load_network(args.checkpoint, spec["arch"])
     readouts = {layer: models.READOUTS[hp["arch"]][layer] for layer in spec["layers"]}
     probe, batches = probe_batches(DataSpec.from_config(spec["dataset"]), spec["probe"], hp["arch"])
@@ -116,7 +112,6 @@ def register(step: Step) -> None:
     add_spec(s, "arch, model, replicate, dataset, probe, layers")
     s.add_argument("--checkpoint", required=True, help="the model's checkpoint")
     s.add_argument("--out", required=True, help="the activation file written")
-    s.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
 
     s = step("import-activations", import_activations,
              "check activations recorded elsewhere against the probe set; write them as a dump")

@@ -211,12 +211,19 @@ def _pair_clusters(args: argparse.Namespace, pair, moments_a: str, moments_b: st
     s = cl.joint_matrix(within[0], c_ab, within[1])
     a = cl.affinity(s, opt["cluster_affinity"])
     p = c_ab.shape[0]
-    k = min(opt["clusters"] or cl.default_clusters(p), len(s) - 1)
-    with progress(2, "method",
-                  f"clustering {layer} {pair.member}: {len(s)} units, {k} clusters") as bar:
-        spectral = cl.spectral_labels(a, k)
+    live = cl.live_units(s)
+    if live.sum() < 3:
+        raise InputError(
+            f"{layer} {pair.member}: {live.sum()} of the pair's {len(s)} units vary on the probe "
+            "images (analysis.dead_unit_std), clustering needs 3; check the networks, or leave the "
+            "layer out of layers"
+        )
+    k = min(opt["clusters"] or cl.default_clusters(p), int(live.sum()) - 1)
+    with progress(2, "method", f"clustering {layer} {pair.member}: {live.sum()} live units of "
+                  f"{len(s)} ({len(s) - live.sum()} dead, left out), {k} clusters") as bar:
+        spectral = cl.spectral_labels(a, k, live)
         bar.update()
-        link, leaves, hac = cl.hierarchical(a, k)
+        link, leaves, hac = cl.hierarchical(a, k, live)
         bar.update()
     clusterings = Clusterings(Clusters(spectral, cl.cluster_order(spectral, a)),
                               Clusters(hac, leaves, link))
@@ -225,6 +232,7 @@ def _pair_clusters(args: argparse.Namespace, pair, moments_a: str, moments_b: st
         "clusters": k,
         "affinity": opt["cluster_affinity"],
         "units_a": p,
+        "dead_units": int(len(s) - live.sum()),
     }
     for method, labels in (("spectral", spectral), ("hierarchical", hac)):
         comp = cl.composition(labels, p)

@@ -61,6 +61,8 @@ def predictivity(args: argparse.Namespace) -> None:
 
     spec, opts = args.spec, args.spec["neural"]
     data = neural.read(args.neural, opts["areas"])
+    if data.exclusion_note:
+        print(data.exclusion_note)
     keep = np.isin(data.areas, opts["areas"]) if opts["areas"] else np.ones(len(data.areas), bool)
     target = data.mean_response()[:, keep]
     ceiling = pr.split_half_ceiling(data.responses[:, keep], opts["splits"], opts["seed"])

@@ -531,14 +531,11 @@ def stream_similarity(args: argparse.Namespace) -> None:
 
     claim_gpu()  # before CUDA starts: concurrent stream jobs get a GPU each
     import pandas as pd
-    import torch
 
     from convergent.data import DataSpec
     from convergent.tables import write_csv
 
     spec, a_opts = args.spec, args.spec["analysis"]
-    if args.threads:
-        torch.set_num_threads(args.threads)
     pairs = [tuple(ids) for ids in spec["models"]]
     files = _pair_files(args, len(pairs), "checkpoint_a", "checkpoint_b")
     opts = {**spec["similarity"], "dead_unit_std": a_opts["dead_unit_std"],
@@ -599,7 +596,6 @@ def register(step: Step) -> None:
     s.add_argument("--checkpoint-a", nargs="+", required=True, help="checkpoint of each pair's A")
     s.add_argument("--checkpoint-b", nargs="+", required=True, help="checkpoint of each pair's B")
     _add_moments_and_out(s)
-    s.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
 
     s = step("similarity-tables", similarity_tables, "aggregate similarity CSVs")
     s.add_argument("--inputs", nargs="+", required=True, help="every similarity job's CSV")

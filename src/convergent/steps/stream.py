@@ -19,14 +19,10 @@ class _Probe:
 
     def __init__(self, args: argparse.Namespace) -> None:
         claim_gpu()  # before CUDA starts: concurrent stream jobs get a GPU each
-        import torch
-
         from convergent import models
         from convergent.data import DataSpec
 
         self.spec = args.spec
-        if args.threads:
-            torch.set_num_threads(args.threads)
         self.readouts = {layer: models.READOUTS[self.spec["arch"]][layer]
                          for layer in self.spec["layers"]}
         self.data = DataSpec.from_config(self.spec["dataset"])
@@ -169,7 +165,6 @@ def register(step: Step) -> None:
     add_spec(s, "arch, model, dataset, probe, layers, analysis (blocks)")
     s.add_argument("--checkpoint", required=True, help="the model's checkpoint")
     s.add_argument("--out", required=True, help="the moments file written")
-    s.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
 
     s = step("stream-compare", stream_compare,
              "pair files of all layers of a block of pairs, from the networks")
@@ -180,14 +175,12 @@ def register(step: Step) -> None:
     s.add_argument("--moments-a", nargs="+", required=True, help="moments files of the A's")
     s.add_argument("--moments-b", required=True, help="moments file of model B")
     s.add_argument("--out-dir", required=True, help="writes <out-dir>/<layer>.h5")
-    s.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
 
     s = step("stream-top-units", stream_top_units,
              "each unit's top-activating probe images, from the network")
     add_spec(s, "arch, model, dataset, probe, layers, patches")
     s.add_argument("--checkpoint", required=True, help="the model's checkpoint")
     s.add_argument("--out", required=True, help="the top-units file written")
-    s.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
 
     s = step("stream-mutual-information", stream_mutual_information,
              "MI matching of all layers of a block of pairs, from the networks")
@@ -198,4 +191,3 @@ def register(step: Step) -> None:
     s.add_argument("--pairs", nargs="+", required=True,
                    help="the block's pair files, one per layer in the spec's layer order")
     s.add_argument("--out-dir", required=True, help="writes <out-dir>/<layer>.h5")
-    s.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")

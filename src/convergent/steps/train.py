@@ -13,7 +13,7 @@ def train(args: argparse.Namespace) -> None:
         claim_gpu()  # before CUDA starts: concurrent trainings get a GPU each
     from convergent.training import fit
 
-    summary = fit(args.spec, args.outdir, threads=args.threads)
+    summary = fit(args.spec, args.outdir)
     print(f"{summary['model']}: test accuracy {100 * summary['test_acc']:.2f}%")
 
 
@@ -32,12 +32,8 @@ def import_checkpoint(args: argparse.Namespace) -> None:
 def evaluate(args: argparse.Namespace) -> None:
     if args.spec["training"]["accelerator"] != "cpu":
         claim_gpu()
-    import torch
-
     from convergent.training import evaluate
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
     summary = evaluate(args.spec, args.checkpoint, args.out)
     print(f"{summary['model']}: test accuracy {100 * summary['test_acc']:.2f}%")
 
@@ -46,7 +42,6 @@ def register(step: Step) -> None:
     s = step("train", train, "train one model (resumes a killed run of the same spec)")
     add_spec(s, "arch, name, init_seed, data_seed, replicate, dataset, training")
     s.add_argument("--outdir", required=True, help="writes model.ckpt, metrics.csv, summary.json")
-    s.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
 
     s = step("untrained", untrained, "save an untrained (initialisation) checkpoint")
     add_spec(s, "arch, init_seed, dataset")
@@ -60,4 +55,3 @@ def register(step: Step) -> None:
     add_spec(s, "arch, model, dataset, training (batch_size, num_workers, accelerator)")
     s.add_argument("--checkpoint", required=True, help="the imported checkpoint")
     s.add_argument("--out", required=True, help="the summary.json written")
-    s.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")

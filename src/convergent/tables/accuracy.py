@@ -19,6 +19,9 @@ def accuracy(summary_files: Sequence[str | os.PathLike]) -> pd.DataFrame:
     rows = [json.loads(open(p).read()) for p in summary_files]
     # summaries written before a field existed lack it: NaN / empty, not a failure
     df = pd.DataFrame(rows).reindex(columns=COLUMNS)
+    # integers, empty for a network trained elsewhere (no seeds or epochs of ours), never floats
+    counts = ["init_seed", "data_seed", "replicate", "perturb", "epochs"]
+    df[counts] = df[counts].astype("Int64")
     df["test_acc_pct"] = 100 * df["test_acc"]
     df["chance_pct"] = 100 / df["num_classes"]
     spread = df.groupby("arch")["test_acc_pct"].agg(lambda s: s.max() - s.min())

@@ -12,14 +12,17 @@ from convergent.tables import PAIR_KEYS, by_layer
 
 
 def clustering_rows(files: Sequence[str | os.PathLike], layers: Sequence[str]) -> pd.DataFrame:
-    """Per (pair, layer): number of clusters and how many hold units of both nets (shared
-    subspaces), of one net only, and exactly one unit of each, for both clusterings."""
+    """Per (pair, layer): the dead units (in no cluster), number of clusters and how many hold
+    units of both nets (shared subspaces), of one net only, and exactly one unit of each, for
+    both clusterings."""
     rows = []
     for attrs in (f.attrs for f in ClusteringFile.each(*files)):
         row = {k: attrs[k] for k in PAIR_KEYS}
         row.update(
             {
                 "units_per_net": int(attrs["units_a"]),
+                # both nets' dead units, in no cluster (analysis.clustering.DEAD)
+                "dead_units": int(attrs["dead_units"]),
                 "clusters": int(attrs["clusters"]),
                 "affinity": attrs["affinity"],
             }
