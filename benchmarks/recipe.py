@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import copy
 import csv
+import json
 import os
 import sys
 import tempfile
@@ -186,6 +187,9 @@ def main() -> None:
     p.add_argument("--quick", action="store_true", help="one tiny recipe on a subset")
     p.add_argument("--device", choices=("cuda", "cpu"), help="default: cuda if there is one")
     p.add_argument("--recipes", help="indices into RECIPES, e.g. 0,3 (default: all)")
+    p.add_argument("--recipe", action="append", type=json.loads, default=[],
+                   help='a recipe of your own, JSON overrides of training, e.g. '
+                        '\'{"epochs": 6, "label_smoothing": 0.1}\' (repeatable; replaces --recipes)')
     p.add_argument("--workers", type=int, help="trainings at a time (default: 4 on a GPU, 1)")
     p.add_argument("--budget", type=float, default=3600.0, help="seconds for the whole sweep")
     p.add_argument("--data", help="Fashion-MNIST's folder (default: the usual lookup)")
@@ -196,6 +200,8 @@ def main() -> None:
     opts = Options(device, args.quick, args.data, args.budget)
     if args.quick:
         recipes = [(0, QUICK_RECIPE)]
+    elif args.recipe:
+        recipes = [(len(RECIPES) + k, r) for k, r in enumerate(args.recipe)]
     else:
         chosen = [int(k) for k in args.recipes.split(",")] if args.recipes else range(
             len(RECIPES))
