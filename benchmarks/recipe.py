@@ -189,7 +189,8 @@ def main() -> None:
     p.add_argument("--recipes", help="indices into RECIPES, e.g. 0,3 (default: all)")
     p.add_argument("--recipe", action="append", type=json.loads, default=[],
                    help='a recipe of your own, JSON overrides of training, e.g. '
-                        '\'{"epochs": 6, "label_smoothing": 0.1}\' (repeatable; replaces --recipes)')
+                        '\'{"epochs": 6, "label_smoothing": 0.1}\' '
+                        '(repeatable; replaces --recipes)')
     p.add_argument("--workers", type=int, help="trainings at a time (default: 4 on a GPU, 1)")
     p.add_argument("--budget", type=float, default=3600.0, help="seconds for the whole sweep")
     p.add_argument("--data", help="Fashion-MNIST's folder (default: the usual lookup)")
