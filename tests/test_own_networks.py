@@ -412,15 +412,15 @@ def test_the_accuracy_table_writes_seeds_and_epochs_as_integers_empty_for_checkp
     from convergent.tables.accuracy import accuracy
 
     trained = {"model": "tiny/i3-d4", "arch": "tiny", "init_seed": 3, "data_seed": 4,
-               "replicate": 0, "epochs": 8, "test_acc": 0.9, "test_loss": 0.3, "device": "cpu"}
+               "replicate": 0, "perturb": 0, "epochs": 8, "test_acc": 0.9, "test_loss": 0.3, "device": "cpu"}
     imported = {**trained, "model": "tiny/ckpt-a", "init_seed": None, "data_seed": None,
-                "epochs": None, "test_acc": 0.8}
+                "perturb": None, "epochs": None, "test_acc": 0.8}
     for name, rows in (("a.json", trained), ("b.json", imported)):
         (tmp_path / name).write_text(json.dumps(rows))
     write_csv(accuracy([tmp_path / "a.json", tmp_path / "b.json"]), tmp_path / "acc.csv")
     lines = (tmp_path / "acc.csv").read_text().splitlines()
-    assert lines[1].startswith("tiny/i3-d4,tiny,3,4,0,8,0.9,")
-    assert lines[2].startswith("tiny/ckpt-a,tiny,,,0,,0.8,")
+    assert lines[1].startswith("tiny/i3-d4,tiny,3,4,0,0,8,0.9,")
+    assert lines[2].startswith("tiny/ckpt-a,tiny,,,0,,,0.8,")
 
 
 def test_a_users_file_where_an_imported_checkpoint_goes_is_not_called_ours(tmp_path):

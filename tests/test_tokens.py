@@ -170,7 +170,8 @@ def test_planted_token_layer_is_alike_by_every_similarity_measure(planted, conve
     root, files, _ = planted
     (a, moments_a), (b, moments_b) = files[A], files[B]
     sim = {"conv_convention": convention, "image_features": "flatten", "subsample": 24,
-           "rbf_fraction": 0.4, "svcca_keep": 0.99, "rdm_metric": "correlation",
+           "rbf_fraction": 0.4, "svcca_keep": 0.99, "shape_alpha": 0.5, "knn_k": 5,
+           "rdm_metric": "correlation",
            "kendall": False, "bootstrap": 10, "ci": 0.95, "seed": 0, "layer_by_layer": True,
            "nulls": {"shuffled": True}}
     out = root / f"similarity_{convention}.csv"

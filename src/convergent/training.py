@@ -468,7 +468,7 @@ def evaluate(spec: dict[str, Any], checkpoint: str | os.PathLike, out: str | os.
     measures them (Classifier.validation_step on the test split, ``test_subset`` applied)."""
     quiet_lightning()
     net, hp = load_network(checkpoint, spec["arch"])
-    t = {**spec["training"], "augment_flip": False, "augment_crop": 0}
+    t = {**spec["training"], "augment_flip": False, "augment_crop": 0, "random_labels": False}
     gpu = use_gpu(t["accelerator"])
     module = Classifier(
         hp["arch"], hp["num_classes"], hp["in_channels"], hp["image_size"], 0, 0, t

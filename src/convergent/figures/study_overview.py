@@ -1,8 +1,9 @@
 """One-page overview of a study, for talks: (a) final test accuracies, (b) convergence by depth
 of the matched correlation (semi-matching and one-to-one, band = range over pairs, Li et al.'s
 values), (c, d) the example pair's between-net correlation matrix of one layer before and after
-one-to-one matching, and, when the similarity analyses ran, every similarity measure by depth
-(mean over pairs, band = mean bootstrap CI; dashed: the shuffled null)."""
+one-to-one matching, and, when the similarity analyses ran, one headline measure of each family
+by depth (mean over pairs, band = mean bootstrap CI; dashed: the shuffled null); every measure is
+in similarity_by_layer."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from convergent.analysis.measures import MEASURES
 from convergent.figures import PALETTE, add_partner_argument, legend_below, plural, save, suptitle
 from convergent.figures.convergence import matching_by_depth
 from convergent.figures.correlation_matrices import between_panels, matrix_panel
@@ -22,6 +22,9 @@ from convergent.io.layouts import PairFile
 
 #: small multiples per row of the similarity part
 MEASURE_COLS = COLUMNS
+#: one measure per family, in this order: unit matching, CKA (linear, kernel), CCA, shape, RSA
+OVERVIEW = ["matched_correlation", "linear_cka", "rbf_cka", "pwcca", "shape_metric",
+            "rsa_spearman"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,12 +44,12 @@ def _label(ax: plt.Axes, letter: str, title: str) -> None:
 
 
 def similarity_measures(summary: pd.DataFrame) -> list[tuple[str, str]]:
-    """(measure, convention) of the within-architecture pair rows, in the similarity figures'
-    order (measures they do not list after, alphabetically)."""
-    d = summary[(summary["comparison"] == "within") & (summary["kind"] == "pair")]
-    known = {m: i for i, m in enumerate(MEASURES)}
+    """(measure, convention) of the within-architecture pair rows of the ``OVERVIEW`` measures,
+    in its order."""
+    d = summary[(summary["comparison"] == "within") & (summary["kind"] == "pair")
+                & summary["measure"].isin(OVERVIEW)]
     keys = d[["measure", "convention"]].drop_duplicates()
-    return sorted(map(tuple, keys.to_numpy()), key=lambda k: (known.get(k[0], len(known)), k))
+    return sorted(map(tuple, keys.to_numpy()), key=lambda k: (OVERVIEW.index(k[0]), k))
 
 
 def _similarity_panels(subfig, summary: pd.DataFrame, ci: float, first: str) -> None:
@@ -81,7 +84,7 @@ def _similarity_panels(subfig, summary: pd.DataFrame, ci: float, first: str) -> 
     for ax in list(axes.flat)[len(keys):]:
         ax.axis("off")
     legend_below(subfig, axes.flat[0], ncol=3)
-    subfig.suptitle("Similarity of corresponding layers across seeds, every measure",
+    subfig.suptitle("Similarity of corresponding layers across seeds, one measure per family",
                     fontsize=10)
 
 

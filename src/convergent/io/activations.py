@@ -294,6 +294,11 @@ class ActivationFile:
         """Dataset indices of the probe images (sorted)."""
         return self.file["probe/index"][()]
 
+    @property
+    def probe_label(self) -> np.ndarray:
+        """The probe images' class labels (−1 where the loader gave none)."""
+        return np.asarray(self.file["probe/label"][()])
+
     def layer(self, name: str) -> h5py.Dataset:
         if name not in self.file.get("layers", {}):
             have = ", ".join(self.file.get("layers", {})) or "none"

@@ -28,7 +28,7 @@ def perturbations(args: argparse.Namespace) -> None:
     rows = []
     with ActivationFile(args.activations, spec["model"]) as f:
         sub = subsample_index(f.n_images, opts["subsample"], opts["seed"])
-        labels = np.asarray(f.file["probe/label"][()])[sub]
+        labels = f.probe_label[sub]
         for layer in progress(len(spec["layers"]), "layer", "perturbation series",
                               spec["layers"]):
             x = image_features(f, layer, sub, opts["image_features"])
