@@ -412,7 +412,8 @@ def test_the_accuracy_table_writes_seeds_and_epochs_as_integers_empty_for_checkp
     from convergent.tables.accuracy import accuracy
 
     trained = {"model": "tiny/i3-d4", "arch": "tiny", "init_seed": 3, "data_seed": 4,
-               "replicate": 0, "perturb": 0, "epochs": 8, "test_acc": 0.9, "test_loss": 0.3, "device": "cpu"}
+               "replicate": 0, "perturb": 0, "epochs": 8, "test_acc": 0.9, "test_loss": 0.3,
+               "device": "cpu"}
     imported = {**trained, "model": "tiny/ckpt-a", "init_seed": None, "data_seed": None,
                 "perturb": None, "epochs": None, "test_acc": 0.8}
     for name, rows in (("a.json", trained), ("b.json", imported)):

@@ -10,7 +10,6 @@ from convergent.steps import Step, add_spec
 
 
 def perturbations(args: argparse.Namespace) -> None:
-    import numpy as np
     import pandas as pd
 
     from convergent.analysis.subsample import SubsampleLayer, in_memory_measures, subsample_index
