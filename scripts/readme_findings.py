@@ -41,15 +41,20 @@ def _study(results: Path) -> str:
     return header
 
 
-def _provenance(table: Path, study: str) -> str:
-    """Write provenance.json beside a committed copy (the commit that produced the run, the
-    study id = the config's hash, the date) and return the README's stamp part for it."""
+def _commit() -> str:
+    """HEAD, "+local changes" when tracked files differ from it (asked before the copy is
+    written: the copy itself is no local change)."""
     commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
                             text=True).stdout.strip() or "unknown"
     dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
                            capture_output=True, text=True).stdout.strip()
-    stamp = {"study": study, "commit": commit + ("+local changes" if dirty else ""),
-             "date": str(datetime.date.today())}
+    return commit + ("+local changes" if dirty else "")
+
+
+def _provenance(table: Path, study: str, commit: str) -> str:
+    """Write provenance.json beside a committed copy (the commit that produced the run, the
+    study id = the config's hash, the date) and return the README's stamp part for it."""
+    stamp = {"study": study, "commit": commit, "date": str(datetime.date.today())}
     (table.parent / "provenance.json").write_text(json.dumps(stamp, indent=1) + "\n")
     return f"study {study}, commit {stamp['commit'][:12]}"
 
@@ -60,11 +65,12 @@ def findings(results: Path) -> None:
     from convergent.tables.render import MARKER, README_LEVEL, findings_markdown
 
     header = _study(results)
+    commit = _commit()
     (ROOT / TABLE).parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(results / "tables" / "findings.csv", ROOT / TABLE)
     block = findings_markdown(pd.read_csv(ROOT / TABLE), header, README_LEVEL).rstrip("\n")
     study = header.split()[1].rstrip(":")
-    origin = _provenance(ROOT / TABLE, study)
+    origin = _provenance(ROOT / TABLE, study, commit)
     _replace_block(MARKER, END, block,
                    f"*Copied on {datetime.date.today()} from a run of `config/config.yaml` "
                    f"({origin}); the table behind it: `{TABLE}`; `make reproduce` checks "
@@ -78,10 +84,11 @@ def claims(results: Path) -> None:
     from convergent.tables.render import CLAIMS_MARKER, claims_markdown
 
     study = _study(results).split()[1].rstrip(":")
+    commit = _commit()
     (ROOT / CLAIMS_TABLE).parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(results / "tables" / "claims.csv", ROOT / CLAIMS_TABLE)
     block = claims_markdown(pd.read_csv(ROOT / CLAIMS_TABLE))
-    origin = _provenance(ROOT / CLAIMS_TABLE, study)
+    origin = _provenance(ROOT / CLAIMS_TABLE, study, commit)
     _replace_block(CLAIMS_MARKER, CLAIMS_END, block,
                    f"*Copied on {datetime.date.today()} from a run of `config/claims.yaml` "
                    f"({origin}); the table behind it: `{CLAIMS_TABLE}`.*")
