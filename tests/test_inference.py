@@ -122,6 +122,16 @@ def test_logit_interval_stays_within_0_and_100():
     assert hi < 100
 
 
+def test_an_interval_is_cut_to_the_statistics_range():
+    """A hit rate of 97.6 % with four networks: the t interval crosses 100 %, the shown one
+    stops there (and at 0 below); unbounded statistics keep the plain t interval."""
+    est = inference.Estimate(97.6, 4.0, 3.0)
+    plain = est.interval()
+    assert plain[1] > 100
+    assert est.interval(bounds=(0.0, 100.0)) == (plain[0], 100.0)
+    assert inference.Estimate(0.02, 0.05, 3.0).interval(bounds=(0.0, 1.0))[0] == 0.0
+
+
 def test_decide_states_its_test():
     est = inference.Estimate(0.02, 0.01, 10)
     d = verdicts.decide(est, "|·| ≤ margin", 0.05)

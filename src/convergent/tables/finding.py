@@ -34,9 +34,11 @@ def ci_text(lo: float, hi: float, digits: int = 2) -> str:
     return f"[{lo:.{digits}f}, {hi:.{digits}f}]"
 
 
-def estimate_values(est: Estimate, level: float) -> dict:
-    """The value, interval and interval kind of a network-level estimate, as row values."""
-    lo, hi = est.interval(level)
+def estimate_values(est: Estimate, level: float,
+                    bounds: tuple[float, float] = (-np.inf, np.inf)) -> dict:
+    """The value, interval (cut to ``bounds``, the statistic's range) and interval kind of a
+    network-level estimate, as row values."""
+    lo, hi = est.interval(level, bounds)
     return {"value": est.value, "ci_low": lo, "ci_high": hi, "interval": NETWORKS}
 
 

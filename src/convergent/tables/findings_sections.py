@@ -20,6 +20,8 @@ from convergent.tables.sparse_prediction import published_at
 #: the live-unit one
 MATCHED = {"semi_matched_correlation": "semi_matched_correlation_all",
            "matched_correlation": "matched_correlation_all"}
+#: the range of each most/least-active-unit statistic (a rank correlation, two rates)
+RANGE = {"spearman": (-1.0, 1.0), "top_overlap": (0.0, 1.0), "bottom_overlap": (0.0, 1.0)}
 
 
 def _ids(df: pd.DataFrame) -> pd.DataFrame:
@@ -132,10 +134,14 @@ def sparse_rows(per_pair: pd.DataFrame, layers: Sequence[str], dataset: str, lev
             est = _estimate(g[g["penalty"] == lam], "loss")
             pub = published_at(paper.LI2016_SPARSE_LOSS, layer, lam) if source else np.nan
             found[name] = (lam, est, pub)
+        # one clause per distinct λ: the dense map may be the best one
+        distinct = {lam: (est, pub) for lam, est, pub in found.values()}
         parts = [f"{est.value:.3f} {ci_text(*est.interval(level), 3)} "
                  + ("with the dense linear map (λ = 0)" if lam == 0 else f"at the best λ = "
-                    f"{lam:.2g}") for lam, est, _ in found.values()]
-        pubs = [f"{pub:.3f}" for *_, pub in found.values() if np.isfinite(pub)]
+                    f"{lam:.2g}") for lam, (est, _) in distinct.items()]
+        if len(distinct) == 1 and 0.0 in distinct:
+            parts[0] += ", the best of the λ tried"
+        pubs = [f"{pub:.3f}" for _, pub in distinct.values() if np.isfinite(pub)]
         text = (f"{layer}: predicting one net's units from the other's leaves a held-out loss of "
                 f"{' and '.join(parts)} (0.5 = predicting the mean)"
                 + (f"; {source}: {' and '.join(pubs)}." if pubs else "."))
@@ -161,7 +167,7 @@ def mean_activation_rows(agreement: pd.DataFrame, layers: Sequence[str], level: 
         for layer in [x for x in layers if x in set(g["layer"])]:
             at = g[g["layer"] == layer]
             est = {m: _estimate(at, m) for m in ("spearman", "top_overlap", "bottom_overlap")}
-            ci = {m: e.interval(level) for m, e in est.items()}
+            ci = {m: e.interval(level, RANGE[m]) for m, e in est.items()}
             chance = float(at["chance_overlap"].mean())
 
             def pct(m: str, est=est, ci=ci) -> str:
@@ -185,7 +191,7 @@ def mean_activation_rows(agreement: pd.DataFrame, layers: Sequence[str], level: 
                 rows.append(finding(
                     "mean_activation", text[measure], headline=measure == "spearman",
                     architecture=arch, layer=layer, measure=measure,
-                    **estimate_values(e, level),
+                    **estimate_values(e, level, RANGE[measure]),
                     chance=chance if measure != "spearman" else 0.0))
     return rows
 
@@ -211,14 +217,14 @@ def layer_identification_rows(rows: pd.DataFrame, dataset: str, level: float) ->
         rate = np.array([100 * np.nanmean(h) if np.isfinite(h).any() else np.nan
                          for h in hits])[:, None]
         est = inference.estimate(inference.layer_mean(0), [rate], [ids])
-        lo, hi = est.interval(level)
+        lo, hi = est.interval(level, (0.0, 100.0))
         text = (f"{display(measure)}: the corresponding layer is the most similar one in "
                 f"{est.value:.1f} % {ci_text(lo, hi, 1)} of layers (defined at {defined:g} of "
                 f"{n_layers} layers; chance {chance:.1f} %)"
                 + (f"; {source}: {pub:.1f} %." if np.isfinite(pub) else "."))
         out.append(finding(
             "layer_identification", text, architecture=arch, measure=measure,
-            **estimate_values(est, level), chance=chance, published=pub,
+            **estimate_values(est, level, (0.0, 100.0)), chance=chance, published=pub,
             published_source=source if np.isfinite(pub) else "no published counterpart",
             note=f"defined at {defined:g} of {n_layers} layers"))
     return sorted(out, key=lambda r: -np.nan_to_num(r["value"], nan=-1))
