@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import gzip
+import os
 from pathlib import Path
 
 import numpy as np
 from workflow_runs import ROOT  # noqa: F401  (re-exported for the tests)
 
+from convergent.data.layout import FASHION_MNIST_FILES
 from convergent.io import activations
-from convergent.study import FASHION_MNIST_FILES
+
+# pytest puts tests/ on this process's path; the jobs the tests start get it too (they import
+# the test builders, test_own_networks:tiny_cnn), and the config check asks what jobs import
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [str(Path(__file__).resolve().parent), *filter(None, [os.environ.get("PYTHONPATH")])])
 
 
 def write_planted(

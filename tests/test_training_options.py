@@ -15,6 +15,7 @@ from test_train import DIE_AFTER_FIRST_CHECKPOINT, TRAINING, train_cmd
 from test_train import spec as train_spec
 
 from convergent import study
+from convergent.study.conditions import check_random_labels
 from convergent.training import TENSORBOARD_DIR, TENSORBOARD_EVENTS
 
 SCHEMA = str(ROOT / "config" / "schema.yaml")
@@ -146,4 +147,4 @@ def test_random_labels_relabel_one_fixed_fraction_for_every_network():
     bad = {**config(), "dataset": {"name": "imagefolder"}, "conditions": {
         "noisy": {"random_labels": 0.5}}}
     with pytest.raises(study.ConfigError, match="conditions.noisy.random_labels: needs a data"):
-        study._check_random_labels(bad)
+        check_random_labels(bad)

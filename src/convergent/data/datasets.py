@@ -15,9 +15,9 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from convergent.data.layout import FASHION_MNIST_FILES, dataset_path_error
 from convergent.io import InputError
 from convergent.models import image_size
-from convergent.study import FASHION_MNIST_FILES, dataset_path_error
 
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 DOWNLOAD_ROOT = Path("data")
