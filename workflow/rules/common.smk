@@ -25,6 +25,9 @@ os.environ.update(
     # Snakemake creates them from copies of the env files under .snakemake/conda/, so a path
     # relative to envs/ would not find it.
     CONVERGENT_SOURCE=workflow.basedir,
+    # a builder module in the working directory (the study's folder) imports in every job, as
+    # in the up-front check (convergent.study.job_pythonpath)
+    PYTHONPATH=study.job_pythonpath(),
 )
 
 R = "results"
