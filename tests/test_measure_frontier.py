@@ -13,9 +13,10 @@ from conftest import ROOT, write_planted
 import convergent
 from convergent.analysis import measures
 from convergent.analysis import similarity as sim
-from convergent.analysis.subsample import SubsampleLayer, subsample_measures
+from convergent.analysis.subsample import MeasureOptions, SubsampleLayer, subsample_measures
 from convergent.io.activations import ActivationFile
-from convergent.steps.similarity import pair_rows
+from convergent.steps.similarity.dumps import pair_rows
+from convergent.steps.similarity.options import SimilarityOptions
 
 RNG = np.random.default_rng(25)
 
@@ -101,7 +102,7 @@ def test_neighbours_come_from_the_models_gram_one_sort_each():
     bootstrap resample reuses them (no sort)."""
     x, y = RNG.normal(size=(60, 7)), RNG.normal(size=(60, 5))
     a, b = SubsampleLayer(x, "correlation"), SubsampleLayer(y, "correlation")
-    opts = {"rbf_fraction": 0.4, "knn_k": 6}
+    opts = MeasureOptions(svcca_keep=0.99, shape_alpha=0.5, rbf_fraction=0.4, knn_k=6)
     got = subsample_measures(a, b, np.arange(60), opts, kendall=False)
     assert got["mutual_knn"] == pytest.approx(convergent.mutual_knn(x, y, 6), abs=1e-15)
     assert got["cknna"] == pytest.approx(convergent.cknna(x, y, 6), abs=1e-12)
@@ -221,11 +222,20 @@ def _pair_files(tmp_path, a, b):
     return ActivationFile(fa), ActivationFile(fb)
 
 
-CAL_OPTS = {"conv_convention": "positions", "image_features": "flatten", "subsample": 200,
-            "rbf_fraction": 0.4, "svcca_keep": 0.99, "shape_alpha": 0.5, "knn_k": 10,
-            "rdm_metric": "correlation", "kendall": False, "bootstrap": 10, "ci": 0.95,
-            "seed": 0, "layer_by_layer": False, "nulls": {"shuffled": True},
-            "dead_unit_std": 1e-6}
+#: a job spec's similarity section
+CAL_SIMILARITY = {"conv_convention": "positions", "image_features": "flatten", "subsample": 200,
+                  "rbf_fraction": 0.4, "svcca_keep": 0.99, "shape_alpha": 0.5, "knn_k": 10,
+                  "rdm_metric": "correlation", "kendall": False, "bootstrap": 10, "ci": 0.95,
+                  "seed": 0, "layer_by_layer": False, "nulls": {"shuffled": True}}
+
+
+def cal_options(**over) -> SimilarityOptions:
+    return SimilarityOptions.from_spec({"similarity": {**CAL_SIMILARITY, **over},
+                                        "analysis": {"dead_unit_std": 1e-6},
+                                        "sums_device": "cpu"})
+
+
+CAL_OPTS = cal_options()
 
 
 def test_shuffled_labels_score_at_chance_after_calibration(tmp_path):
@@ -259,7 +269,7 @@ def test_shuffled_labels_score_at_chance_after_calibration(tmp_path):
 def test_neighbour_measures_undefined_with_too_few_images_say_why(tmp_path):
     a = RNG.normal(size=(40, 5))
     rows = pair_rows(*_pair_files(tmp_path, a, a + 0.1), ["fc7"],
-                     {**CAL_OPTS, "subsample": 8, "knn_k": 7}, blocks=4, chunk_images=10)
+                     cal_options(subsample=8, knn_k=7), blocks=4, chunk_images=10)
     knn = [r for r in rows if r["measure"] in ("mutual_knn", "cknna")]
     assert knn and all(np.isnan(r["value"]) and "neighbour" in r["undefined"] for r in knn)
 

@@ -10,7 +10,7 @@ import torch
 
 from convergent.analysis import measures
 from convergent.analysis import similarity as sim
-from convergent.analysis.subsample import SubsampleLayer, subsample_measures
+from convergent.analysis.subsample import MeasureOptions, SubsampleLayer, subsample_measures
 from convergent.models import build
 from convergent.study import seed_model_parts
 from convergent.tables.similarity import source_of
@@ -23,7 +23,7 @@ def test_every_measure_the_routes_produce_is_registered():
     s = sim.Scatter.from_data(x, y)
     names = set(sim.scatter_measures(s)) | set(sim.matched_correlation(s, 1e-6, (x.mean(0),
                                                                                  y.mean(0))))
-    opts = {"rbf_fraction": 0.4, "knn_k": 10}
+    opts = MeasureOptions(svcca_keep=0.99, shape_alpha=0.5, rbf_fraction=0.4, knn_k=10)
     names |= set(subsample_measures(SubsampleLayer(x, "correlation"),
                                     SubsampleLayer(y, "correlation"), np.arange(60), opts, True))
     assert names <= set(measures.MEASURES), names - set(measures.MEASURES)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import replace
 
 import h5py
 import numpy as np
@@ -17,9 +18,11 @@ from convergent.analysis.similarity import matched_correlation
 from convergent.io.activations import ActivationFile
 from convergent.io.hdf5 import FORMAT_VERSION
 from convergent.moments import as_features, pair_moments
-from convergent.steps.similarity import pair_rows
+from convergent.steps.similarity.dumps import pair_rows
+from convergent.steps.similarity.options import SimilarityOptions
 
-OPTS = {
+#: a job spec's similarity section
+SIMILARITY = {
     "conv_convention": "positions",
     "image_features": "flatten",
     "subsample": 12,
@@ -34,8 +37,17 @@ OPTS = {
     "seed": 0,
     "layer_by_layer": True,
     "nulls": {"shuffled": True},
-    "dead_unit_std": 1e-6,
 }
+
+
+def options(**over) -> SimilarityOptions:
+    """The options of a job whose spec's similarity section is SIMILARITY with ``over``."""
+    return SimilarityOptions.from_spec({"similarity": {**SIMILARITY, **over},
+                                        "analysis": {"dead_unit_std": 1e-6},
+                                        "sums_device": "cpu"})
+
+
+OPTS = options()
 
 
 def write_dump(path, model, layers, seed):
@@ -144,7 +156,7 @@ def test_constant_unit_under_mean_convention_is_dead_not_a_crash(tmp_path):
     b = a + 0.3 * rng.normal(size=a.shape)
     b[:, 1] = rng.normal(size=(200, 2, 2))
     fa, fb = planted_pair(tmp_path, a, b)
-    opts = {**OPTS, "conv_convention": "mean", "image_features": "mean", "layer_by_layer": False}
+    opts = options(conv_convention="mean", image_features="mean", layer_by_layer=False)
     got = per_layer_values(fa, fb, opts)
     x, y = (as_features(f.layer("conv1")[:], "mean") for f in (fa, fb))
     semi, one = matched_reference(x, y)
@@ -178,12 +190,12 @@ def test_matching_is_undefined_on_pca_reduced_flatten_features(tmp_path):
     flat = a.reshape(40, -1)
     b = (flat[:, rng.permutation(36)] + 0.4 * rng.normal(size=flat.shape)).reshape(a.shape)
     fa, fb = planted_pair(tmp_path, a, b)
-    opts = {**OPTS, "conv_convention": "flatten", "layer_by_layer": False}
-    reduced = per_layer_values(fa, fb, {**opts, "subsample": 20})
+    opts = options(conv_convention="flatten", layer_by_layer=False)
+    reduced = per_layer_values(fa, fb, replace(opts, subsample=20))
     for measure in ("matched_correlation", "semi_matched_correlation", "pwcca"):
         assert np.isnan(reduced[measure]), measure
     # 40 images ≥ 36 features: no reduction, matching on the units equals the reference
-    full = per_layer_values(fa, fb, {**opts, "subsample": 40})
+    full = per_layer_values(fa, fb, replace(opts, subsample=40))
     x, y = (as_features(f.layer("conv1")[:], "flatten") for f in (fa, fb))
     semi, one = matched_reference(x, y)
     assert full["matched_correlation"] == pytest.approx(one, rel=1e-9)
@@ -202,7 +214,8 @@ def test_layer_by_layer_angular_shape_of_a_rotated_copy_is_zero(tmp_path):
         fb = write_planted(tmp_path / f"b{seed}.h5", {"fc7": a @ np.kron(np.eye(4), h)},
                            model="alexnet_small/i1-d1")
         with ActivationFile(fa) as xa, ActivationFile(fb) as xb:
-            rows = pair_rows(xa, xb, ["fc7"], {**OPTS, "subsample": 40}, blocks=3, chunk_images=7)
+            rows = pair_rows(xa, xb, ["fc7"], replace(OPTS, subsample=40), blocks=3,
+                             chunk_images=7)
         lbl = {r["measure"]: r["value"] for r in rows if r["analysis"] == "layer_by_layer"}
         angles.append(lbl["angular_shape"])
         distances.append(lbl["procrustes"])
@@ -260,12 +273,11 @@ def _block(tmp_path, blocks=4):
     return paths
 
 
-def _job(tmp_path, paths, pairs, opts, blocks=4, moments=True, drop_last_b=False):
+def _job(tmp_path, paths, pairs, similarity, blocks=4, moments=True, drop_last_b=False):
     from convergent.cli import main
 
     spec = {"models": [[f"alexnet_small/{a}", f"alexnet_small/{b}"] for a, b in pairs],
-            "layers": ["conv1", "fc7"], "similarity": {k: v for k, v in opts.items()
-                                                       if k != "dead_unit_std"},
+            "layers": ["conv1", "fc7"], "similarity": similarity,
             "analysis": {"blocks": blocks, "chunk_images": 5, "dead_unit_std": 1e-6}}
     out = tmp_path / "block.csv"
     argv = ["similarity", "--spec", json.dumps(spec), "--out", str(out)]
@@ -281,7 +293,7 @@ def _job(tmp_path, paths, pairs, opts, blocks=4, moments=True, drop_last_b=False
 def test_a_block_job_gives_each_pairs_rows_reading_each_model_once(tmp_path, monkeypatch):
     """The job of C (pairs A-C, B-C) = each pair on its own, with the within sums read from the
     moments files (never streamed) and C's subsample features prepared once."""
-    from convergent.steps import similarity as step
+    from convergent.steps.similarity import dumps as step
 
     paths = _block(tmp_path)
     pairs = [("i0-d0", "i2-d2"), ("i1-d1", "i2-d2")]
@@ -303,7 +315,7 @@ def test_a_block_job_gives_each_pairs_rows_reading_each_model_once(tmp_path, mon
 
     monkeypatch.setattr(step, "layer_moments", no_streamed_within)
     monkeypatch.setattr(step, "image_features", counted)
-    got = _job(tmp_path, paths, pairs, OPTS)
+    got = _job(tmp_path, paths, pairs, SIMILARITY)
     assert set(reads.values()) == {1} and len(reads) == 3 * 2  # 3 models x 2 layers, once each
     assert list(got.columns) == list(expected.columns) and len(got) == len(expected)
     assert (got[["model_a", "model_b", "layer_a", "layer_b", "kind", "measure"]].to_numpy()
@@ -317,13 +329,13 @@ def test_a_block_job_gives_each_pairs_rows_reading_each_model_once(tmp_path, mon
 def test_moments_over_other_blocks_are_refused_in_one_line(tmp_path, capsys):
     paths = _block(tmp_path, blocks=3)  # the job asks for 4
     with pytest.raises(SystemExit):
-        _job(tmp_path, paths, [("i0-d0", "i2-d2")], {**OPTS, "layer_by_layer": False})
+        _job(tmp_path, paths, [("i0-d0", "i2-d2")], {**SIMILARITY, "layer_by_layer": False})
     err = capsys.readouterr().err.strip().splitlines()[-1]  # after the progress bars
     assert err.startswith("convergent similarity: error: ")
     assert "i0-d0.moments.h5: its sums are not over the probe blocks" in err
     # one file per pair on each side: a missing one is named before anything is read
     with pytest.raises(SystemExit):
-        _job(tmp_path, paths, [("i0-d0", "i2-d2"), ("i1-d1", "i2-d2")], OPTS,
+        _job(tmp_path, paths, [("i0-d0", "i2-d2"), ("i1-d1", "i2-d2")], SIMILARITY,
              drop_last_b=True)
     err = capsys.readouterr().err.strip()
     assert err == ("convergent similarity: error: --b: 1 files for the spec's 2 pairs of models;"
@@ -331,7 +343,7 @@ def test_moments_over_other_blocks_are_refused_in_one_line(tmp_path, capsys):
 
 
 def test_mean_convention_streams_each_models_within_sums_once_per_job(tmp_path, monkeypatch):
-    from convergent.steps import similarity as step
+    from convergent.steps.similarity import dumps as step
 
     paths = _block(tmp_path)
     calls = Counter()
@@ -342,12 +354,12 @@ def test_mean_convention_streams_each_models_within_sums_once_per_job(tmp_path, 
         return streamed(f, layer, *args, **kwargs)
 
     monkeypatch.setattr(step, "layer_moments", counted)
-    opts = {**OPTS, "conv_convention": "mean", "layer_by_layer": False}
-    got = _job(tmp_path, paths, [("i0-d0", "i2-d2"), ("i1-d1", "i2-d2")], opts)
+    over = {"conv_convention": "mean", "layer_by_layer": False}
+    got = _job(tmp_path, paths, [("i0-d0", "i2-d2"), ("i1-d1", "i2-d2")], {**SIMILARITY, **over})
     assert set(calls.values()) == {1} and len(calls) == 3 * 2  # not once per pair
     assert {k[2] for k in calls} == {"mean"}
     with ActivationFile(paths["i1-d1"][0]) as fb, ActivationFile(paths["i2-d2"][0]) as fc:
-        alone = pair_rows(fb, fc, ["conv1"], opts, blocks=4, chunk_images=5)
+        alone = pair_rows(fb, fc, ["conv1"], options(**over), blocks=4, chunk_images=5)
     ref = {(r["kind"], r["measure"]): r["value"] for r in alone if r["layer_a"] == "conv1"}
     mine = got[(got.model_a == "i1-d1") & (got.layer_a == "conv1")]
     for kind, measure, value in zip(mine["kind"], mine["measure"], mine["value"], strict=True):

@@ -130,13 +130,13 @@ def test_streamed_similarity_equals_the_dump_based_job(job, convention):
 def test_a_streamed_job_does_each_models_work_once(job, monkeypatch):
     """B (in both pairs) has its subsample features prepared and its within sums (mean)
     accumulated in its first pair's pass only, as the dump-based job reads each model once."""
-    from convergent.steps import similarity as step
+    from convergent.steps.similarity import rows, streamed
 
     config, files, root = job
     spec = _spec(config)
     spec["similarity"].update({"conv_convention": "mean", "layer_by_layer": False})
     built, summed = {}, {}
-    subsample_layer, needs_within = step.SubsampleLayer, step.StreamModel.needs_within
+    subsample_layer, needs_within = streamed.SubsampleLayer, streamed.StreamModel.needs_within
 
     def counted_layer(x, metric):
         key = x.tobytes()
@@ -149,8 +149,9 @@ def test_a_streamed_job_does_each_models_work_once(job, monkeypatch):
             summed[self.id, layer] = summed.get((self.id, layer), 0) + 1
         return need
 
-    monkeypatch.setattr(step, "SubsampleLayer", counted_layer)
-    monkeypatch.setattr(step.StreamModel, "needs_within", counted_within)
+    monkeypatch.setattr(streamed, "SubsampleLayer", counted_layer)
+    monkeypatch.setattr(rows, "SubsampleLayer", counted_layer)  # B's shuffled copy (the null)
+    monkeypatch.setattr(streamed.StreamModel, "needs_within", counted_within)
     _run("stream-similarity", spec, "--checkpoint-a", *_side(files, 0, 0), "--checkpoint-b",
          *_side(files, 0, 1), "--out", root / "counted.csv")
     # 3 models x 3 layers of features once each; B's shuffled copy (the Gram-route null) once

@@ -4,6 +4,8 @@ the CPU, the code a GPU runs) gives numpy's sums and every similarity number to 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -18,7 +20,7 @@ from convergent.moments import (
     paired_cross_moments,
     sums,
 )
-from convergent.steps.similarity import pair_rows
+from convergent.steps.similarity.dumps import pair_rows
 
 TORCH = "torch:cpu"  # torch's accumulation, on the CPU
 
@@ -62,7 +64,7 @@ def test_similarity_rows_are_the_same_numbers_with_torch_sums(dumps):
     rows = {}
     for device in ("cpu", TORCH):
         rows[device] = pd.DataFrame(
-            pair_rows(fa, fb, ["conv1", "fc7"], {**OPTS, "sums_device": device}, 3, 4))
+            pair_rows(fa, fb, ["conv1", "fc7"], replace(OPTS, sums_device=device), 3, 4))
     numpy_rows, torch_rows = rows["cpu"], rows[TORCH]
     assert len(numpy_rows) > 10 and list(numpy_rows.columns) == list(torch_rows.columns)
     for column in numpy_rows.columns:

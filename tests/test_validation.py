@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from convergent.analysis import validation as v
-from convergent.analysis.subsample import SubsampleLayer, in_memory_measures
+from convergent.analysis.subsample import MeasureOptions, SubsampleLayer, in_memory_measures
 from convergent.tables.validation import Criteria, findings_rows, validation_table
 
 RNG = np.random.default_rng(7)
@@ -66,8 +66,7 @@ def test_deleting_top_components_removes_their_variance():
         [1.0, np.nan])
 
 
-OPTS = {"svcca_keep": 0.99, "shape_alpha": 0.5, "knn_k": 10, "rdm_metric": "correlation",
-        "rbf_fraction": 0.4}
+OPTS = MeasureOptions(svcca_keep=0.99, shape_alpha=0.5, rbf_fraction=0.4, knn_k=10)
 
 
 def test_an_insensitive_measure_fails_monotonicity_and_a_sensitive_one_passes():

@@ -4,6 +4,8 @@ indexed by bootstrap resamples (conventions: docs/similarity.md)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
@@ -16,6 +18,26 @@ from convergent.analysis.measures import MEASURES, undefined
 
 #: the unit-matching measures (``similarity.matched_correlation``'s)
 MATCHING = [name for name, m in MEASURES.items() if m.route == "matching"]
+
+
+@dataclass(frozen=True)
+class MeasureOptions:
+    """The measures' own parameters (config ``similarity``; the defaults are the schema's)."""
+
+    #: SVCCA: the fraction of variance its SVD step keeps
+    svcca_keep: float
+    #: the shape metric's partial whitening (1: angular Procrustes, 0: full whitening, CCA)
+    shape_alpha: float
+    #: RBF CKA's bandwidth, a fraction of the median distance
+    rbf_fraction: float
+    #: neighbours of mutual k-NN and CKNNA
+    knn_k: int
+
+    @classmethod
+    def from_section(cls, similarity: Mapping[str, Any]) -> MeasureOptions:
+        """From a spec's ``similarity`` section."""
+        return cls(similarity["svcca_keep"], similarity["shape_alpha"],
+                   similarity["rbf_fraction"], similarity["knn_k"])
 
 
 def subsample_index(n_images: int, size: int, seed: int) -> np.ndarray:
@@ -87,9 +109,9 @@ def neighbour_measures(a: SubsampleLayer, b: SubsampleLayer, idx: np.ndarray, k:
 
 
 def subsample_measures(
-    a: SubsampleLayer, b: SubsampleLayer, idx: np.ndarray, opts: dict[str, Any], kendall: bool
+    a: SubsampleLayer, b: SubsampleLayer, idx: np.ndarray, opts: MeasureOptions, kendall: bool
 ) -> dict[str, float]:
-    """Debiased linear CKA, RBF CKA, RSA and the neighbour measures (``opts["knn_k"]``
+    """Debiased linear CKA, RBF CKA, RSA and the neighbour measures (``opts.knn_k``
     neighbours) of images ``idx`` (repeats allowed: RDM entries that pair an image with its own
     copy are dropped; CKNNA of a resample indexes the masked cosine matrices)."""
     ii = np.ix_(idx, idx)
@@ -98,16 +120,16 @@ def subsample_measures(
     ra, rb = a.rdm_square[ii][iu][keep], b.rdm_square[ii][iu][keep]
     out = {
         "linear_cka_debiased": sim.cka(a.gram[ii], b.gram[ii], debiased=True),
-        "rbf_cka": sim.cka(a.rbf(idx, opts["rbf_fraction"]), b.rbf(idx, opts["rbf_fraction"])),
+        "rbf_cka": sim.cka(a.rbf(idx, opts.rbf_fraction), b.rbf(idx, opts.rbf_fraction)),
         "rsa_spearman": rsa.compare(ra, rb, "spearman"),
     }
     if kendall:
         out["rsa_kendall_tau_a"] = rsa.compare(ra, rb, "kendall_tau_a")
-    out.update(neighbour_measures(a, b, idx, opts["knn_k"]))
+    out.update(neighbour_measures(a, b, idx, opts.knn_k))
     return out
 
 
-def in_memory_measures(a: SubsampleLayer, b: SubsampleLayer, opts: dict[str, Any],
+def in_memory_measures(a: SubsampleLayer, b: SubsampleLayer, opts: MeasureOptions,
                        dead_std: float | None = None) -> tuple[dict[str, float], dict[str, str]]:
     """(every measure, {measure: why it is undefined}) of two layers' features of the same
     images, all in memory (the layer × layer route): the scatter-route measures from the
@@ -115,13 +137,13 @@ def in_memory_measures(a: SubsampleLayer, b: SubsampleLayer, opts: dict[str, Any
     (NaN on principal-component scores)."""
     reduced = a.was_reduced or b.was_reduced
     s = a.centred.scatter_with(b.centred)
-    m = sim.data_measures(a.centred, b.centred, opts["svcca_keep"], reduced, opts["shape_alpha"])
+    m = sim.data_measures(a.centred, b.centred, opts.svcca_keep, reduced, opts.shape_alpha)
     if dead_std is not None:  # units, or NaN where principal components stand in for them
         m.update(sim.matched_correlation(s, dead_std, (a.centred.mean, b.centred.mean))
                  if not reduced else dict.fromkeys(MATCHING, np.nan))
     if reduced:
         m = sim.without_basis_measures(m)
-    why = (sim.undefined_reasons(s, opts["svcca_keep"], reduced)
-           | neighbour_reasons(len(a.x), opts["knn_k"]))
+    why = (sim.undefined_reasons(s, opts.svcca_keep, reduced)
+           | neighbour_reasons(len(a.x), opts.knn_k))
     m.update(subsample_measures(a, b, np.arange(len(a.x)), opts, kendall=False))
     return m, why

@@ -12,7 +12,12 @@ from convergent.steps import Step, add_spec
 def perturbations(args: argparse.Namespace) -> None:
     import pandas as pd
 
-    from convergent.analysis.subsample import SubsampleLayer, in_memory_measures, subsample_index
+    from convergent.analysis.subsample import (
+        MeasureOptions,
+        SubsampleLayer,
+        in_memory_measures,
+        subsample_index,
+    )
     from convergent.analysis.validation import Perturbations, perturbation_rows
     from convergent.io.activations import ActivationFile
     from convergent.moments.conventions import image_features
@@ -21,6 +26,7 @@ def perturbations(args: argparse.Namespace) -> None:
 
     spec = args.spec
     opts, check = spec["similarity"], spec["validation"]
+    measures = MeasureOptions.from_section(opts)
     dead_std = spec["analysis"]["dead_unit_std"]
     series = Perturbations(tuple(check["pc_deletions"]), tuple(check["noise"]),
                            check["probe_folds"], check["seed"])
@@ -34,8 +40,8 @@ def perturbations(args: argparse.Namespace) -> None:
             ref = SubsampleLayer(x, opts["rdm_metric"])
 
             def measures_of(_x, copy, ref=ref):
-                return in_memory_measures(ref, SubsampleLayer(copy, opts["rdm_metric"]), opts,
-                                          dead_std)
+                return in_memory_measures(ref, SubsampleLayer(copy, opts["rdm_metric"]),
+                                          measures, dead_std)
 
             rows += [{"architecture": spec["model"].split("/")[0], "model": spec["model"],
                       "layer": layer, **r}
