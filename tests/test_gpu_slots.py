@@ -13,11 +13,11 @@ import tempfile
 
 import pytest
 
-from convergent import steps
 from convergent.io import InputError
-from convergent.steps import GPU_LOCKS, claim_gpu
+from convergent.steps import gpus
+from convergent.steps.gpus import GPU_LOCKS, claim_gpu
 
-JOB = "from convergent.steps import claim_gpu; import time; print(claim_gpu(), flush=True); " \
+JOB = "from convergent.steps.gpus import claim_gpu; import time; print(claim_gpu(), flush=True); " \
       "time.sleep(120)"
 
 
@@ -66,8 +66,8 @@ def two_gpus(tmp_path, monkeypatch):
     monkeypatch.delenv(GPU_LOCKS, raising=False)
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     yield tmp_path / f"convergent-gpus-{os.getuid()}"
-    while steps._held:
-        os.close(steps._held.pop())
+    while gpus._held:
+        os.close(gpus._held.pop())
 
 
 def test_slot_files_are_never_truncated_nor_followed_through_a_planted_link(two_gpus, tmp_path):

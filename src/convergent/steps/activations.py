@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 
-from convergent.steps import Step, add_spec
+from convergent.steps.spec import Step, add_spec
 
 
 def dump(args: argparse.Namespace) -> None:

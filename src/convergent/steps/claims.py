@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from convergent.steps import Step
+from convergent.steps.spec import Step
 
 
 def network_distances(args: argparse.Namespace) -> None:
@@ -70,7 +70,7 @@ def claims(args: argparse.Namespace) -> None:
 
 
 def register(step: Step) -> None:
-    from convergent.steps import add_spec
+    from convergent.steps.spec import add_spec
 
     s = step("network-distances", network_distances,
              "distances between every two networks at one layer")

@@ -10,7 +10,7 @@ from typing import Any
 from convergent.io import InputError
 from convergent.io.hdf5 import Groups
 from convergent.moments import BlockMoments
-from convergent.steps import Step, add_spec
+from convergent.steps.spec import Step, add_spec
 
 
 def partner_name(model: str) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 
-from convergent.steps import Step
+from convergent.steps.spec import Step
 
 
 def figure(args: argparse.Namespace) -> None:

@@ -14,8 +14,8 @@ import numpy as np
 from convergent.io import InputError
 from convergent.io.hdf5 import Groups
 from convergent.progress import progress
-from convergent.steps import Step, add_spec
 from convergent.steps.compare import add_block_arguments, partner_name
+from convergent.steps.spec import Step, add_spec
 
 if TYPE_CHECKING:
     from convergent.io.layouts import PairFile

@@ -7,7 +7,7 @@ import argparse
 import json
 import time
 
-from convergent.steps import Step, add_spec
+from convergent.steps.spec import Step, add_spec
 
 
 def _mapping(opts: dict):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from convergent.steps import Step
+from convergent.steps.spec import Step
 
 
 def findings(args: argparse.Namespace) -> None:

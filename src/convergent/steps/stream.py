@@ -9,8 +9,9 @@ import argparse
 
 from convergent.io import InputError
 from convergent.progress import progress
-from convergent.steps import Step, add_spec, claim_gpu
 from convergent.steps.compare import pair_result, partner_name
+from convergent.steps.gpus import claim_gpu
+from convergent.steps.spec import Step, add_spec
 
 
 class _Probe:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import argparse
 
-from convergent.steps import Step, add_spec, claim_gpu
+from convergent.steps.gpus import claim_gpu
+from convergent.steps.spec import Step, add_spec
 
 
 def train(args: argparse.Namespace) -> None:

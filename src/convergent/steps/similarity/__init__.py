@@ -23,10 +23,10 @@ from collections import Counter
 
 from convergent.io import InputError
 from convergent.io.activations import ActivationFile
-from convergent.steps import Step, add_spec
 from convergent.steps.similarity.dumps import JobModel, pair_rows
 from convergent.steps.similarity.options import SimilarityOptions
 from convergent.steps.similarity.streamed import StreamJob, StreamModel, stream_pair_rows
+from convergent.steps.spec import Step, add_spec
 
 PairFiles = tuple[str, str, str | None, str | None]
 
@@ -91,7 +91,7 @@ def similarity(args: argparse.Namespace) -> None:
 
 
 def stream_similarity(args: argparse.Namespace) -> None:
-    from convergent.steps import claim_gpu
+    from convergent.steps.gpus import claim_gpu
 
     claim_gpu()  # before CUDA starts: concurrent stream jobs get a GPU each
     import pandas as pd
