@@ -25,8 +25,6 @@ CONDITION_NAME = r"[a-z][a-z0-9]*"
 BASE_CONDITION = "base"
 SEED_MODEL = rf"i\d+-d\d+(?:-r\d+)?(?:-p\d+)?(?:-{CONDITION_NAME})?"
 _SEED_PARTS = re.compile(rf"i(\d+)-d(\d+)(?:-r(\d+))?(?:-p(\d+))?(?:-({CONDITION_NAME}))?")
-#: names a condition cannot take (they would read as a replicate's or a perturbation's suffix)
-_RESERVED_CONDITION = re.compile(r"[rp]\d+")
 CHECKPOINT_PREFIX = "ckpt-"
 CHECKPOINT_LABEL = r"[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*"
 CHECKPOINT_MODEL = CHECKPOINT_PREFIX + CHECKPOINT_LABEL

@@ -18,7 +18,6 @@ class ConfigError(ValueError):
     """A config that cannot describe a study; the message is one line naming the key."""
 
 
-
 _TYPE_NAMES = {
     "integer": "an integer",
     "number": "a number",
