@@ -31,8 +31,8 @@ def report(tmp_path_factory) -> str:
     shutil.copytree(local, workdir, symlinks=True)
     (workdir / "config").mkdir()
     shutil.copyfile(local.parent / "config.yaml", workdir / "config" / "config.yaml")
-    run = [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "--directory", str(workdir),
-           "--cores", "2", *REPORT_TARGETS]
+    run = [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "--profile", "workflow/profiles/local",
+           "--directory", str(workdir), "--cores", "2", *REPORT_TARGETS]
     for extra in ([], ["--report", "results/report.html"]):
         proc = subprocess.run([*run, *extra], cwd=ROOT, env=env(), capture_output=True,
                               text=True, timeout=300)
