@@ -6,15 +6,17 @@
 # (`--directory my_study`: my_study/config/config.yaml, which `convergent init my_study` writes).
 # Keys not written take their defaults from config/schema.yaml.  A YAML syntax error stops the
 # run in one line with its line and column (Snakemake's own message has neither).
+from convergent.new_study import CONFIG as STUDY_CONFIG
 from convergent.study import check_yaml
 
+# (workflow.overwrite_configfiles: the --configfile files, as Snakemake's configfile: reads them)
 if not workflow.overwrite_configfiles:
-    if not os.path.isfile("config/config.yaml"):
-        sys.exit(f"config error: {os.path.abspath('config/config.yaml')} does not exist; write a "
-                 f"study there with `convergent init {os.getcwd()}`, or name a config file with "
+    if not os.path.isfile(STUDY_CONFIG):
+        sys.exit(f"config error: {os.path.abspath(STUDY_CONFIG)} does not exist; write a study "
+                 f"there with `convergent init {os.getcwd()}`, or name a config file with "
                  "--configfile")
-    check_yaml("config/config.yaml")
-    configfile: "config/config.yaml"
+    check_yaml(STUDY_CONFIG)
+    configfile: str(STUDY_CONFIG)
 
 
 # `snakemake --report results/report.html`: figures and tables with captions, config, accuracies.
