@@ -23,8 +23,8 @@ CONFIG = Path("config") / "config.yaml"
 #: the config of a new study; {folder} is the folder as the user named it
 TEMPLATE = """\
 # A convergent study of its own.  This file is its whole config: a key it leaves out takes its
-# default from config/schema.yaml (docs/config.md lists every key and its default); nothing is
-# merged in from another config file.  Paths below are relative to the study folder, and the
+# default from config/schema.yaml (docs/config.md says what each key does); nothing is merged
+# in from another config file.  Paths below are relative to the study folder, and the
 # results go to {folder}/results/.  From the convergent checkout:
 #
 #   snakemake --profile workflow/profiles/local --directory {folder}
