@@ -1,12 +1,22 @@
 # convergent: train N seeds, dump activations, compare every pair, aggregate, draw.
 # The rules live in workflow/rules/ (one file per stage); configuration in config/.
 
-# A YAML syntax error in the config file stops the run in one line with its line and column
-# (Snakemake's own message has neither).
+# The study's config: the files given with --configfile, alone (config/config.yaml is not merged
+# under them: no key the user did not write), else config/config.yaml of the working directory
+# (`--directory my_study`: my_study/config/config.yaml, which `convergent init my_study` writes).
+# Keys not written take their defaults from config/schema.yaml.  A YAML syntax error stops the
+# run in one line with its line and column (Snakemake's own message has neither).
+from convergent.new_study import CONFIG as STUDY_CONFIG
 from convergent.study import check_yaml
 
-check_yaml("config/config.yaml")
-configfile: "config/config.yaml"
+# (workflow.overwrite_configfiles: the --configfile files, as Snakemake's configfile: reads them)
+if not workflow.overwrite_configfiles:
+    if not os.path.isfile(STUDY_CONFIG):
+        sys.exit(f"config error: {os.path.abspath(STUDY_CONFIG)} does not exist; write a study "
+                 f"there with `convergent init {os.getcwd()}`, or name a config file with "
+                 "--configfile")
+    check_yaml(STUDY_CONFIG)
+    configfile: str(STUDY_CONFIG)
 
 
 # `snakemake --report results/report.html`: figures and tables with captions, config, accuracies.

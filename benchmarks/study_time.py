@@ -11,7 +11,8 @@ an upper bound of their CPU time (a job that waits on I/O holds its cores too).
 A job's threads: the metadata records do not hold them, so they come from Snakemake's run logs
 (.snakemake/log: each started job's block has a ``threads:`` line when it is not 1, after any
 scaling to --cores), else from the study's config: ``resources.<kind>.threads`` of the config
-files (STUDY_DIR/config/config.yaml if present, then each --configfile over it) over the defaults
+files (the --configfile files, each over the one before, as Snakemake reads them; without one,
+STUDY_DIR/config/config.yaml) over the defaults
 in workflow/rules/common.smk (RESOURCE_DEFAULTS; training: training.threads), the rule's kind
 read from its ``threads: job_threads("<kind>")`` line in workflow/rules/*.smk.
 """
@@ -143,7 +144,8 @@ def config_threads(study: Path, configfiles: Iterable[Path] = ()) -> dict[str, i
     (the train kind's: training.threads, as in common.smk)."""
     resources: dict[str, dict] = {}
     training_threads = 1
-    for path in [study / "config" / "config.yaml", *configfiles]:
+    # a --configfile stands alone: the study folder's config/config.yaml is read only without
+    for path in list(configfiles) or [study / "config" / "config.yaml"]:
         if path.is_file():
             config = yaml.safe_load(path.read_text()) or {}
             for kind, values in (config.get("resources") or {}).items():

@@ -5,7 +5,8 @@
 
 Commits nothing.  The default study: copies results/tables/findings.csv to docs/default_study/
 and rewrites the README's findings block (between its marker lines) from it, as findings.md
-renders it (with headings one level down).  The claims study: copies its tables/claims.csv to
+renders it (with headings one level down), and the block of its first lines above it; copies
+the README's three figures beside the table.  The claims study: copies its tables/claims.csv to
 docs/claims_study/ and rewrites the README's verdict table from it.  tests/test_findings.py and
 tests/test_claims.py check the blocks against those tables.
 """
@@ -24,6 +25,11 @@ ROOT = Path(__file__).resolve().parents[1]
 TABLE = "docs/default_study/findings.csv"
 CLAIMS_TABLE = "docs/claims_study/claims.csv"
 END = "<!-- findings: end -->"
+#: the first lines of the findings, shown under the README's figures (written from the block)
+HEAD = "<!-- findings head: the first lines of the findings block; regenerate, do not edit -->"
+HEAD_END = "<!-- findings head: end -->"
+#: the default study's figures the README shows, copied beside its table (at most 1200 px wide)
+FIGURES = ("convergence_by_layer", "correlation_matrices_conv1", "unit_pairs_conv1")
 CLAIMS_END = "<!-- claims: end -->"
 
 
@@ -59,6 +65,36 @@ def _provenance(table: Path, study: str, commit: str) -> str:
     return f"study {study}, commit {stamp['commit'][:12]}"
 
 
+def head(block: str) -> str:
+    """The findings block's first lines, for the README's first screen: the study line, the
+    accuracy sentences and the convergence-by-depth table (the lines as they are, no headings)."""
+    lines = block.splitlines()
+    header = next(line for line in lines if line.startswith("Study "))
+    accuracy = [line for line in _section(lines, "Accuracy") if line.startswith("- ")]
+    table = [line for line in _section(lines, "Convergence by depth") if line.startswith("|")]
+    table = table[:next((k for k, line in enumerate(table[1:], 1)
+                         if line.startswith("| floors")), len(table))]
+    return "\n".join([HEAD, header, "", *accuracy, "", *table])
+
+
+def _section(lines: list[str], title: str) -> list[str]:
+    """The lines under the heading ``title`` (any level), up to the next heading."""
+    start = next(k for k, line in enumerate(lines) if line.lstrip("#").strip() == title
+                 and line.startswith("#"))
+    end = next((k for k in range(start + 1, len(lines)) if lines[k].startswith("#")), len(lines))
+    return lines[start + 1:end]
+
+
+def figures(results: Path) -> None:
+    """Copy the README's figures of the default study to docs/default_study/ (small PNGs)."""
+    from PIL import Image
+
+    for name in FIGURES:
+        with Image.open(results / "figures" / f"{name}.png") as image:
+            image.thumbnail((1200, 10 * image.height))  # keeps the aspect ratio
+            image.convert("RGB").save(ROOT / Path(TABLE).parent / f"{name}.png", optimize=True)
+
+
 def findings(results: Path) -> None:
     import pandas as pd
 
@@ -75,7 +111,11 @@ def findings(results: Path) -> None:
                    f"*Copied on {datetime.date.today()} from a run of `config/config.yaml` "
                    f"({origin}); the table behind it: `{TABLE}`; `make reproduce` checks "
                    "it.*")
-    print(f"README.md: findings of study {study}; {TABLE} updated")
+    _replace_block(HEAD, HEAD_END, head(block),
+                   "*The first lines of the default study's findings; all of them: [below]"
+                   "(#findings-of-the-default-study).*")
+    figures(results)
+    print(f"README.md: findings of study {study}; {TABLE} and its figures updated")
 
 
 def claims(results: Path) -> None:

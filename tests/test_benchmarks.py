@@ -165,6 +165,10 @@ def test_study_time_threads_from_the_run_log_else_the_study_config(tmp_path):
     override.write_text("resources:\n  dump: {threads: 6}\n")
     assert study_time.rule_threads(tmp_path) == {"train": 3, "dump": 5, "moments": 1}
     assert study_time.rule_threads(tmp_path, [override])["dump"] == 6
+    # a --configfile stands alone, as in the Snakefile: the folder's config is not under it
+    alone = tmp_path / "alone.yaml"
+    alone.write_text("resources:\n  analysis: {threads: 2}\n")
+    assert study_time.rule_threads(tmp_path, [alone])["dump"] == 1
     defaults = study_time.config_threads(tmp_path / "elsewhere")
     assert defaults["train"] == defaults["dump"] == defaults["compare"] == 1
 

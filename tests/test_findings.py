@@ -261,3 +261,24 @@ def test_the_readme_copy_is_what_the_rule_writes_from_the_committed_table():
     header = block.splitlines()[1]
     assert header.startswith("Study "), header
     assert findings_markdown(table, header, README_LEVEL).rstrip("\n") == block
+
+
+def test_the_readme_head_is_the_first_lines_of_its_findings_block():
+    """The README's first screen shows the findings' first lines (study, accuracy, the layer
+    table): the lines scripts/readme_findings.py takes from the block, each one of them."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "readme_findings", ROOT / "scripts" / "readme_findings.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    text = (ROOT / "README.md").read_text()
+    start = text.index(script.HEAD)
+    head = text[start:text.index(script.HEAD_END, start)].rstrip("\n")
+    block, _ = readme_block()
+    assert head == script.head(block)
+    assert start < text.index(MARKER)  # above the block, on the first screen
+    lines = head.splitlines()
+    assert lines[1].startswith("Study ") and any("test top-1" in line for line in lines)
+    assert sum(line.startswith("| conv") for line in lines) >= 1
+    assert all(line in block.splitlines() for line in lines[1:])

@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from workflow_runs import CORE_TARGETS, ROOT, env, run_local, snakemake_args
+from workflow_runs import CORE_TARGETS, ROOT, SNAKEMAKE, env, run_local
 
 pytestmark = pytest.mark.workflow
 
@@ -23,17 +23,21 @@ REPORT_TARGETS = [*CORE_TARGETS, "findings", *(
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory) -> str:
+    """The report of a folder study (its config in config/config.yaml), written with the same
+    arguments as its run plus ``--report results/report.html`` (a path in the folder)."""
     local = run_local(tmp_path_factory.mktemp("report"))
     # a copy: the local run is shared with the Slurm test, which compares its results folder
     workdir = tmp_path_factory.mktemp("findings") / "local"
     shutil.copytree(local, workdir, symlinks=True)
-    config = local.parent / "config.yaml"
-    html = workdir.parent / "report.html"
-    for extra in (["--cores", "2", *REPORT_TARGETS], ["--report", str(html), *REPORT_TARGETS]):
-        proc = subprocess.run(snakemake_args(config, workdir, *extra), cwd=ROOT, env=env(),
-                              capture_output=True, text=True, timeout=300)
+    (workdir / "config").mkdir()
+    shutil.copyfile(local.parent / "config.yaml", workdir / "config" / "config.yaml")
+    run = [SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "--profile", "workflow/profiles/local",
+           "--directory", str(workdir), "--cores", "2", *REPORT_TARGETS]
+    for extra in ([], ["--report", "results/report.html"]):
+        proc = subprocess.run([*run, *extra], cwd=ROOT, env=env(), capture_output=True,
+                              text=True, timeout=300)
         assert proc.returncode == 0, proc.stderr[-3000:]
-    return html.read_text()
+    return (workdir / "results" / "report.html").read_text()
 
 
 def embedded_pages(report: str) -> list[str]:

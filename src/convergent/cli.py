@@ -19,7 +19,7 @@ from convergent.io import InputError
 
 def parser() -> argparse.ArgumentParser:
     """The parser of every step, each registered by its module in :mod:`convergent.steps`."""
-    from convergent import steps
+    from convergent import new_study, steps
 
     p = argparse.ArgumentParser(prog="convergent", description=__doc__.splitlines()[0])
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -32,6 +32,7 @@ def parser() -> argparse.ArgumentParser:
 
     for module in steps.modules():
         module.register(step)
+    new_study.register(step)  # not a rule's step: writes a new study's config
     return p
 
 
