@@ -56,8 +56,8 @@ def one_line_error(proc: subprocess.CompletedProcess, status: int) -> str:
         (
             lambda c: c.update(colour="red"),
             "colour: unknown key; valid top-level keys: dataset, architectures, models, "
-            "training, conditions, pairing, probe, layers, analysis, similarity, figures, "
-            "findings, claims, neural, resources",
+            "training, conditions, pairing, probe, layers, analysis, similarity, validation, "
+            "figures, findings, claims, neural, resources",
         ),
         (
             lambda c: c["dataset"].update(path="fm"),

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from convergent.io import InputError
 from convergent.io.files import atomic_path
-from convergent.steps import Step
+from convergent.steps.spec import Step
 
 #: where a study folder keeps its config (the Snakefile's default configfile, relative to the
 #: working directory)
