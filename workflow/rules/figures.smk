@@ -89,8 +89,9 @@ OVERVIEW_LAYER = "conv1" if "conv1" in LAYERS else LAYERS[0]
 
 
 rule figure_study_overview:
-    """One page for talks: accuracies, convergence by depth for every measure with its CIs, and
-    the example pair's conv1 between-net matrix before and after one-to-one matching."""
+    """One page for talks: accuracies (each model in its colour), matched correlation by depth,
+    the example pair's conv1 between-net matrix before and after one-to-one matching, and one
+    headline similarity measure per family by depth with its CIs."""
     input:
         accuracy=f"{R}/tables/accuracy.csv",
         matching=f"{R}/tables/matching_summary.csv",
