@@ -513,3 +513,23 @@ def test_sources_say_in_words_what_the_study_has_no_pairs_of(tmp_path, drawn, ca
         assert all(not ax.lines for ax in panels)
         assert all("no pairs of known seeds" in ax.texts[0].get_text() for ax in panels)
     assert_text_fits(fig)
+
+
+def test_network_embedding_fits_a_page_and_names_distances_by_the_registry(tmp_path, drawn):
+    from convergent.figures import claims
+
+    layers = ["conv1", "conv2", "conv3", "fc6", "fc7"]  # one row would be five thumbnails
+    nets = [A, B, C, f"{ARCH}/i3-d3"]
+    rows = [{"layer": layer, "distance": name, "network_a": a, "network_b": b,
+             "value": 0.1 + rng.uniform()} for layer in layers
+            for name in ("angular_shape", "cka_distance")
+            for k, a in enumerate(nets) for b in nets[k + 1:]]
+    pd.DataFrame(rows).to_csv(tmp_path / "networks.csv", index=False)
+    fig = drawn(claims, "network-embedding", distances=[str(tmp_path / "networks.csv")],
+                layers=layers)
+    panels = [ax for ax in fig.axes if ax.collections]
+    assert len(panels) == 2 * len(layers)
+    assert len({round(ax.get_position().x0, 3) for ax in panels}) <= figures.COLUMNS
+    titles = [ax.get_title() for ax in panels]
+    assert "conv1\nangular shape distance (rad)" in titles and "fc7\n1 − linear CKA" in titles
+    assert_text_fits(fig)
