@@ -507,7 +507,7 @@ def test_sources_say_in_words_what_the_study_has_no_pairs_of(tmp_path, drawn, ca
         (legend,) = fig.legends
         note = legend.get_title().get_text().replace("\n", " ")
         assert "differ in init+data (3 pairs)" in labels_of(fig)
-        assert "no pair differs in its init seed only" in note and "replicate: 1" in note
+        assert "init: no two models with one data_seed" in note and "replicate: 1" in note
         assert all(ax.lines and not ax.texts for ax in panels)
     else:
         assert all(not ax.lines for ax in panels)

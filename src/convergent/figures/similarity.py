@@ -256,13 +256,11 @@ def layer_identification(args: argparse.Namespace) -> None:
 
 #: why a source of divergence has no pairs: which model entries of the config would give it
 MISSING_SOURCE = {
-    "replicate": "no pair differs in nothing (add an entry with the same seeds and replicate: 1)",
-    "perturb": "no perturbation control (an entry with perturb: k)",
-    "data": "no pair differs in its data seed only (two entries with one init_seed and two "
-            "data_seeds)",
-    "init": "no pair differs in its init seed only (two entries with one data_seed and two "
-            "init_seeds)",
-    "init+data": "no pair differs in both seeds",
+    "replicate": "replicate: no rerun of the same seeds (an entry with replicate: 1)",
+    "perturb": "perturb: no one-bit perturbation control (an entry with perturb: 1)",
+    "data": "data: no two models with one init_seed and different data_seeds",
+    "init": "init: no two models with one data_seed and different init_seeds",
+    "init+data": "init+data: no two models that differ in both seeds",
 }
 #: a source's colour, the same in every study: the usual one (seeds differ) first
 SOURCE_ORDER = ["init+data", "init", "data", "replicate", "perturb"]
