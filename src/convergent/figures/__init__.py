@@ -83,6 +83,19 @@ def model_colors(models: Sequence[str]) -> dict[str, str]:
     return {m: to_hex(c) for m, c in zip(models, colors, strict=False)}
 
 
+#: the lines of a study's only architecture: dark grey, apart from every model's colour
+ONE_ARCHITECTURE = "#333333"
+
+
+def arch_colors(archs: Sequence[str]) -> dict[str, str]:
+    """One colour per architecture of a figure's summary lines: a study's only architecture
+    in ONE_ARCHITECTURE (PALETTE's colours are its models'), several in PALETTE's order."""
+    archs = list(dict.fromkeys(archs))
+    if len(archs) == 1:
+        return {archs[0]: ONE_ARCHITECTURE}
+    return {a: PALETTE[k % len(PALETTE)] for k, a in enumerate(archs)}
+
+
 def apply_style() -> None:
     """The family's rc settings; applied when this package is imported (every figure module
     imports it first), so each figure is drawn alike."""

@@ -16,6 +16,7 @@ from convergent.figures import (
     COLUMNS,
     PALETTE,
     SEQUENTIAL,
+    arch_colors,
     footnote,
     legend_below,
     plural,
@@ -100,13 +101,14 @@ def by_layer(args: argparse.Namespace) -> None:
     fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.9 * rows), squeeze=False,
                              constrained_layout=True)
     archs = list(dict.fromkeys(df.loc[df["comparison"] == "within", "arch_a"]))
+    colors = arch_colors(archs)
     reasons = {}
     for ax, measure in zip(axes.flat, measures, strict=False):
         d = df[df["measure"] == measure]
         layers = _ordered_layers(d)
         x = np.arange(len(layers))
         for k, arch in enumerate(archs):
-            color = f"C{k}"
+            color = colors[arch]
             # replicate pairs (same seeds) belong to the sources figure, not to the seed spread
             w = d[(d["comparison"] == "within") & (d["arch_a"] == arch)
                   & (d["source"] != "replicate")]
@@ -230,17 +232,20 @@ def layer_identification(args: argparse.Namespace) -> None:
     measures = list(dict.fromkeys(t.sort_values("accuracy_pct", na_position="first")["measure"]))
     y = np.arange(len(measures))
     archs = list(dict.fromkeys(t["architecture"]))
+    colors = arch_colors(archs)
     h = 0.8 / max(len(archs), 1)
     for k, arch in enumerate(archs):
         s = t[t["architecture"] == arch].set_index("measure").reindex(measures)
-        ax.barh(y + k * h, s["accuracy_pct"].fillna(0), height=h, color=f"C{k}",
+        ax.barh(y + k * h, s["accuracy_pct"].fillna(0), height=h, color=colors[arch],
                 label=f"ours: {arch} ({plural(int(s['pairs'].max()), 'pair')})")
         for yy, v, n, total in zip(y + k * h, s["accuracy_pct"], s["defined_layers"],
                                    s["layers"], strict=True):
             text = (f"{v:.0f} % of {n:g}/{total:g} layers" if np.isfinite(v)
                     else "undefined at every layer")
+            # on white: the chance line runs through the labels of undefined measures
             ax.text((v if np.isfinite(v) else 0) + 1, yy, text, va="center", fontsize=6,
-                    color=f"C{k}")
+                    color=colors[arch], zorder=3,
+                    bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.3})
     chance = float(t["chance_pct"].iloc[0]) if len(t) else np.nan
     ax.axvline(chance, color="0.4", ls=":", lw=1, label=f"chance (1/L = {chance:.0f} %)")
     ref = t.drop_duplicates("measure").set_index("measure").reindex(measures)["kornblith2019_pct"]

@@ -15,9 +15,9 @@ import pandas as pd
 
 from convergent.figures import (
     COLUMNS,
-    PALETTE,
     add_models_argument,
     add_partner_argument,
+    arch_colors,
     legend_below,
     model_colors,
     plural,
@@ -66,13 +66,14 @@ def _similarity_panels(subfig, summary: pd.DataFrame, ci: float, first: str) -> 
     rows = -(-len(keys) // COLUMNS)
     axes = subfig.subplots(rows, COLUMNS, squeeze=False, sharex=True)
     archs = list(dict.fromkeys(summary.loc[summary["comparison"] == "within", "arch_a"]))
+    colors = arch_colors(archs)
     for i, (ax, (measure, convention)) in enumerate(zip(axes.flat, keys, strict=False)):
         d = summary[(summary["comparison"] == "within") & (summary["measure"] == measure)
                     & (summary["convention"] == convention)]
         layers = d.drop_duplicates("layer").sort_values("depth")["layer"].tolist()
         x = np.arange(len(layers))
-        for k, arch in enumerate(archs):
-            color = PALETTE[k % len(PALETTE)]
+        for arch in archs:
+            color = colors[arch]
             a = d[d["arch_a"] == arch]
             pair = a[a["kind"] == "pair"].set_index("layer").reindex(layers)
             n = int(pair["pairs"].max()) if pair["pairs"].notna().any() else 0
