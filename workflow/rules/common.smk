@@ -510,16 +510,17 @@ def report_labels(name, kind):
     "Tables"): its family, and the layers and pairs (or models) it shows, by their names."""
     family, layer = family_of(name)
     if family in OUTPUT_FAMILIES:
-        layer = "none (the network's output)"
+        layer = "output"
     elif layer == "all":
         layer = render.scope_label(SPARSE_LAYERS if family in SPARSE_FAMILIES else LAYERS,
                                    "layers")
-    if family in EXAMPLE_FAMILIES:
+    # short: the report's menu widens to its longest label, narrowing the figure beside it
+    if family in EXAMPLE_FAMILIES or (len(PAIRS) == 1 and family not in MODEL_FAMILIES):
         pair = EXAMPLE_LABEL
     elif family in MODEL_FAMILIES:
-        pair = f"none, per model: {render.scope_label([m.name for m in MODELS], 'models')}"
+        pair = f"none: each of {len(MODELS)} models"
     else:
-        pair = render.scope_label([f"{p.a.name} vs {p.b.name}" for p in PAIRS], "pairs")
+        pair = f"all {len(PAIRS)} pairs"
     return {kind[:-1].lower(): family.replace("_", " "), "layer": layer, "pair": pair}
 
 
