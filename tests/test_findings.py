@@ -20,7 +20,6 @@ from convergent.tables.render import (
     findings_html,
     findings_markdown,
     model_columns,
-    scope_label,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -257,12 +256,6 @@ def test_table_pages_name_models_alike_and_scroll_sideways():
     page = csv_html(accuracy, "accuracy")
     assert '<div class="wide"><table class="csv">' in page and "mycnn/" not in page
     assert "overflow-x: auto" in page
-
-
-def test_report_filter_labels_name_the_layers_and_pairs():
-    assert scope_label(["conv1", "conv3", "fc7"], "layers") == "conv1, conv3, fc7"
-    layers = ["conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7"]
-    assert scope_label(layers, "layers") == "conv1 … fc7 (7 layers)"
 
 
 def test_csv_page_shows_every_cell():

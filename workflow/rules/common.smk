@@ -5,7 +5,6 @@ import sys
 from snakemake.utils import min_version
 
 from convergent import models, study
-from convergent.tables import render
 
 min_version("9.0")
 
@@ -505,6 +504,14 @@ def family_of(name):
     return name, "all"
 
 
+def layers_label(layers):
+    """The layers a figure or table shows, for the report's filters: their names, or of more
+    than three the first and last with their count (a label is one short line)."""
+    if len(layers) <= 3:
+        return ", ".join(layers)
+    return f"{layers[0]} … {layers[-1]} ({len(layers)} layers)"
+
+
 def report_labels(name, kind):
     """The report's filter labels of figure or table ``name`` (``kind``: "Figures" or
     "Tables"): its family, and the layers and pairs (or models) it shows, by their names."""
@@ -512,8 +519,7 @@ def report_labels(name, kind):
     if family in OUTPUT_FAMILIES:
         layer = "output"
     elif layer == "all":
-        layer = render.scope_label(SPARSE_LAYERS if family in SPARSE_FAMILIES else LAYERS,
-                                   "layers")
+        layer = layers_label(SPARSE_LAYERS if family in SPARSE_FAMILIES else LAYERS)
     # short: the report's menu widens to its longest label, narrowing the figure beside it
     if family in EXAMPLE_FAMILIES or (len(PAIRS) == 1 and family not in MODEL_FAMILIES):
         pair = EXAMPLE_LABEL

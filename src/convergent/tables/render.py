@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import html
 import math
-from collections.abc import Sequence
 
 import pandas as pd
 
@@ -179,16 +178,6 @@ def _caption(rst: str) -> str:
 #: the tables' names of a model's architecture, as the report shows them: one scheme
 #: (architecture, model) in every table
 _ARCH_COLUMNS = {"arch": "architecture", "arch_a": "architecture_a", "arch_b": "architecture_b"}
-
-
-def scope_label(names: Sequence[str], noun: str) -> str:
-    """What a figure or table covers, for the report's filters: the ``names`` themselves
-    (``conv1, conv3, fc7``), or of more than three the first and last with their count
-    (``conv1 … fc7 (7 layers)``: a label is one short line)."""
-    names = list(names)
-    if len(names) <= 3:
-        return ", ".join(names)
-    return f"{names[0]} … {names[-1]} ({len(names)} {noun})"
 
 
 def model_columns(df: pd.DataFrame) -> pd.DataFrame:
