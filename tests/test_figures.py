@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import to_hex
 
 from convergent import figures
 from convergent.analysis import clustering as cl
@@ -64,6 +65,11 @@ def planted_pair(tmp: Path, layer: str, x_a: np.ndarray, x_b: np.ndarray, a: str
     return out
 
 
+def metrics_files(tmp: Path) -> list[str]:
+    """Each model's metrics.csv where training writes it: models/<arch>/<model>/."""
+    return [str(tmp / "models" / m / "metrics.csv") for m in (A, B, C)]
+
+
 def moments_path(tmp: Path, model: str, layer: str) -> Path:
     return tmp / f"{model.replace('/', '_')}_{layer}.moments.h5"
 
@@ -87,9 +93,10 @@ def study(tmp_path_factory) -> dict:
     summary.to_csv(tmp / "matching_summary.csv", index=False)
     acc = pd.DataFrame({"model": [A, B, C], "arch": ARCH, "test_acc_pct": [9.8, 11.2, 10.5]})
     acc.to_csv(tmp / "accuracy.csv", index=False)
-    for k in range(3):
+    for k, path in enumerate(metrics_files(tmp)):
+        Path(path).parent.mkdir(parents=True)
         pd.DataFrame({"epoch": [0, 1, 2], "train_loss": [2.3, 2.2, 2.1 - k / 10],
-                      "test_acc": [0.08, 0.09, 0.1]}).to_csv(tmp / f"m{k}.csv", index=False)
+                      "test_acc": [0.08, 0.09, 0.1]}).to_csv(path, index=False)
     return {"tmp": tmp, "perm": perm, "pairs": pairs, "files": files}
 
 
@@ -171,8 +178,8 @@ def test_plural_counts():
 
 def test_training_bars_start_at_zero_and_epochs_are_integers(study, drawn):
     tmp = study["tmp"]
-    fig = drawn(training, "training", metrics=[str(tmp / f"m{k}.csv") for k in range(3)],
-                accuracy=str(tmp / "accuracy.csv"))
+    fig = drawn(training, "training", metrics=metrics_files(tmp),
+                accuracy=str(tmp / "accuracy.csv"), models=[A, B, C])
     ax_loss, ax_acc, ax_bar = fig.axes[:3]
     assert ax_bar.get_ylim()[0] == 0  # accuracies of ~10 %: bars used to start at 8 %
     assert [round(p.get_height(), 1) for p in ax_bar.patches] == [9.8, 11.2, 10.5]
@@ -214,7 +221,7 @@ def test_matched_sorted_and_mean_activations_have_integer_unit_axes(study, drawn
     assert_text_fits(fig)
 
     fig = drawn(mean_activations, "mean-activations", layers=["conv1"],
-                moments=[str(moments_path(tmp, m, "conv1")) for m in (A, B)])
+                moments=[str(moments_path(tmp, m, "conv1")) for m in (A, B)], models=[A, B, C])
     ax = fig.axes[0]
     assert_integer_ticks(ax.xaxis)
     lo, hi = ax.get_ylim()
@@ -292,7 +299,8 @@ def test_sparse_prediction_legend_off_the_data_and_sparse_penalty_labels(tmp_pat
 
 def similarity_summary(path: Path) -> Path:
     rows = []
-    for measure, base in (("linear_cka", 0.9), ("matched_correlation", 0.7), ("procrustes", 0.3)):
+    for measure, base in (("linear_cka", 0.9), ("matched_correlation", 0.7),
+                          ("shape_metric", 0.3), ("linear_hsic", 17500)):
         for depth, layer in enumerate(LAYERS):
             for kind, v in (("pair", base - 0.1 * depth), ("shuffled", 0.05)):
                 rows.append({"comparison": "within", "kind": kind, "arch_a": ARCH,
@@ -304,6 +312,11 @@ def similarity_summary(path: Path) -> Path:
     return path
 
 
+def panels_by(fig, name: str):
+    """The panel whose (left) title holds ``name``."""
+    return next(ax for ax in fig.axes if name in ax.get_title(loc="left"))
+
+
 @pytest.mark.parametrize("similarity", [False, True], ids=["matching-only", "with-similarity"])
 def test_study_overview_panels(study, drawn, similarity):
     tmp, perm = study["tmp"], study["perm"]
@@ -311,7 +324,7 @@ def test_study_overview_panels(study, drawn, similarity):
     fig = drawn(study_overview, "study-overview", accuracy=str(tmp / "accuracy.csv"),
                 matching_summary=str(tmp / "matching_summary.csv"),
                 pair=str(study["pairs"]["conv1"]), partner=PARTNER, similarity_summary=summary,
-                ci=0.95)
+                ci=0.95, models=[A, B, C])
     titles = [ax.get_title(loc="left") for ax in fig.axes if ax.get_title(loc="left")]
     expected = ["a", "b", "c", "d"] + (["e", "f", "g"] if similarity else [])
     assert [t.split("}$")[0][-1] for t in titles] == expected
@@ -320,12 +333,18 @@ def test_study_overview_panels(study, drawn, similarity):
     assert "Final accuracy" in titles[0] and "by depth" in titles[1]
     assert "natural order" in titles[2] and "after one-to-one matching" in titles[3]
     if similarity:
-        # in the measure registry's order, named by it
-        assert ["linear CKA" in titles[4], "Procrustes distance" in titles[5],
-                "one-to-one matched r" in titles[6]] == [True] * 3
+        # one measure per family, in the overview's order, named by the registry (an
+        # unbounded measure such as linear HSIC, in the thousands, is not one of them)
+        assert ["one-to-one matched r" in titles[4], "linear CKA" in titles[5],
+                "shape metric (α) (lower = similar)" in titles[6]] == [True] * 3
+        assert not any("_" in t.split("}$")[-1] for t in titles)
         ax = next(a for a in fig.axes if "matched r" in a.get_title(loc="left"))
         band = [c for c in ax.collections if c.get_label().endswith("95% CI")]
         assert len(band) == 1
+        # each measure on its registry scale: CKA 0-1, the shape metric's angle 0-π/2
+        cka, shape = (panels_by(fig, name) for name in ("linear CKA", "shape metric"))
+        assert cka.get_ylim()[0] < 0 < 1 < cka.get_ylim()[1] < 1.1
+        assert shape.get_ylim()[1] == pytest.approx(np.pi / 2 * 1.03, rel=0.01)
     panels = {t: ax for ax in fig.axes for t in [ax.get_title(loc="left")] if t}
     ax_acc, ax_before, ax_after = (panels[titles[k]] for k in (0, 2, 3))
     assert ax_acc.get_ylim()[0] == 0
@@ -431,3 +450,86 @@ def test_sequential_map_survives_greyscale():
     grey = rgb @ [0.2126, 0.7152, 0.0722]
     assert np.all(np.diff(grey) > 0)
     assert matplotlib.rcParams["image.cmap"] == figures.SEQUENTIAL
+
+
+def test_one_colour_per_model_across_figures(study, drawn):
+    """A model has the colour the study's model list gives it in every figure, whichever
+    subset a figure draws: C is drawn without B in the mean activations, still in C's colour."""
+    tmp = study["tmp"]
+    colors = figures.model_colors([A, B, C])
+    assert len(set(colors.values())) == 3
+    fig = drawn(training, "training", metrics=metrics_files(tmp),
+                accuracy=str(tmp / "accuracy.csv"), models=[A, B, C])
+    curves = {ln.get_label(): ln.get_color() for ln in fig.axes[0].lines}
+    bars = [to_hex(p.get_facecolor()) for p in fig.axes[2].patches]
+    assert curves == colors and bars == [colors[m] for m in (A, B, C)]
+    fig = drawn(mean_activations, "mean-activations", layers=["conv1"],
+                moments=[str(moments_path(tmp, m, "conv1")) for m in (A, C)], models=[A, B, C])
+    assert {ln.get_label(): ln.get_color() for ln in fig.axes[0].lines} == {
+        A: colors[A], C: colors[C]}
+    fig = drawn(study_overview, "study-overview", accuracy=str(tmp / "accuracy.csv"),
+                matching_summary=str(tmp / "matching_summary.csv"),
+                pair=str(study["pairs"]["conv1"]), partner=PARTNER, similarity_summary=None,
+                ci=0.95, models=[A, B, C])
+    bars = [to_hex(p.get_facecolor()) for p in panels_by(fig, "Final accuracy").patches]
+    assert bars == [colors[m] for m in (A, B, C)]
+    # more models than the palette has colours: still one distinct colour each
+    many = figures.model_colors([f"{ARCH}/i{k}-d{k}" for k in range(12)])
+    assert len(set(many.values())) == 12
+
+
+def similarity_per_pair(path: Path, models: list[str], source: str) -> Path:
+    """A per-pair similarity table of every pair of ``models``, each pair of ``source``."""
+    rows = [{"analysis": "per_layer", "comparison": "within", "kind": "pair", "arch_a": ARCH,
+             "arch_b": ARCH, "model_a": a, "model_b": b, "layer_a": layer, "depth_a": depth,
+             "measure": measure, "convention": "positions", "source": source,
+             "value": 0.8 - 0.1 * depth, "ci_low": 0.7 - 0.1 * depth, "ci_high": 0.85}
+            for k, a in enumerate(models) for b in models[k + 1:]
+            for depth, layer in enumerate(LAYERS) for measure in ("linear_cka", "rbf_cka")]
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("case", ["seeds", "checkpoints"])
+def test_sources_say_in_words_what_the_study_has_no_pairs_of(tmp_path, drawn, case):
+    """Pairs that differ in both seeds only: the figure names the sources it lacks and the
+    config entries that would give them; checkpoints trained elsewhere (no seeds known): each
+    panel says why it is empty instead of showing bare axes."""
+    from convergent.figures import similarity
+
+    models, source = ((["i0-d0", "i1-d1", "i2-d2"], "init+data") if case == "seeds"
+                      else (["ckpt-x", "ckpt-y"], "-"))
+    table = similarity_per_pair(tmp_path / "per_pair.csv", models, source)
+    fig = drawn(similarity, "similarity-sources", per_pair=str(table), layer_identification="")
+    panels = [ax for ax in fig.axes if ax.get_title()]
+    assert [ax.get_title().split(" [")[0] for ax in panels] == ["linear CKA", "RBF CKA"]
+    if case == "seeds":
+        (legend,) = fig.legends
+        note = legend.get_title().get_text().replace("\n", " ")
+        assert "differ in init+data (3 pairs)" in labels_of(fig)
+        assert "init: no two models with one data_seed" in note and "replicate: 1" in note
+        assert all(ax.lines and not ax.texts for ax in panels)
+    else:
+        assert all(not ax.lines for ax in panels)
+        assert all("no pairs of known seeds" in ax.texts[0].get_text() for ax in panels)
+    assert_text_fits(fig)
+
+
+def test_network_embedding_fits_a_page_and_names_distances_by_the_registry(tmp_path, drawn):
+    from convergent.figures import claims
+
+    layers = ["conv1", "conv2", "conv3", "fc6", "fc7"]  # one row would be five thumbnails
+    nets = [A, B, C, f"{ARCH}/i3-d3"]
+    rows = [{"layer": layer, "distance": name, "network_a": a, "network_b": b,
+             "value": 0.1 + rng.uniform()} for layer in layers
+            for name in ("angular_shape", "cka_distance")
+            for k, a in enumerate(nets) for b in nets[k + 1:]]
+    pd.DataFrame(rows).to_csv(tmp_path / "networks.csv", index=False)
+    fig = drawn(claims, "network-embedding", distances=[str(tmp_path / "networks.csv")],
+                layers=layers)
+    panels = [ax for ax in fig.axes if ax.collections]
+    assert len(panels) == 2 * len(layers)
+    assert len({round(ax.get_position().x0, 3) for ax in panels}) <= figures.COLUMNS
+    titles = [ax.get_title() for ax in panels]
+    assert "conv1\nangular shape distance (rad)" in titles and "fc7\n1 − linear CKA" in titles
+    assert_text_fits(fig)

@@ -19,6 +19,7 @@ from convergent.tables.render import (
     csv_html,
     findings_html,
     findings_markdown,
+    model_columns,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -237,6 +238,24 @@ def test_markdown_and_html_show_every_finding():
     page = findings_html(df, "Study abc: planted.")
     assert page.count('<table class="findings">') == df["section"].nunique()
     assert all(text.replace("'", "&#x27;") in page for text in df["text"])
+
+
+def test_table_pages_name_models_alike_and_scroll_sideways():
+    """Every table of the report: architecture first, then the model by its name within it
+    (the accuracy table stores ``arch/model`` beside ``arch``; pair tables ``arch_a``), in a
+    box that scrolls when the table is wider than the page."""
+    accuracy = pd.DataFrame({"model": ["mycnn/ckpt-x", "mycnn/i0-d0"], "arch": "mycnn",
+                             "test_acc_pct": [90.0, 91.0]})
+    pairs = pd.DataFrame({"arch_a": ["mycnn"], "arch_b": ["resnet18"], "model_a": ["ckpt-x"],
+                          "model_b": ["resnet18/ckpt-y"], "value": [0.5]})
+    assert list(model_columns(accuracy).columns[:2]) == ["architecture", "model"]
+    assert list(model_columns(accuracy)["model"]) == ["ckpt-x", "i0-d0"]
+    shown = model_columns(pairs)
+    assert list(shown.columns[:2]) == ["architecture_a", "architecture_b"]
+    assert list(shown["model_a"]) == ["ckpt-x"] and list(shown["model_b"]) == ["ckpt-y"]
+    page = csv_html(accuracy, "accuracy")
+    assert '<div class="wide"><table class="csv">' in page and "mycnn/" not in page
+    assert "overflow-x: auto" in page
 
 
 def test_csv_page_shows_every_cell():

@@ -93,3 +93,20 @@ def test_report_shows_tables_as_tables_under_their_question(report):
     assert accuracy and '<table class="csv">' in accuracy[0] and "test_acc_pct" in accuracy[0]
     for question in ("Do the seeds perform alike?", "Do single units match?"):
         assert question in report, question
+
+
+def test_report_filters_name_layers_and_pairs_and_tables_scroll(report):
+    """The filter labels carry the layers and pairs a result shows (never "all / all pairs"
+    on every row; a study of one pair names it); wide tables scroll inside their page, in one
+    model column scheme; the landing page keeps Snakemake's rule graph below the findings."""
+    assert '"labels": {"figure": "convergence by layer", "layer": "conv1, fc7", ' \
+           '"pair": "i0-d0 vs i1-d1"}' in report
+    assert '"labels": {"figure": "correlation matrices", "layer": "conv1", ' \
+           '"pair": "i0-d0 vs i1-d1"}' in report
+    assert '"labels": {"table": "accuracy", "layer": "output", ' \
+           '"pair": "none: each of 2 models"}' in report
+    assert '"layer": "all"' not in report and '"pair": "all pairs"' not in report
+    (accuracy,) = [p for p in embedded_pages(report) if "<title>accuracy</title>" in p]
+    assert '<div class="wide"><table class="csv"><tr><th>architecture</th><th>model</th>' \
+           in accuracy and "alexnet_small/i0-d0" not in accuracy
+    assert "flex-direction: column" in report

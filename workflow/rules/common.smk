@@ -43,6 +43,8 @@ SEED_MODELS = [m for m in MODELS if m.trained_here]
 # the models that are networks (the others are activations recorded elsewhere: no accuracy,
 # untrained-network null, receptive fields or streamed analyses)
 NETWORKS = [m for m in MODELS if m.network]
+# the study's models in config order: each keeps its colour in every figure (figures.model_colors)
+MODEL_IDS = [m.id for m in MODELS]
 ARCHS = study.architecture_names(config)
 # the architectures the config defines ({name: definition}): every job that builds or reads one
 # gets its definition in its spec (SPECS "architectures"), so an edit of it reruns those jobs
@@ -487,6 +489,12 @@ QUESTION_OF = {family: q for q, families in QUESTIONS.items() for family in fami
 EXAMPLE_LABEL = f"{EXAMPLE.a.name} vs {EXAMPLE.b.name}"
 #: families drawn for the example pair only (the others summarise every pair)
 EXAMPLE_FAMILIES = ("correlation_matrices", "unit_pairs", "clustering")
+#: families of the models one by one (no pairs), and of their outputs only (no layer)
+MODEL_FAMILIES = ("accuracy", "training_curves", "mean_activations", "neural_predictivity",
+                  "neural_by_layer", "neural_best_layer")
+OUTPUT_FAMILIES = ("accuracy", "training_curves")
+SPARSE_FAMILIES = ("sparse_prediction_loss", "sparse_prediction", "sparse_prediction_predictors",
+                   "sparse_prediction_per_pair")
 
 
 def family_of(name):
@@ -499,19 +507,37 @@ def family_of(name):
     return name, "all"
 
 
+def layers_label(layers):
+    """The layers a figure or table shows, for the report's filters: their names, or of more
+    than three the first and last with their count (a label is one short line)."""
+    if len(layers) <= 3:
+        return ", ".join(layers)
+    return f"{layers[0]} … {layers[-1]} ({len(layers)} layers)"
+
+
+def report_labels(name, kind):
+    """The report's filter labels of figure or table ``name`` (``kind``: "Figures" or
+    "Tables"): its family, and the layers and pairs (or models) it shows, by their names."""
+    family, layer = family_of(name)
+    if family in OUTPUT_FAMILIES:
+        layer = "output"
+    elif layer == "all":
+        layer = layers_label(SPARSE_LAYERS if family in SPARSE_FAMILIES else LAYERS)
+    # short: the report's menu widens to its longest label, narrowing the figure beside it
+    if family in EXAMPLE_FAMILIES or (len(PAIRS) == 1 and family not in MODEL_FAMILIES):
+        pair = EXAMPLE_LABEL
+    elif family in MODEL_FAMILIES:
+        pair = f"none: each of {len(MODELS)} models"
+    else:
+        pair = f"all {len(PAIRS)} pairs"
+    return {kind[:-1].lower(): family.replace("_", " "), "layer": layer, "pair": pair}
+
+
 def report_page(path, kind):
     """An HTML page (``path`` with the wildcard {name}: a figure or a table with its caption)
     marked for the report under the question its family answers, labelled for filtering."""
-    def labels(w):
-        family, layer = family_of(w.name)
-        return {
-            kind[:-1].lower(): family.replace("_", " "),
-            "layer": layer,
-            "pair": EXAMPLE_LABEL if family in EXAMPLE_FAMILIES else "all pairs",
-        }
-
     return report(path, category=lambda w: QUESTION_OF[family_of(w.name)[0]],
-                  subcategory=kind, labels=labels)
+                  subcategory=kind, labels=lambda w: report_labels(w.name, kind))
 
 
 def figure_outputs(name):

@@ -72,6 +72,8 @@ rule figure_training:
         **figure_outputs("training_curves"),
     log:
         f"{R}/logs/figure_training.log",
+    params:
+        models=MODEL_IDS,
     conda:
         ANALYSIS_ENV
     threads: job_threads("figure")
@@ -79,7 +81,7 @@ rule figure_training:
         **job_resources("figure"),
     shell:
         "convergent figure training --metrics {input.metrics} --accuracy {input.accuracy}"
-        " --out {output.pdf} > {log} 2>&1"
+        " --models {params.models} --out {output.pdf} > {log} 2>&1"
 
 
 # the layer of the overview's matrices: conv1 (Li et al. Fig. 1) when compared, else the first
@@ -87,8 +89,9 @@ OVERVIEW_LAYER = "conv1" if "conv1" in LAYERS else LAYERS[0]
 
 
 rule figure_study_overview:
-    """One page for talks: accuracies, convergence by depth for every measure with its CIs, and
-    the example pair's conv1 between-net matrix before and after one-to-one matching."""
+    """One page for talks: accuracies (each model in its colour), matched correlation by depth,
+    the example pair's conv1 between-net matrix before and after one-to-one matching, and one
+    headline similarity measure per family by depth with its CIs."""
     input:
         accuracy=f"{R}/tables/accuracy.csv",
         matching=f"{R}/tables/matching_summary.csv",
@@ -104,6 +107,7 @@ rule figure_study_overview:
         ),
         ci=SIM["ci"],
         partner=EXAMPLE.a.name,
+        models=MODEL_IDS,
     conda:
         ANALYSIS_ENV
     threads: job_threads("figure")
@@ -112,5 +116,6 @@ rule figure_study_overview:
     shell:
         "convergent figure study-overview --accuracy {input.accuracy}"
         " --matching-summary {input.matching} --pair {input.pair} --partner {params.partner}"
+        " --models {params.models}"
         " {params.similarity}"
         " --ci {params.ci} --out {output.pdf} > {log} 2>&1"

@@ -205,6 +205,7 @@ rule figure_mean_activations:
         f"{R}/logs/figure_mean_activations.log",
     params:
         layers=LAYERS,
+        models=MODEL_IDS,
     conda:
         ANALYSIS_ENV
     threads: job_threads("figure")
@@ -212,7 +213,7 @@ rule figure_mean_activations:
         **job_resources("figure"),
     shell:
         "convergent figure mean-activations --moments {input} --layers {params.layers}"
-        " --out {output.pdf} > {log} 2>&1"
+        " --models {params.models} --out {output.pdf} > {log} 2>&1"
 
 
 rule figure_sparse_prediction:

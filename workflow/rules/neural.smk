@@ -86,6 +86,8 @@ rule figure_neural:
         **figure_outputs("neural_predictivity"),
     log:
         f"{R}/logs/figure_neural.log",
+    params:
+        models=MODEL_IDS,
     conda:
         ANALYSIS_ENV
     threads: job_threads("figure")
@@ -93,4 +95,5 @@ rule figure_neural:
         **job_resources("figure"),
     shell:
         "convergent figure neural-predictivity --by-layer {input.by_layer}"
-        " --consistency {input.consistency} --out {output.pdf} > {log} 2>&1"
+        " --consistency {input.consistency} --models {params.models}"
+        " --out {output.pdf} > {log} 2>&1"

@@ -38,7 +38,7 @@ rule study_findings:
         markdown=f"{R}/findings.md",
         html=report(f"{R}/findings.html", caption="../report/findings.rst",
                     category=QUESTION_OF["findings"], subcategory="Tables",
-                    labels={"table": "findings", "layer": "all", "pair": "all pairs"}),
+                    labels=report_labels("findings", "Tables")),
     log:
         f"{R}/logs/study_findings.log",
     params:

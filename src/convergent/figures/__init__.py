@@ -6,10 +6,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import matplotlib
+import numpy as np
 
 from convergent.io import atomic_path
 
@@ -24,12 +26,16 @@ matplotlib.use("Agg")
 #: line colours: Okabe & Ito's palette (distinct under the common colour-vision deficiencies),
 #: without its black (reserved for published reference values) and yellow (too light on white)
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9"]
+#: more models than PALETTE's colours: evenly spaced hues of this map instead
+MANY_MODELS = "turbo"
 #: semi-matching and one-to-one matching, in every figure that shows both
 MATCHING_COLORS = {"semi": PALETTE[0], "one_to_one": PALETTE[1]}
 #: maps: sequential ones are perceptually uniform and monotone in lightness (they survive
 #: greyscale and colour blindness); the diverging one is centred at 0 (vmin = -vmax)
 SEQUENTIAL = "cividis"
 DIVERGING = "RdBu_r"
+#: panels per row of a multi-panel figure: readable at a report's and a page's width
+COLUMNS = 3
 #: published values drawn beside ours
 REFERENCE = {"color": "black", "mfc": "white", "mew": 1.2, "ms": 6}
 
@@ -57,6 +63,39 @@ def add_partner_argument(parser: argparse.ArgumentParser) -> None:
                         help="the drawn pair's model A: its member of the block files")
 
 
+def add_models_argument(parser: argparse.ArgumentParser) -> None:
+    """``--models``: the study's models, so that each keeps its colour in every figure."""
+    parser.add_argument("--models", nargs="+", required=True,
+                        help="the study's models as arch/model, in config order (their colours)")
+
+
+def model_colors(models: Sequence[str]) -> dict[str, str]:
+    """One colour per model (``arch/model``), the same in every figure of the study: the
+    study's models in config order take PALETTE's colours (evenly spaced hues of MANY_MODELS
+    when there are more), whatever subset a figure draws."""
+    from matplotlib.colors import to_hex
+
+    models = list(dict.fromkeys(models))
+    if len(models) <= len(PALETTE):
+        colors = PALETTE
+    else:  # ends cut: the map's darkest and lightest hues are hard to tell from black/white
+        colors = matplotlib.colormaps[MANY_MODELS](np.linspace(0.05, 0.95, len(models)))
+    return {m: to_hex(c) for m, c in zip(models, colors, strict=False)}
+
+
+#: the lines of a study's only architecture: dark grey, apart from every model's colour
+ONE_ARCHITECTURE = "#333333"
+
+
+def arch_colors(archs: Sequence[str]) -> dict[str, str]:
+    """One colour per architecture of a figure's summary lines: a study's only architecture
+    in ONE_ARCHITECTURE (PALETTE's colours are its models'), several in PALETTE's order."""
+    archs = list(dict.fromkeys(archs))
+    if len(archs) == 1:
+        return {archs[0]: ONE_ARCHITECTURE}
+    return {a: PALETTE[k % len(PALETTE)] for k, a in enumerate(archs)}
+
+
 def apply_style() -> None:
     """The family's rc settings; applied when this package is imported (every figure module
     imports it first), so each figure is drawn alike."""
@@ -74,18 +113,32 @@ def integer_ticks(ax: Axes, *axes: str) -> None:
         getattr(ax, f"{name}axis").set_major_locator(MaxNLocator(integer=True))
 
 
+def _wrapped(fig: Figure, text: str, size: float | str) -> str:
+    """``text`` wrapped to the width of ``fig`` at font ``size``; explicit breaks kept."""
+    import textwrap
+
+    size = matplotlib.font_manager.FontProperties(size=size).get_size_in_points()
+    # an average glyph is about half an em wide
+    chars = max(20, int(0.95 * fig.get_figwidth() * 72 / (0.55 * size)))
+    return "\n".join(w for line in text.split("\n") for w in textwrap.wrap(line, chars) or [""])
+
+
 def suptitle(fig: Figure, text: str, **kwargs) -> None:
     """The figure's title, wrapped to its width (a long title on a narrow figure otherwise
     runs off the page); explicit line breaks are kept."""
-    import textwrap
+    size = kwargs.get("fontsize", matplotlib.rcParams["figure.titlesize"])
+    fig.suptitle(_wrapped(fig, text, size), **kwargs)
 
-    size = matplotlib.rcParams["figure.titlesize"] if "fontsize" not in kwargs else \
-        kwargs["fontsize"]
-    size = matplotlib.font_manager.FontProperties(size=size).get_size_in_points()
-    # an average glyph is about half an em wide
-    chars = max(20, int(fig.get_figwidth() * 72 / (0.55 * size)))
-    lines = [w for line in text.split("\n") for w in textwrap.wrap(line, chars) or [""]]
-    fig.suptitle("\n".join(lines), **kwargs)
+
+#: the size of a note under the panels (what is missing or undefined, and why)
+NOTE_SIZE = 7
+
+
+def footnote(fig: Figure, text: str) -> None:
+    """A note under the panels of a figure without a legend there (:func:`legend_below`
+    takes the note of one with it), wrapped to the figure's width; the layout keeps room for
+    it (a figure text would be cut off)."""
+    fig.supxlabel(_wrapped(fig, text, NOTE_SIZE), fontsize=NOTE_SIZE)
 
 
 def plural(n: int, word: str) -> str:
@@ -93,10 +146,14 @@ def plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def legend_below(fig: Figure, ax: Axes | None = None, ncol: int = 3, **kwargs) -> None:
+def legend_below(fig: Figure, ax: Axes | None = None, ncol: int = 3, note: str = "",
+                 **kwargs) -> None:
     """One legend for the figure, below the panels (never over the data): the handles of
     ``ax`` (default: every panel's, each label once), in at most ``ncol`` columns, fewer when
-    they would not fit the width of the figure."""
+    they would not fit the width of the figure; ``note`` (what is missing or undefined, and
+    why) above them, wrapped to the width."""
+    if note:
+        kwargs.update(title=_wrapped(fig, note, NOTE_SIZE), title_fontsize=NOTE_SIZE)
     pairs = {}
     for a in [ax] if ax is not None else fig.axes:
         for h, label in zip(*a.get_legend_handles_labels(), strict=True):

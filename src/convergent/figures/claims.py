@@ -10,14 +10,16 @@ import numpy as np
 import pandas as pd
 
 from convergent.analysis.measures import display
-from convergent.figures import PALETTE, legend_below, save, suptitle
+from convergent.figures import COLUMNS, PALETTE, legend_below, save, suptitle
 from convergent.tables.claims import CLAIMS, DETERMINISTIC
 from convergent.tables.network_grouping import distance_matrix, network_labels
 
 VERDICT_COLORS = {"supported": PALETTE[2], "contradicted": PALETTE[1],
                   "inconclusive": "#888888", DETERMINISTIC: "#444444"}
 MARKERS = ["o", "s", "^", "D", "v", "P"]
-DISTANCE_LABELS = {"angular_shape": "angular shape (rad)", "cka_distance": "1 − linear CKA"}
+#: the network distances' names, from the measure registry's (cka_distance = 1 − CKA)
+DISTANCE_LABELS = {"angular_shape": f"{display('angular_shape')} (rad)",
+                   "cka_distance": f"1 − {display('linear_cka')}"}
 
 
 SLOPE_CLAIMS = ("a", "b")
@@ -75,8 +77,8 @@ def claims_figure(args: argparse.Namespace) -> None:
 
 
 def embedding_figure(args: argparse.Namespace) -> None:
-    """Per distance (row) and layer (column): the networks' classical-MDS embedding, colour =
-    condition, marker = architecture."""
+    """Per distance (a block of rows) and layer (at most COLUMNS a row): the networks'
+    classical-MDS embedding, colour = condition, marker = architecture."""
     import matplotlib.pyplot as plt
 
     from convergent.analysis.networks import classical_mds
@@ -84,11 +86,17 @@ def embedding_figure(args: argparse.Namespace) -> None:
     d = pd.concat([pd.read_csv(p) for p in args.distances], ignore_index=True)
     layers = [layer for layer in args.layers if layer in set(d["layer"])]
     distances = list(dict.fromkeys(d["distance"]))
-    fig, axes = plt.subplots(len(distances), len(layers),
-                             figsize=(2.2 * len(layers), 0.9 + 2.3 * len(distances)),
+    # each distance a block of rows, at most COLUMNS layers a row (seven in a row were thumbnails)
+    cols = min(COLUMNS, len(layers))
+    rows = -(-len(layers) // cols)
+    fig, axes = plt.subplots(rows * len(distances), cols,
+                             figsize=(2.6 * cols, 0.9 + 2.5 * rows * len(distances)),
                              squeeze=False, layout="constrained")
-    for row, name in enumerate(distances):
-        for ax, layer in zip(axes[row], layers, strict=True):
+    for block, name in enumerate(distances):
+        panels = list(axes[block * rows:(block + 1) * rows].flat)
+        for ax in panels[len(layers):]:
+            ax.axis("off")
+        for ax, layer in zip(panels, layers, strict=False):
             ids, dm = distance_matrix(d[(d["distance"] == name) & (d["layer"] == layer)])
             archs, conditions = network_labels(ids)
             points, explained = classical_mds(dm)
@@ -98,7 +106,7 @@ def embedding_figure(args: argparse.Namespace) -> None:
                     if k:
                         ax.scatter(points[k, 0], points[k, 1], s=14, color=PALETTE[ci % 6],
                                    marker=MARKERS[ai % 6], label=f"{arch}, {cond}", alpha=0.85)
-            ax.set_title(f"{layer}: {DISTANCE_LABELS.get(name, name)}", fontsize=8)
+            ax.set_title(f"{layer}\n{DISTANCE_LABELS.get(name, display(name))}", fontsize=8)
             ax.set_xlabel(f"MDS 1 ({explained[0]:.0%})", fontsize=7)
             ax.set_ylabel(f"MDS 2 ({explained[1]:.0%})", fontsize=7)
             ax.set_aspect("equal", adjustable="datalim")

@@ -9,27 +9,39 @@ import argparse
 import matplotlib.pyplot as plt
 import numpy as np
 
-from convergent.figures import integer_ticks, legend_below, save, suptitle
+from convergent.figures import (
+    COLUMNS,
+    add_models_argument,
+    integer_ticks,
+    legend_below,
+    model_colors,
+    save,
+    suptitle,
+)
 from convergent.io.layouts import MomentsFile
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--moments", nargs="+", required=True, help="every model's moments file")
     parser.add_argument("--layers", nargs="+", required=True, help="the panels, in order")
+    add_models_argument(parser)
+
 
 def main(args: argparse.Namespace) -> None:
+    colors = model_colors(args.models)
     n = len(args.layers)
-    cols = min(n, 4)
+    cols = min(n, COLUMNS)
     rows = -(-n // cols)
     fig, axes = plt.subplots(
         rows, cols, figsize=(3.6 * cols, 3 * rows + 0.6), squeeze=False, layout="constrained"
     )
     for ax, layer in zip(axes.flat, args.layers, strict=False):
-        for k, path in enumerate(args.moments):
+        for path in args.moments:
             moments = MomentsFile(path)
-            model = moments.attrs["model"]
+            model = moments.attrs["model"]  # arch/model
             means = np.sort(moments.layer(layer).mean())[::-1]
-            ax.plot(np.arange(1, len(means) + 1), means, color=f"C{k % 10}", lw=1.3, label=model)
+            ax.plot(np.arange(1, len(means) + 1), means, color=colors[model], lw=1.3,
+                    label=model)
         # linear: a log axis hides the dead units (mean 0) and spans too little to tick
         ax.set(title=layer, xlabel="unit (sorted by mean)", ylabel="mean activation")
         if min(line.get_ydata().min() for line in ax.lines) >= 0:

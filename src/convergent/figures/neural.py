@@ -10,7 +10,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from convergent.figures import PALETTE, legend_below, plural, save, suptitle
+from convergent.figures import (
+    add_models_argument,
+    legend_below,
+    model_colors,
+    plural,
+    save,
+    suptitle,
+)
 
 SEED, HELD_OUT = "seed", "held_out"
 
@@ -18,11 +25,13 @@ SEED, HELD_OUT = "seed", "held_out"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--by-layer", required=True, help="tables/neural_by_layer.csv")
     parser.add_argument("--consistency", required=True, help="tables/neural_consistency.csv")
+    add_models_argument(parser)
 
 
 def main(args: argparse.Namespace) -> None:
     table = pd.read_csv(args.by_layer)
     cons = pd.read_csv(args.consistency)
+    colors = model_colors(args.models)
     groups = list(table.groupby(["architecture", "area"], sort=False))
     fig, axes = plt.subplots(2, len(groups), figsize=(3.4 * len(groups) + 0.6, 6.2),
                              layout="constrained", squeeze=False, sharex="col",
@@ -35,8 +44,8 @@ def main(args: argparse.Namespace) -> None:
         wide = seeds.pivot(index="layer", columns="model", values="predictivity").reindex(layers)
         ax.fill_between(x, wide.min(axis=1), wide.max(axis=1), color="0.8", lw=0,
                         label="range over seeds")
-        for k, (model, v) in enumerate(wide.items()):
-            color = PALETTE[k % len(PALETTE)]
+        for model, v in wide.items():
+            color = colors[f"{arch}/{model}"]
             ax.plot(x, v.to_numpy(), "o-", color=color, ms=3, lw=1.2, label=f"seed {model}")
             if v.notna().any():  # all NaN: no site of the area is reliable enough to tell
                 best = int(np.nanargmax(v.to_numpy()))

@@ -12,15 +12,23 @@ import numpy as np
 import pandas as pd
 
 from convergent.analysis.measures import MEASURES, display
-from convergent.figures import SEQUENTIAL, legend_below, plural, save, suptitle
+from convergent.figures import (
+    COLUMNS,
+    PALETTE,
+    SEQUENTIAL,
+    arch_colors,
+    footnote,
+    legend_below,
+    plural,
+    save,
+    suptitle,
+)
 
 BY_LAYER = ["matched_correlation", "linear_cka", "rbf_cka", "linear_cka_debiased", "cca_rho",
             "svcca_rho", "pwcca", "procrustes", "shape_metric", "regression_r2", "rsa_spearman",
             "mutual_knn"]
 HEATMAP = ["linear_cka", "rbf_cka", "linear_cka_debiased", "cca_rho", "svcca_r2", "pwcca",
            "regression_r2", "procrustes", "shape_metric", "rsa_spearman", "mutual_knn", "cknna"]
-#: panels per row of a multi-panel figure: readable at a report's and a page's width
-COLUMNS = 3
 #: how an undefined cell (a measure outside its domain) is drawn: grey, hatched
 UNDEFINED = {"facecolor": "0.92", "hatch": "////", "edgecolor": "0.6", "linewidth": 0}
 
@@ -31,7 +39,31 @@ def label(measure: str) -> str:
                                and MEASURES[measure].is_distance else "")
 
 
-SOURCES = ["replicate", "data", "init", "init+data"]
+def hatch_undefined(ax: plt.Axes, defined: np.ndarray) -> None:
+    """Hatch the layers (x = 0, 1, ...) where the measure is undefined (``defined`` False),
+    saying so: a gap in a line is otherwise read as a missing run.  Call it after the value
+    axis is set."""
+    for x in np.flatnonzero(~np.asarray(defined, dtype=bool)):
+        ax.axvspan(x - 0.4, x + 0.4, zorder=0, **UNDEFINED)
+        ax.text(x, np.mean(ax.get_ylim()), "undefined", rotation=90, ha="center", va="center",
+                fontsize=7, color="0.3")
+
+
+def measure_axis(ax: plt.Axes, measure: str, values: np.ndarray) -> None:
+    """A panel's value axis on the measure's registry scale, the same in every figure and
+    study (a signed measure from 0 unless a value is below it); an unbounded measure (linear
+    HSIC) on the values' own range.  The axis is named by what larger values mean."""
+    entry = MEASURES.get(measure)
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    if entry is not None and entry.scale is not None:
+        lo, hi = entry.scale
+        if lo < 0:  # correlations: negative values are rare; the room below 0 only if used
+            lo = min(0.0, float(values.min())) if len(values) else 0.0
+        pad = 0.03 * (hi - lo)
+        ax.set_ylim(lo - pad, hi + pad)
+    ax.set_ylabel("distance (lower = similar)" if entry is not None and entry.is_distance
+                  else "similarity")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -54,6 +86,7 @@ def _per_layer(df: pd.DataFrame) -> pd.DataFrame:
 
 def _layer_axis(ax: plt.Axes, layers: list[str]) -> None:
     ax.set_xticks(range(len(layers)), layers, rotation=45)
+    ax.set_xlim(-0.5, len(layers) - 0.5)
 
 
 def _ordered_layers(df: pd.DataFrame) -> list[str]:
@@ -68,12 +101,14 @@ def by_layer(args: argparse.Namespace) -> None:
     fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.9 * rows), squeeze=False,
                              constrained_layout=True)
     archs = list(dict.fromkeys(df.loc[df["comparison"] == "within", "arch_a"]))
+    colors = arch_colors(archs)
+    reasons = {}
     for ax, measure in zip(axes.flat, measures, strict=False):
         d = df[df["measure"] == measure]
         layers = _ordered_layers(d)
         x = np.arange(len(layers))
         for k, arch in enumerate(archs):
-            color = f"C{k}"
+            color = colors[arch]
             # replicate pairs (same seeds) belong to the sources figure, not to the seed spread
             w = d[(d["comparison"] == "within") & (d["arch_a"] == arch)
                   & (d["source"] != "replicate")]
@@ -95,10 +130,15 @@ def by_layer(args: argparse.Namespace) -> None:
         conv = ", ".join(sorted(set(d.loc[(d["kind"] == "pair")
                                           & (d["comparison"] == "within"), "convention"])))
         ax.set_title(f"{label(measure)}\n[{conv}]", fontsize=8)
-        ax.set_ylabel("similarity" if measure != "procrustes" else "distance")
+        measure_axis(ax, measure, d[["value", "ci_low", "ci_high"]].to_numpy())
+        pairs = d[(d["comparison"] == "within") & (d["kind"] == "pair")]
+        defined = pairs.groupby("layer_a")["value"].count().reindex(layers, fill_value=0)
+        hatch_undefined(ax, defined.to_numpy() > 0)
+        if (defined == 0).any() and (why := _reason(pairs[pairs["value"].isna()])):
+            reasons[display(measure)] = why
     for ax in list(axes.flat)[len(measures):]:
         ax.axis("off")
-    legend_below(fig, axes.flat[0], ncol=3)
+    legend_below(fig, axes.flat[0], ncol=3, note=undefined_note(reasons))
     suptitle(fig, "Similarity of corresponding layers across seeds (dots: pairs with bootstrap "
              "95% CIs; lines: means)")
     save(fig, args.out)
@@ -118,6 +158,18 @@ def _reason(g: pd.DataFrame) -> str:
     why = g["undefined"].dropna().astype(str)
     why = why[why != ""]
     return why.value_counts().index[0] if len(why) else ""
+
+
+def undefined_note(reasons: dict[str, str]) -> str:
+    """The note under a figure with hatched (undefined) cells: each reason once, after the
+    measures ({display name: reason}) it holds for."""
+    by_reason = {}
+    for name, why in reasons.items():
+        by_reason.setdefault(why, []).append(name)
+    if not by_reason:
+        return ""
+    return "Hatched: the measure is undefined there — " + "; ".join(
+        f"{', '.join(names)}: {why}" for why, names in by_reason.items())
 
 
 def heatmaps(args: argparse.Namespace) -> None:
@@ -166,12 +218,7 @@ def heatmaps(args: argparse.Namespace) -> None:
     suptitle(fig, f"Layer × layer similarity, mean over pairs (per-image features: {conv}); "
              "each measure on its own fixed scale")
     if reasons:
-        note = "Hatched cells: the measure is undefined there — " + "; ".join(
-            f"{name}: {why}" for name, why in reasons.items())
-        import textwrap
-
-        fig.text(0.5, 0, "\n".join(textwrap.wrap(note, 150)), ha="center", va="top",
-                 fontsize=7)
+        footnote(fig, undefined_note(reasons))
     save(fig, args.out)
 
 
@@ -185,17 +232,20 @@ def layer_identification(args: argparse.Namespace) -> None:
     measures = list(dict.fromkeys(t.sort_values("accuracy_pct", na_position="first")["measure"]))
     y = np.arange(len(measures))
     archs = list(dict.fromkeys(t["architecture"]))
+    colors = arch_colors(archs)
     h = 0.8 / max(len(archs), 1)
     for k, arch in enumerate(archs):
         s = t[t["architecture"] == arch].set_index("measure").reindex(measures)
-        ax.barh(y + k * h, s["accuracy_pct"].fillna(0), height=h, color=f"C{k}",
+        ax.barh(y + k * h, s["accuracy_pct"].fillna(0), height=h, color=colors[arch],
                 label=f"ours: {arch} ({plural(int(s['pairs'].max()), 'pair')})")
         for yy, v, n, total in zip(y + k * h, s["accuracy_pct"], s["defined_layers"],
                                    s["layers"], strict=True):
             text = (f"{v:.0f} % of {n:g}/{total:g} layers" if np.isfinite(v)
                     else "undefined at every layer")
+            # on white: the chance line runs through the labels of undefined measures
             ax.text((v if np.isfinite(v) else 0) + 1, yy, text, va="center", fontsize=6,
-                    color=f"C{k}")
+                    color=colors[arch], zorder=3,
+                    bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.3})
     chance = float(t["chance_pct"].iloc[0]) if len(t) else np.nan
     ax.axvline(chance, color="0.4", ls=":", lw=1, label=f"chance (1/L = {chance:.0f} %)")
     ref = t.drop_duplicates("measure").set_index("measure").reindex(measures)["kornblith2019_pct"]
@@ -209,16 +259,33 @@ def layer_identification(args: argparse.Namespace) -> None:
     save(fig, args.out)
 
 
+#: why a source of divergence has no pairs: which model entries of the config would give it
+MISSING_SOURCE = {
+    "replicate": "replicate: no rerun of the same seeds (an entry with replicate: 1)",
+    "perturb": "perturb: no one-bit perturbation control (an entry with perturb: 1)",
+    "data": "data: no two models with one init_seed and different data_seeds",
+    "init": "init: no two models with one data_seed and different init_seeds",
+    "init+data": "init+data: no two models that differ in both seeds",
+}
+#: a source's colour, the same in every study: the usual one (seeds differ) first
+SOURCE_ORDER = ["init+data", "init", "data", "replicate", "perturb"]
+#: why a panel of the sources figure is empty: no two trained models of known seeds
+NO_SOURCE = ("no pairs of known seeds to tell apart:\nthe models are checkpoints or "
+             "activations\nfrom elsewhere, or trained under\ndifferent conditions")
+
+
 def sources(args: argparse.Namespace) -> None:
+    """Per measure: the mean over pairs of each source of divergence by layer, and under the
+    figure, in words, which sources the study has no pairs of and what would give them."""
     df = _per_layer(pd.read_csv(args.per_pair))
     within = df[(df["comparison"] == "within") & (df["kind"] == "pair")]
     arch = within["arch_a"].iloc[0] if len(within) else ""
     within = within[within["arch_a"] == arch]
     measures = [m for m in ("matched_correlation", "linear_cka", "rbf_cka") if m in
-                set(within["measure"])]
-    present = [s for s in SOURCES if s in set(within["source"])]
-    fig, axes = plt.subplots(1, len(measures), figsize=(4.5 * len(measures), 3.8), squeeze=False,
-                             constrained_layout=True)
+                set(within["measure"])] or ["linear_cka"]
+    present = [s for s in MISSING_SOURCE if s in set(within["source"])]
+    fig, axes = plt.subplots(1, len(measures), figsize=(3.3 * len(measures), 3.6),
+                             squeeze=False, constrained_layout=True)
     for ax, measure in zip(axes[0], measures, strict=True):
         d = within[within["measure"] == measure]
         layers = _ordered_layers(d)
@@ -229,14 +296,21 @@ def sources(args: argparse.Namespace) -> None:
             agg = g.groupby("layer_a")[["value", "ci_low", "ci_high"]].mean().reindex(layers)
             off = (k - (len(present) - 1) / 2) * 0.15
             ax.errorbar(x + off, agg["value"], yerr=_yerr(agg), fmt="o-", ms=3, capsize=2,
-                        lw=1.2, color=f"C{k}", label=f"differ in {src} ({plural(npairs, 'pair')})")
+                        lw=1.2, color=PALETTE[SOURCE_ORDER.index(src)],
+                        label=f"differ in {src} ({plural(npairs, 'pair')})")
         _layer_axis(ax, layers)
-        ax.set(ylabel=label(measure), title=f"{label(measure)} "
-               f"[{', '.join(sorted(set(d['convention'])))}]")
-        ax.title.set_fontsize(8)
-    legend_below(fig, axes[0, 0], ncol=4)
-    suptitle(fig, f"Sources of divergence ({arch}): mean over pairs, error bars = mean bootstrap "
-             "95% CI")
+        measure_axis(ax, measure, d[["value", "ci_low", "ci_high"]].to_numpy())
+        ax.set_title(f"{label(measure)} [{', '.join(sorted(set(d['convention'])))}]"
+                     if len(d) else label(measure), fontsize=8)
+        if not present:
+            ax.text(0.5, 0.5, NO_SOURCE, transform=ax.transAxes, ha="center", va="center",
+                    fontsize=7, bbox={"facecolor": "white", "edgecolor": "0.6"})
+    missing = [why for src, why in MISSING_SOURCE.items() if src not in present]
+    if present:
+        legend_below(fig, axes[0, 0], ncol=4,
+                     note="Not in this study: " + "; ".join(missing) + "." if missing else "")
+    suptitle(fig, f"Sources of divergence ({arch or 'no architecture'}): mean over pairs, "
+             "error bars = mean bootstrap 95% CI")
     save(fig, args.out)
 
 

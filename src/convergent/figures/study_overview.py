@@ -13,15 +13,23 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from convergent.figures import PALETTE, add_partner_argument, legend_below, plural, save, suptitle
+from convergent.figures import (
+    COLUMNS,
+    add_models_argument,
+    add_partner_argument,
+    arch_colors,
+    legend_below,
+    model_colors,
+    plural,
+    save,
+    suptitle,
+)
 from convergent.figures.convergence import matching_by_depth
 from convergent.figures.correlation_matrices import between_panels, matrix_panel
-from convergent.figures.similarity import COLUMNS, label
+from convergent.figures.similarity import hatch_undefined, label, measure_axis
 from convergent.figures.training import accuracy_bars
 from convergent.io.layouts import PairFile
 
-#: small multiples per row of the similarity part
-MEASURE_COLS = COLUMNS
 #: one measure per family, in this order: unit matching, CKA (linear, kernel), CCA, shape, RSA
 OVERVIEW = ["matched_correlation", "linear_cka", "rbf_cka", "pwcca", "shape_metric",
             "rsa_spearman"]
@@ -32,6 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--matching-summary", required=True, help="tables/matching_summary.csv")
     parser.add_argument("--pair", required=True, help="the example pair's pair file of one layer")
     add_partner_argument(parser)
+    add_models_argument(parser)
     parser.add_argument("--similarity-summary",
                         help="tables/similarity_summary.csv (omit: similarity disabled)")
     parser.add_argument("--ci", type=float, default=0.95, help="similarity.ci (for the legend)")
@@ -54,16 +63,17 @@ def similarity_measures(summary: pd.DataFrame) -> list[tuple[str, str]]:
 
 def _similarity_panels(subfig, summary: pd.DataFrame, ci: float, first: str) -> None:
     keys = similarity_measures(summary)
-    rows = -(-len(keys) // MEASURE_COLS)
-    axes = subfig.subplots(rows, MEASURE_COLS, squeeze=False, sharex=True)
+    rows = -(-len(keys) // COLUMNS)
+    axes = subfig.subplots(rows, COLUMNS, squeeze=False, sharex=True)
     archs = list(dict.fromkeys(summary.loc[summary["comparison"] == "within", "arch_a"]))
+    colors = arch_colors(archs)
     for i, (ax, (measure, convention)) in enumerate(zip(axes.flat, keys, strict=False)):
         d = summary[(summary["comparison"] == "within") & (summary["measure"] == measure)
                     & (summary["convention"] == convention)]
         layers = d.drop_duplicates("layer").sort_values("depth")["layer"].tolist()
         x = np.arange(len(layers))
-        for k, arch in enumerate(archs):
-            color = PALETTE[k % len(PALETTE)]
+        for arch in archs:
+            color = colors[arch]
             a = d[d["arch_a"] == arch]
             pair = a[a["kind"] == "pair"].set_index("layer").reindex(layers)
             n = int(pair["pairs"].max()) if pair["pairs"].notna().any() else 0
@@ -81,6 +91,9 @@ def _similarity_panels(subfig, summary: pd.DataFrame, ci: float, first: str) -> 
         _label(ax, chr(ord(first) + i), title)
         ax.title.set_fontsize(8)
         ax.set_xticks(x, layers, rotation=45)
+        measure_axis(ax, measure, d[["mean", "ci_low_mean", "ci_high_mean"]].to_numpy())
+        pairs = d[d["kind"] == "pair"].groupby("layer")["mean"].count()
+        hatch_undefined(ax, pairs.reindex(layers, fill_value=0).to_numpy() > 0)
     for ax in list(axes.flat)[len(keys):]:
         ax.axis("off")
     legend_below(subfig, axes.flat[0], ncol=3)
@@ -95,7 +108,7 @@ def main(args: argparse.Namespace) -> None:
     similarity = pd.read_csv(args.similarity_summary) if args.similarity_summary else None
     top_h = 4.4
     n_measures = len(similarity_measures(similarity)) if similarity is not None else 0
-    bottom_h = 2.3 * -(-n_measures // MEASURE_COLS) + 0.9 if n_measures else 0
+    bottom_h = 2.3 * -(-n_measures // COLUMNS) + 0.9 if n_measures else 0
     fig = plt.figure(figsize=(15, top_h + bottom_h), layout="constrained")
     if n_measures:
         top, bottom = fig.subfigures(2, 1, height_ratios=(top_h, bottom_h))
@@ -103,7 +116,7 @@ def main(args: argparse.Namespace) -> None:
         top, bottom = fig, None
     ax_acc, ax_conv, ax_before, ax_after = top.subplots(
         1, 4, gridspec_kw={"width_ratios": (1, 1.5, 1, 1)})
-    accuracy_bars(ax_acc, acc)
+    accuracy_bars(ax_acc, acc, model_colors(args.models))
     _label(ax_acc, "a", ax_acc.get_title())
     matching_by_depth(ax_conv, matching)
     _label(ax_conv, "b", "Matched correlation by depth")

@@ -26,10 +26,6 @@ table.findings td:first-child { min-width: 32em; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 /* wide tables scroll inside their page instead of being cut off on the right */
 div.wide { overflow-x: auto; max-width: 100%; }
-/* The report sets its landing page in a narrow prose column, centred in a screen-high box:
-   let the tables breathe, and keep the top of a page taller than the screen reachable. */
-.prose.max-w-lg { max-width: 72rem; }
-.h-screen.overflow-auto.items-center { align-items: flex-start; justify-content: flex-start; }
 </style>"""
 #: standalone pages (one table each) only: the findings fragment lives inside the report's page
 _PAGE_STYLE = ("<style>body { font-family: system-ui, sans-serif; font-size: 14px; }"
@@ -179,10 +175,32 @@ def _caption(rst: str) -> str:
     return f'<div class="caption">{publish_parts(rst, writer="html")["body"]}</div>'
 
 
+#: the tables' names of a model's architecture, as the report shows them: one scheme
+#: (architecture, model) in every table
+_ARCH_COLUMNS = {"arch": "architecture", "arch_a": "architecture_a", "arch_b": "architecture_b"}
+
+
+def model_columns(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with one column scheme for models, as every table of the report shows them: the
+    architecture first (``architecture``, or ``architecture_a``/``_b`` of a pair's sides), then
+    the model by its name within it (``i0-d0``, not ``alexnet_small/i0-d0``)."""
+    df = df.rename(columns=_ARCH_COLUMNS)
+    for model, arch in (("model", "architecture"), ("model_a", "architecture_a"),
+                        ("model_b", "architecture_b")):
+        arch = arch if arch in df else "architecture"
+        if model in df and arch in df:
+            df[model] = [n.removeprefix(f"{a}/") if isinstance(n, str) else n
+                         for n, a in zip(df[model], df[arch], strict=True)]
+    first = [c for c in ("architecture", "architecture_a", "architecture_b") if c in df]
+    return df[first + [c for c in df.columns if c not in first]]
+
+
 def csv_html(df: pd.DataFrame, title: str, caption_rst: str = "") -> str:
     """A standalone HTML page showing a CSV table (numbers to 4 significant digits; a
-    ``measure`` column by the registry's display names) with its caption (reStructuredText)
-    under it."""
+    ``measure`` column by the registry's display names; models as :func:`model_columns`
+    names them; scrolling sideways when wider than the page) with its caption
+    (reStructuredText) under it."""
+    df = model_columns(df)
     if "measure" in df.columns:
         df = df.assign(measure=df["measure"].map(display))
 
@@ -199,7 +217,8 @@ def csv_html(df: pd.DataFrame, title: str, caption_rst: str = "") -> str:
     )
     return (f"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{html.escape(title)}"
             f"</title>{_PAGE_STYLE}{_STYLE}</head><body><h3>{html.escape(title)}</h3>"
-            f'<table class="csv"><tr>{head}</tr>\n{body}</table>{_caption(caption_rst)}'
+            f'<div class="wide"><table class="csv"><tr>{head}</tr>\n{body}</table></div>'
+            f"{_caption(caption_rst)}"
             "</body></html>\n")
 
 
