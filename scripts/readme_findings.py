@@ -67,14 +67,15 @@ def _provenance(table: Path, study: str, commit: str) -> str:
 
 def head(block: str) -> str:
     """The findings block's first lines, for the README's first screen: the study line, the
-    accuracy sentences and the convergence-by-depth table (the lines as they are, no headings)."""
+    accuracy sentences, the convergence-by-depth table and the floors it is read against
+    (untrained network, shuffled images): the lines as they are, no headings."""
     lines = block.splitlines()
     header = next(line for line in lines if line.startswith("Study "))
     accuracy = [line for line in _section(lines, "Accuracy") if line.startswith("- ")]
-    table = [line for line in _section(lines, "Convergence by depth") if line.startswith("|")]
-    table = table[:next((k for k, line in enumerate(table[1:], 1)
-                         if line.startswith("| floors")), len(table))]
-    return "\n".join([HEAD, header, "", *accuracy, "", *table])
+    tables = [line for line in _section(lines, "Convergence by depth")
+              if line.startswith("|") or not line.strip()]
+    tables = "\n".join(tables).strip("\n")  # the two tables, a blank line apart
+    return "\n".join([HEAD, header, "", *accuracy, "", tables])
 
 
 def _section(lines: list[str], title: str) -> list[str]:
