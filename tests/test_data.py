@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
-from convergent.data import datasets, modules
+from convergent.data import datasets, layout, modules
 from convergent.data import probe as probes
 from convergent.io import InputError
 
@@ -38,8 +38,8 @@ def test_missing_dataset_says_how_to_get_it(tmp_path, monkeypatch):
     def offline():
         raise OSError("no network")
 
-    monkeypatch.setattr(datasets, "DEBIAN_FASHION_MNIST", tmp_path / "nowhere")
-    monkeypatch.setattr(datasets, "DOWNLOAD_ROOT", tmp_path / "nowhere")
+    monkeypatch.setattr(layout, "DEBIAN_FASHION_MNIST", tmp_path / "nowhere")
+    monkeypatch.setattr(layout, "DOWNLOAD_ROOT", tmp_path / "nowhere")
     monkeypatch.setattr(datasets, "download_fashion_mnist", offline)
     with pytest.raises(InputError, match=r"nowhere: no Fashion-MNIST.*download failed.*apt-get"):
         datasets.load_fashion_mnist(None, "train")
@@ -47,7 +47,7 @@ def test_missing_dataset_says_how_to_get_it(tmp_path, monkeypatch):
 
 def test_a_named_fashion_mnist_path_is_used_or_refused_never_replaced(tmp_path):
     (tmp_path / "train-images-idx3-ubyte.gz").write_bytes(b"")
-    assert datasets.DEBIAN_FASHION_MNIST.is_dir()  # the copy the old code fell back to
+    assert layout.DEBIAN_FASHION_MNIST.is_dir()  # the copy the old code fell back to
     with pytest.raises(InputError) as caught:
         datasets.load_fashion_mnist(str(tmp_path), "train")
     assert str(caught.value) == (
@@ -58,7 +58,7 @@ def test_a_named_fashion_mnist_path_is_used_or_refused_never_replaced(tmp_path):
 
 
 def test_corrupt_idx_file_is_reported(tmp_path, monkeypatch):
-    monkeypatch.setattr(datasets, "DEBIAN_FASHION_MNIST", tmp_path / "nowhere")
+    monkeypatch.setattr(layout, "DEBIAN_FASHION_MNIST", tmp_path / "nowhere")
     for split in datasets.FASHION_MNIST_FILES.values():
         for name in split:
             (tmp_path / name).write_bytes(b"not gzip")

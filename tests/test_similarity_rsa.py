@@ -73,3 +73,18 @@ def test_rsa_unknown_options_raise():
         rsa.rdm(x, "cosine")
     with pytest.raises(ValueError, match="comparator"):
         rsa.compare(rsa.rdm(x), rsa.rdm(x), "bures")
+
+
+def test_spearman_of_a_resample_from_ranks_is_scipys_to_the_bit():
+    # ties planted (values rounded), a resample with repeats, self-pairs dropped as the
+    # bootstrap does: counting ranks must give exactly scipy's ρ of the values
+    from scipy import stats
+
+    rng = np.random.default_rng(3)
+    a, b = np.round(rng.normal(size=(2, 400)), 1)
+    ka, kb = rsa.dense_ranks(a), rsa.dense_ranks(b)
+    for _ in range(5):
+        idx = rng.choice(400, 300)
+        assert rsa.spearman_of_ranks(ka[idx], kb[idx]) == stats.spearmanr(a[idx], b[idx])[0]
+    assert np.isnan(rsa.spearman_of_ranks(ka[:1].repeat(5), kb[:5]))  # constant: undefined
+    assert rsa.dense_ranks(np.array([0.3, np.nan])) is None

@@ -390,6 +390,20 @@ def test_network_jobs_ask_for_a_gpu_only_if_they_may_use_one(accelerator, gpu, t
         assert (found and found.group(0)) == expected, (rule, resources)
 
 
+@pytest.mark.parametrize("visible, slots", [("", os.cpu_count()), ("0,1", 2)])
+def test_the_local_profile_runs_network_jobs_side_by_side_on_a_cpu_machine(
+        visible, slots, monkeypatch):
+    """Without a GPU the network jobs (gpu=1 under accelerator auto) run on the CPU, each on
+    training.threads: the cores bound them, not one GPU token (which trained the default
+    study's seeds one after another on a 2-core machine); with GPUs, one job per GPU."""
+    import yte
+
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", visible)
+    profile = workflow_runs.ROOT / "workflow" / "profiles" / "local" / "config.yaml"
+    with open(profile) as f:
+        assert yte.process_yaml(f)["resources"]["gpu"] == slots
+
+
 def test_a_block_job_asks_for_its_pairs_time(tmp_path):
     """Per-pair work runs one job per later model: its runtime request (Slurm's time limit) is
     the configured runtime per pair times the pairs it holds, its memory one pair's."""

@@ -56,6 +56,30 @@ def _tied_pairs(v: np.ndarray) -> float:
     return float(np.sum(counts * (counts - 1) / 2))
 
 
+def dense_ranks(v: np.ndarray) -> np.ndarray | None:
+    """Each entry's rank among the distinct values of ``v`` (0 = the smallest; equal values
+    share one), or None where ``v`` has a non-finite entry (Spearman ρ of it is NaN)."""
+    return np.unique(v, return_inverse=True)[1] if np.isfinite(v).all() else None
+
+
+def spearman_of_ranks(ka: np.ndarray, kb: np.ndarray) -> float:
+    """Spearman ρ of two vectors given by their entries' :func:`dense_ranks` in larger vectors
+    (a bootstrap resample of two RDMs): ranking is order-preserving, so the average ranks
+    come from counting the keys instead of sorting the values, and ρ is scipy's to the bit
+    (the Pearson r of the ranks, NaN where either is constant)."""
+    if len(ka) < 2 or (ka[0] == ka).all() or (kb[0] == kb).all():
+        return np.nan
+    ranked = np.column_stack([_average_ranks(ka), _average_ranks(kb)])
+    return float(np.corrcoef(ranked, rowvar=False)[1, 0])
+
+
+def _average_ranks(keys: np.ndarray) -> np.ndarray:
+    """scipy's ``rankdata(method="average")`` of integer keys: ties share the mean rank."""
+    counts = np.bincount(keys)
+    upper = np.cumsum(counts)
+    return 0.5 * (upper[keys] + (upper - counts)[keys] + 1)
+
+
 def compare(a: np.ndarray, b: np.ndarray, method: str = "spearman") -> float:
     """Similarity of two condensed RDMs: Spearman ρ, Kendall τ_a or Pearson r."""
     if method == "spearman":

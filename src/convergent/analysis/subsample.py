@@ -61,8 +61,16 @@ class SubsampleLayer:
         n = len(x)
         square = np.zeros((n, n))
         iu = np.triu_indices(n, 1)
-        square[iu] = rsa.rdm(x, rdm_metric)
+        condensed = rsa.rdm(x, rdm_metric)
+        square[iu] = condensed
         self.rdm_square = square + square.T
+        # the RDM's entries by rank: a resample's Spearman ρ counts them (no sort per resample)
+        ranks = rsa.dense_ranks(condensed)
+        self.rdm_ranks = None
+        if ranks is not None:
+            self.rdm_ranks = np.zeros((n, n), np.int64)
+            self.rdm_ranks[iu] = ranks
+            self.rdm_ranks += self.rdm_ranks.T
 
     @cached_property
     def cosine(self) -> np.ndarray:
@@ -117,13 +125,15 @@ def subsample_measures(
     ii = np.ix_(idx, idx)
     iu = np.triu_indices(len(idx), 1)
     keep = idx[iu[0]] != idx[iu[1]]
-    ra, rb = a.rdm_square[ii][iu][keep], b.rdm_square[ii][iu][keep]
     out = {
         "linear_cka_debiased": sim.cka(a.gram[ii], b.gram[ii], debiased=True),
         "rbf_cka": sim.cka(a.rbf(idx, opts.rbf_fraction), b.rbf(idx, opts.rbf_fraction)),
-        "rsa_spearman": rsa.compare(ra, rb, "spearman"),
+        "rsa_spearman": (
+            rsa.spearman_of_ranks(a.rdm_ranks[ii][iu][keep], b.rdm_ranks[ii][iu][keep])
+            if a.rdm_ranks is not None and b.rdm_ranks is not None else np.nan),
     }
     if kendall:
+        ra, rb = a.rdm_square[ii][iu][keep], b.rdm_square[ii][iu][keep]
         out["rsa_kendall_tau_a"] = rsa.compare(ra, rb, "kendall_tau_a")
     out.update(neighbour_measures(a, b, idx, opts.knn_k))
     return out

@@ -6,7 +6,6 @@ fallback to another copy."""
 from __future__ import annotations
 
 import gzip
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,17 +14,14 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from convergent.data.layout import FASHION_MNIST_FILES, dataset_path_error
+from convergent.data import layout
+from convergent.data.layout import (
+    FASHION_MNIST_FILES,
+    HOW_TO_GET_FASHION_MNIST,
+    dataset_path_error,
+)
 from convergent.io import InputError
 from convergent.models import image_size
-
-DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
-DOWNLOAD_ROOT = Path("data")
-HOW_TO_GET_FASHION_MNIST = (
-    "get Fashion-MNIST with `apt-get install dataset-fashion-mnist` (Debian/Ubuntu), or set "
-    "dataset.path to a folder with the four *-ubyte.gz files, or run once with internet access "
-    "so that torchvision downloads it"
-)
 
 
 @dataclass
@@ -51,88 +47,6 @@ def read_idx(path: Path) -> np.ndarray:
         ) from None
 
 
-def idx_error(path: Path) -> str | None:
-    """Why the gzipped IDX file at ``path`` is not whole, or None: the size its header promises
-    against the size gzip records at its end (a cut-off download fails this unread)."""
-    try:
-        with gzip.open(path) as f:
-            head = f.read(4)
-            dims = [int.from_bytes(f.read(4), "big") for _ in range(head[3])]
-        with open(path, "rb") as f:
-            f.seek(-4, os.SEEK_END)
-            recorded = int.from_bytes(f.read(4), "little")
-    except (OSError, EOFError, IndexError) as err:
-        return f"{path}: not a gzipped IDX file ({err})"
-    promised = 4 + 4 * len(dims) + int(np.prod(dims))
-    if recorded != promised % 2**32:
-        return f"{path}: truncated or damaged (its header promises {promised} bytes)"
-    return None
-
-
-def _fashion_mnist_error(path: str | None) -> str | None:
-    """What is wrong with the Fashion-MNIST files a job would read, or None (also when there are
-    none yet: a job downloads them)."""
-    folders = [Path(path)] if path else _local_fashion_mnist()
-    folder = next((f for f in folders if dataset_path_error("fashion_mnist", f) is None), None)
-    if folder is None:
-        return None
-    for split, (images, labels) in FASHION_MNIST_FILES.items():
-        for name in (images, labels):
-            problem = idx_error(folder / name)
-            if problem:
-                return problem
-        counts = [_idx_count(folder / name) for name in (images, labels)]
-        if counts[0] != counts[1]:
-            return f"{folder}: the {split} split has {counts[0]} images but {counts[1]} labels"
-    return None
-
-
-def _idx_count(path: Path) -> int:
-    with gzip.open(path) as f:
-        return int.from_bytes(f.read(8)[4:], "big")
-
-
-def _image_folder_error(path: str) -> str | None:
-    """What is wrong with an ImageFolder tree, or None: a class folder without an image, or a
-    val/ whose classes are not train/'s (ImageFolder numbers classes by their sorted names:
-    a missing class would shift the labels of the others)."""
-    from torchvision.datasets.folder import IMG_EXTENSIONS
-
-    classes = {}
-    for split in ("train", "val"):
-        folder = Path(path) / split
-        classes[split] = sorted(p.name for p in folder.iterdir() if p.is_dir())
-        if not classes[split]:
-            return f"{folder}: no class folders; put images in {folder}/<class>/"
-        for name in classes[split]:
-            if not any(f.lower().endswith(IMG_EXTENSIONS)
-                       for _, _, files in os.walk(folder / name, followlinks=True)
-                       for f in files):
-                return (f"{folder / name}: a class folder without images; add its images or "
-                        "remove it")
-    if classes["train"] != classes["val"]:
-        differ = sorted(set(classes["train"]) ^ set(classes["val"]))
-        return (f"{path}: train/ and val/ have other classes ({', '.join(differ[:5])} in one "
-                "only); give both the same class folders")
-    return None
-
-
-def data_error(dataset: dict[str, Any]) -> str | None:
-    """One line saying what is wrong with the data of a config's ``dataset`` section, or None:
-    what a look at the files shows before any job (a truncated Fashion-MNIST file, an empty
-    ImageFolder class), so that it is not first found by a training job."""
-    if dataset["name"] == "fashion_mnist":
-        problem = _fashion_mnist_error(dataset.get("path"))
-        fix = HOW_TO_GET_FASHION_MNIST
-    elif dataset["name"] == "imagefolder" and dataset.get("path"):
-        problem, fix = _image_folder_error(dataset["path"]), None
-    else:  # CIFAR-10: torchvision checks its files' digests when a job loads them
-        problem = None
-    if problem is None:
-        return None
-    return f"dataset.path: {problem}" + (f"; {fix}" if fix else "")
-
-
 def _named_path(name: str, path: str) -> Path:
     """``dataset.path`` as the user named it, if it holds dataset ``name``; otherwise the one-line
     error of the load-time check: a named path is used or the run fails, never replaced."""
@@ -146,28 +60,23 @@ def _fashion_mnist_folder(path: str | None) -> Path:
     """``dataset.path`` if given, else the first of the Debian package and a download."""
     if path:
         return _named_path("fashion_mnist", path)
-    for folder in _local_fashion_mnist():
+    for folder in layout.local_fashion_mnist():
         if dataset_path_error("fashion_mnist", folder) is None:
             return folder
     try:
         return download_fashion_mnist()
     except Exception as err:  # any download failure ends in the same advice
         raise InputError(
-            f"{DEBIAN_FASHION_MNIST}: no Fashion-MNIST files there, and the download failed "
+            f"{layout.DEBIAN_FASHION_MNIST}: no Fashion-MNIST files there, and the download failed "
             f"({type(err).__name__}); {HOW_TO_GET_FASHION_MNIST}"
         ) from None
-
-
-def _local_fashion_mnist() -> tuple[Path, Path]:
-    """Where Fashion-MNIST is looked for when dataset.path is null, before a download."""
-    return DEBIAN_FASHION_MNIST, DOWNLOAD_ROOT / "FashionMNIST" / "raw"
 
 
 def download_fashion_mnist() -> Path:
     from torchvision.datasets import FashionMNIST
 
-    FashionMNIST(str(DOWNLOAD_ROOT), train=True, download=True)
-    return DOWNLOAD_ROOT / "FashionMNIST" / "raw"
+    FashionMNIST(str(layout.DOWNLOAD_ROOT), train=True, download=True)
+    return layout.DOWNLOAD_ROOT / "FashionMNIST" / "raw"
 
 
 def load_fashion_mnist(path: str | None, split: str) -> ImageTensors:

@@ -7,6 +7,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+DOWNLOAD_ROOT = Path("data")
+HOW_TO_GET_FASHION_MNIST = (
+    "get Fashion-MNIST with `apt-get install dataset-fashion-mnist` (Debian/Ubuntu), or set "
+    "dataset.path to a folder with the four *-ubyte.gz files, or run once with internet access "
+    "so that torchvision downloads it"
+)
 FASHION_MNIST_FILES = {
     "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
     "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
@@ -50,3 +57,8 @@ def _holds(folder: Path, entry: str) -> bool:
     """Whether ``folder`` holds ``entry``: a folder if the name ends in /, else a file."""
     target = folder / entry
     return target.is_dir() if entry.endswith("/") else target.is_file()
+
+
+def local_fashion_mnist() -> tuple[Path, Path]:
+    """Where Fashion-MNIST is looked for when dataset.path is null, before a download."""
+    return DEBIAN_FASHION_MNIST, DOWNLOAD_ROOT / "FashionMNIST" / "raw"

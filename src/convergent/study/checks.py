@@ -10,6 +10,8 @@ from typing import Any
 
 import yaml
 
+from convergent.data.checks import data_error
+from convergent.data.layout import dataset_path_error
 from convergent.study.architectures import check_architectures
 from convergent.study.conditions import check_conditions, check_random_labels
 from convergent.study.entries import check_models
@@ -75,10 +77,6 @@ def check_study(config: dict[str, Any]) -> None:
         raise ConfigError(
             "dataset.path: required for dataset 'imagefolder' (a folder with train/ and val/)"
         )
-    # imported here: the data stack (torch) only when a config is checked, not for its lists
-    from convergent.data.datasets import data_error
-    from convergent.data.layout import dataset_path_error
-
     if dataset.get("path"):
         message = dataset_path_error(dataset["name"], dataset["path"])
         if message:
