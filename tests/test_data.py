@@ -163,3 +163,21 @@ def _shifted(x: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
     padded = torch.nn.functional.pad(x, (2, 2, 2, 2))
     h, w = x.shape[-2:]
     return padded[..., 2 + dy : 2 + dy + h, 2 + dx : 2 + dx + w]
+
+
+def test_the_config_check_runs_without_the_torch_stack():
+    """Snakemake checks the config at every start, dry runs included: importing torch and
+    Lightning there cost 5 s per start (the data checks read the files only)."""
+    import subprocess
+    import sys
+
+    from workflow_runs import ROOT
+
+    code = (
+        "import sys, yaml; from convergent import study; "
+        f"c = yaml.safe_load(open({str(ROOT / 'config' / 'config.yaml')!r})); "
+        f"study.validate(c, {str(ROOT / 'config' / 'schema.yaml')!r}); "
+        "print(sorted(m for m in ('torch', 'pytorch_lightning', 'torchvision') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -28,7 +28,6 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.cluster import hierarchy
 from scipy.spatial.distance import squareform
-from sklearn.cluster import SpectralClustering
 
 AFFINITIES = ("abs", "shifted")
 #: the label of a dead unit: in no cluster
@@ -70,6 +69,8 @@ def spectral_labels(
 ) -> np.ndarray:
     """Spectral clustering of a precomputed affinity over the ``live`` units (default: all;
     the others :data:`DEAD`): discretised labels, deterministic."""
+    from sklearn.cluster import SpectralClustering  # here: the figures read DEAD without sklearn
+
     live = np.ones(len(a), bool) if live is None else live
     model = SpectralClustering(
         n_clusters=clusters, affinity="precomputed", assign_labels="cluster_qr", random_state=seed

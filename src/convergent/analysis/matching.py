@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
-from scipy.stats import spearmanr
 
 
 @dataclass(frozen=True)
@@ -67,6 +65,9 @@ def one_to_one_matching(c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     For a rectangular matrix the larger side keeps units without partner: ``partner`` is -1 and
     ``value`` NaN for rows left unmatched.
     """
+    from scipy.optimize import linear_sum_assignment  # here: every reader of a pair file imports
+    # this module, and scipy.optimize takes most of a second to import
+
     rows, cols = linear_sum_assignment(c, maximize=True)
     partner = np.full(c.shape[0], -1)
     partner[rows] = cols
@@ -110,6 +111,8 @@ def rank_agreement(
     correlation matrix, units whose correlation rows (columns) tie — the matching could pair
     them either way at equal total — take their group's mean quantity, so the answer does not
     depend on which of them the solver picked."""
+    from scipy.stats import spearmanr  # here, as linear_sum_assignment above
+
     values_a, values_b = np.asarray(values_a, float), np.asarray(values_b, float)
     if between is not None:
         values_a = _group_means(values_a, tie_groups(between))

@@ -12,7 +12,6 @@ import math
 import pandas as pd
 
 from convergent.analysis.measures import display
-from convergent.tables.findings import SECTIONS
 
 #: first line of findings.md; the README's copy is recognised by it (scripts/readme_findings.py)
 MARKER = "<!-- findings: written by `convergent findings`; regenerate, do not edit -->"
@@ -39,6 +38,9 @@ def _number(v: float, digits: int = 3) -> str:
 def _groups(df: pd.DataFrame):
     """(section title, architecture or None, rows) in the sections' order."""
     several = df["architecture"].nunique() > 1
+    # here, not at the top: a figure or table page needs none of the findings' statistics
+    from convergent.tables.findings import SECTIONS
+
     for key, title in SECTIONS.items():
         part = df[df["section"] == key]
         if part.empty:
