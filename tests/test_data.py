@@ -177,7 +177,8 @@ def test_the_config_check_runs_without_the_torch_stack():
         "import sys, yaml; from convergent import study; "
         f"c = yaml.safe_load(open({str(ROOT / 'config' / 'config.yaml')!r})); "
         f"study.validate(c, {str(ROOT / 'config' / 'schema.yaml')!r}); "
-        "print(sorted(m for m in ('torch', 'pytorch_lightning', 'torchvision') if m in sys.modules))"
+        "print(sorted(m for m in ('torch', 'pytorch_lightning', 'torchvision')"
+        " if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
