@@ -11,8 +11,12 @@ from typing import Any
 
 import numpy as np
 
-from convergent.data import layout
-from convergent.data.layout import FASHION_MNIST_FILES, HOW_TO_GET_FASHION_MNIST, dataset_path_error
+from convergent.data.layout import (
+    FASHION_MNIST_FILES,
+    HOW_TO_GET_FASHION_MNIST,
+    dataset_path_error,
+    local_fashion_mnist,
+)
 
 
 def idx_error(path: Path) -> str | None:
@@ -36,7 +40,7 @@ def idx_error(path: Path) -> str | None:
 def _fashion_mnist_error(path: str | None) -> str | None:
     """What is wrong with the Fashion-MNIST files a job would read, or None (also when there are
     none yet: a job downloads them)."""
-    folders = [Path(path)] if path else layout.local_fashion_mnist()
+    folders = [Path(path)] if path else local_fashion_mnist()
     folder = next((f for f in folders if dataset_path_error("fashion_mnist", f) is None), None)
     if folder is None:
         return None
