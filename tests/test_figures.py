@@ -360,14 +360,15 @@ def test_unit_pairs_separate_the_nets_and_keep_the_title_on_the_page(tmp_path, d
                                                                      monkeypatch):
     import torch
 
-    from convergent import models, training
+    from convergent import models
     from convergent.analysis.top_units import TopUnits
     from convergent.figures import unit_pairs
     from convergent.io.layouts import TopUnitsFile
+    from convergent.models import checkpoints
 
     torch.manual_seed(0)
     net = models.build(ARCH, num_classes=10, in_channels=1, image_size=28).eval()
-    monkeypatch.setattr(training, "load_network", lambda path, arch: (net, {}))
+    monkeypatch.setattr(checkpoints, "load_network", lambda path, arch: (net, {}))
     images = rng.uniform(size=(20, 1, 28, 28))
     monkeypatch.setattr(unit_pairs, "probe_pixels", lambda dataset, split, index: images)
     x_a = activations(400, 16)
@@ -403,15 +404,16 @@ def test_unit_pairs_without_a_receptive_field_show_whole_images(tmp_path, drawn,
     unit's top cell outlined, the title saying why; never a traceback."""
     import torch
 
-    from convergent import models, training
+    from convergent import models
     from convergent.analysis.top_units import TopUnits
     from convergent.figures import unit_pairs
     from convergent.io.layouts import TopUnitsFile
+    from convergent.models import checkpoints
 
     models.register({"rn18": {"torchvision": "resnet18", "layers": {"block1": "layer1"}}})
     torch.manual_seed(0)
     net = models.build("rn18", num_classes=10, in_channels=1, image_size=28).eval()
-    monkeypatch.setattr(training, "load_network", lambda path, arch: (net, {}))
+    monkeypatch.setattr(checkpoints, "load_network", lambda path, arch: (net, {}))
     images = rng.uniform(0.2, 0.8, size=(20, 1, 28, 28))
     monkeypatch.setattr(unit_pairs, "probe_pixels", lambda dataset, split, index: images)
     units = 8

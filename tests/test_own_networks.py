@@ -26,9 +26,9 @@ from conftest import ROOT
 from torch import nn
 
 from convergent import cli, io, models, study
-from convergent.models.checkpoints import load_weights, read_state
+from convergent.models.checkpoints import load_network, load_weights, read_state
 from convergent.models.receptive_field import receptive_field
-from convergent.training import import_checkpoint, load_network
+from convergent.training import import_checkpoint
 
 SCHEMA = str(ROOT / "config" / "schema.yaml")
 TINY_LAYERS = {"conv1": "relu1", "conv2": "relu2", "fc1": "relu3"}
@@ -324,26 +324,40 @@ def test_checkpoint_needs_its_architecture_among_several(tmp_path):
 
 
 def test_plain_and_lightning_state_dicts_load_and_the_file_is_left_alone(tmp_path):
+    from pytorch_lightning.utilities.parsing import AttributeDict
+
     models.register({"tiny": TINY})
     torch.manual_seed(5)
     trained = tiny_cnn(10, 1, 28)
     plain = tmp_path / "user" / "plain.pt"
     plain.parent.mkdir()
     torch.save(trained.state_dict(), plain)
-    lightning = tmp_path / "user" / "lightning.ckpt"
     module_state = {f"model.{k}": v for k, v in trained.state_dict().items()}
     module_state["accuracy.total"] = torch.tensor(3.0)  # a metric of the user's LightningModule
-    # hyper-parameters as a Namespace (save_hyperparameters(args)): one of the classes allowed
-    torch.save({"state_dict": module_state, "epoch": 4,
-                "hyper_parameters": argparse.Namespace(lr=0.1)}, lightning)
+    # hyper-parameters as Lightning 2.x saves them (a dict) or as a Namespace
+    # (save_hyperparameters(args)): both read
+    sources = [plain]
+    for name, hparams in (("dict", {"lr": 0.1}), ("namespace", argparse.Namespace(lr=0.1))):
+        sources.append(tmp_path / "user" / f"{name}.ckpt")
+        torch.save({"state_dict": module_state, "epoch": 4, "hyper_parameters": hparams},
+                   sources[-1])
+    # an old release's AttributeDict cannot be read without unpickling code: refused, one line
+    attribute_dict = tmp_path / "user" / "attribute_dict.ckpt"
+    torch.save({"state_dict": module_state, "hyper_parameters": AttributeDict(lr=0.1)},
+               attribute_dict)
     before = {p.name: p.read_bytes() for p in plain.parent.iterdir()}
-    for source in (plain, lightning):
+    for source in sources:
         out = tmp_path / "results" / source.stem / "model.ckpt"
         out.parent.mkdir(parents=True)
         import_checkpoint({"arch": "tiny", "checkpoint": str(source), "dataset": FASHION}, out)
         net, hp = load_network(out, "tiny")
         assert all(torch.equal(v, trained.state_dict()[k]) for k, v in net.state_dict().items())
         assert hp["source_sha256"] == io.sha256(source) and hp["init_seed"] is None
+    with pytest.raises(io.InputError) as caught:
+        import_checkpoint({"arch": "tiny", "checkpoint": str(attribute_dict),
+                           "dataset": FASHION}, tmp_path / "results" / "ad" / "model.ckpt")
+    assert str(caught.value).startswith(
+        f"{attribute_dict}: refused: it pickles pytorch_lightning.utilities.parsing.AttributeDict")
     assert {p.name: p.read_bytes() for p in plain.parent.iterdir()} == before
 
 

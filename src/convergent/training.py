@@ -30,7 +30,7 @@ from torch.nn import functional as F
 from convergent import models
 from convergent.data import DataSpec, epoch_seed, make_datamodule
 from convergent.io import InputError, atomic_path, sha256, write_json
-from convergent.models.checkpoints import load_file, load_weights
+from convergent.models.checkpoints import load_file, load_network, load_weights
 from convergent.study import with_later_options
 
 #: outdir/resume/: what a killed run needs to resume (see :func:`fit`)
@@ -371,46 +371,6 @@ def write_events(path: Path, rows: list[dict[str, float]]) -> None:
                           summary=Summary(value=values))
             writer.write(event.SerializeToString())
         writer.flush()
-
-
-def load_network(checkpoint: str | os.PathLike, arch: str | None = None) -> tuple[nn.Module, dict]:
-    """The network of a convergent checkpoint (trained, untrained or imported: eval mode, CPU)
-    and its hyper-parameters."""
-    try:
-        ckpt = load_file(checkpoint)
-    except FileNotFoundError:
-        raise InputError(f"{checkpoint}: checkpoint not found; rerun the train rule") from None
-    except InputError:
-        raise
-    except Exception as err:  # torch raises many types for a damaged file
-        raise InputError(
-            f"{checkpoint}: not a readable convergent checkpoint ({type(err).__name__}: {err}); "
-            "delete it and rerun snakemake to retrain"
-        ) from None
-    if not (isinstance(ckpt, dict) and isinstance(ckpt.get("hyper_parameters"), dict)
-            and "arch" in ckpt["hyper_parameters"] and isinstance(ckpt.get("state_dict"), dict)):
-        # a readable torch file the workflow did not write: a user's, put where ours go
-        raise InputError(
-            f"{checkpoint}: not a checkpoint of this workflow (no convergent hyper-parameters: "
-            "a state_dict or another program's checkpoint?), and results/ holds only the "
-            "workflow's files; move it out of results/ (a network trained elsewhere is a "
-            "checkpoint entry of models), then rerun snakemake"
-        )
-    hp, state = dict(ckpt["hyper_parameters"]), ckpt["state_dict"]
-    if arch is not None and hp["arch"] != arch:
-        raise InputError(
-            f"{checkpoint}: holds architecture {hp['arch']!r}, expected {arch!r}; "
-            "delete it and rerun snakemake"
-        )
-    try:
-        net = models.build(hp["arch"], hp["num_classes"], hp["in_channels"], hp["image_size"])
-        net.load_state_dict({k.removeprefix("net."): v for k, v in state.items()})
-    except (ValueError, RuntimeError, ImportError, AttributeError) as err:  # unknown or redefined
-        raise InputError(
-            f"{checkpoint}: does not load as architecture {hp['arch']!r} "
-            f"({' '.join(str(err).split())[:200]}); delete it and rerun snakemake"
-        ) from None
-    return net.eval(), hp
 
 
 def _write_checkpoint(net: nn.Module, hparams: dict[str, Any], out: str | os.PathLike) -> None:

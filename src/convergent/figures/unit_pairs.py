@@ -143,7 +143,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "elsewhere; whole images are shown)")
 
 def main(args: argparse.Namespace) -> None:
-    from convergent.training import load_network
+    from convergent.models.checkpoints import load_network
 
     spec = args.spec
     pair = PairFile(args.pair, args.partner)

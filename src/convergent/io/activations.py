@@ -42,14 +42,17 @@ CHUNK_BYTES = 4 << 20
 
 
 def versions() -> str:
-    import pytorch_lightning
+    from importlib.metadata import version
+
     import torch
 
     return json.dumps(
         {
             "python": platform.python_version(),
             "torch": torch.__version__,
-            "lightning": pytorch_lightning.__version__,
+            # from the package's metadata: importing Lightning takes seconds, and a dump needs
+            # none of it
+            "lightning": version("pytorch-lightning"),
             "numpy": np.__version__,
             "h5py": h5py.__version__,
         }

@@ -20,27 +20,21 @@ import torch
 from torch import nn
 
 from convergent.io import InputError
-
-
-def _hyper_parameter_classes() -> list:
-    """What a Lightning checkpoint holds besides tensors, numbers, strings and containers: its
-    hyper-parameters as a Namespace or as Lightning's AttributeDict (a dict), under each name
-    a Lightning release pickles it by."""
-    from lightning_fabric.utilities.data import AttributeDict
-    from pytorch_lightning.utilities.parsing import AttributeDict as PLAttributeDict
-
-    return [argparse.Namespace, AttributeDict, PLAttributeDict,
-            (AttributeDict, "lightning.fabric.utilities.data.AttributeDict"),
-            (PLAttributeDict, "lightning.pytorch.utilities.parsing.AttributeDict")]
+from convergent.models import build
 
 
 def load_file(path: str | os.PathLike, mmap: bool = False) -> Any:
     """``torch.load`` of a file that may come from anywhere (a user's checkpoint, a results
-    file): tensors, numbers, strings, containers and Lightning's hyper-parameter classes only,
-    never other pickled objects, whose unpickling can run any code.  A file that needs one is
-    refused in one line naming it; other failures are torch's own exceptions."""
+    file): tensors, numbers, strings, containers and an ``argparse.Namespace`` of
+    hyper-parameters only, never other pickled objects, whose unpickling can run any code.  A
+    file that needs one is refused in one line naming it; other failures are torch's own
+    exceptions.
+
+    Lightning 2.x saves its hyper-parameters as a plain dict; an older release's AttributeDict
+    cannot be read under ``weights_only`` (torch refuses to fill a dict subclass), so it is
+    refused like any other class and its ``state_dict`` must be saved on its own."""
     try:
-        with torch.serialization.safe_globals(_hyper_parameter_classes()):
+        with torch.serialization.safe_globals([argparse.Namespace]):
             return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
     except pickle.UnpicklingError as err:
         needed = re.search(r"GLOBAL ([\w.]+)", str(err))
@@ -48,8 +42,8 @@ def load_file(path: str | os.PathLike, mmap: bool = False) -> Any:
             raise
         raise InputError(
             f"{path}: refused: it pickles {needed[1]}, and loading it would run that code (only "
-            "tensors, numbers, strings, containers and Lightning hyper-parameters are read); "
-            "save net.state_dict() with torch.save and give that file"
+            "tensors, numbers, strings, containers and a Namespace of hyper-parameters are "
+            "read); save net.state_dict() with torch.save and give that file"
         ) from None
 
 
@@ -116,6 +110,46 @@ def load_weights(path: str | os.PathLike, net: nn.Module, arch: str) -> nn.Modul
     """``net`` with the weights of the file at ``path`` (see :func:`match_state`)."""
     net.load_state_dict(match_state(path, read_state(path), net, arch))
     return net
+
+
+def load_network(checkpoint: str | os.PathLike, arch: str | None = None) -> tuple[nn.Module, dict]:
+    """The network of a convergent checkpoint (trained, untrained or imported: eval mode, CPU)
+    and its hyper-parameters."""
+    try:
+        ckpt = load_file(checkpoint)
+    except FileNotFoundError:
+        raise InputError(f"{checkpoint}: checkpoint not found; rerun the train rule") from None
+    except InputError:
+        raise
+    except Exception as err:  # torch raises many types for a damaged file
+        raise InputError(
+            f"{checkpoint}: not a readable convergent checkpoint ({type(err).__name__}: {err}); "
+            "delete it and rerun snakemake to retrain"
+        ) from None
+    if not (isinstance(ckpt, dict) and isinstance(ckpt.get("hyper_parameters"), dict)
+            and "arch" in ckpt["hyper_parameters"] and isinstance(ckpt.get("state_dict"), dict)):
+        # a readable torch file the workflow did not write: a user's, put where ours go
+        raise InputError(
+            f"{checkpoint}: not a checkpoint of this workflow (no convergent hyper-parameters: "
+            "a state_dict or another program's checkpoint?), and results/ holds only the "
+            "workflow's files; move it out of results/ (a network trained elsewhere is a "
+            "checkpoint entry of models), then rerun snakemake"
+        )
+    hp, state = dict(ckpt["hyper_parameters"]), ckpt["state_dict"]
+    if arch is not None and hp["arch"] != arch:
+        raise InputError(
+            f"{checkpoint}: holds architecture {hp['arch']!r}, expected {arch!r}; "
+            "delete it and rerun snakemake"
+        )
+    try:
+        net = build(hp["arch"], hp["num_classes"], hp["in_channels"], hp["image_size"])
+        net.load_state_dict({k.removeprefix("net."): v for k, v in state.items()})
+    except (ValueError, RuntimeError, ImportError, AttributeError) as err:  # unknown or redefined
+        raise InputError(
+            f"{checkpoint}: does not load as architecture {hp['arch']!r} "
+            f"({' '.join(str(err).split())[:200]}); delete it and rerun snakemake"
+        ) from None
+    return net.eval(), hp
 
 
 def _short(err: Any, width: int = 160) -> str:

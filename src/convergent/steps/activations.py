@@ -14,7 +14,7 @@ def dump(args: argparse.Namespace) -> None:
     from convergent.data import DataSpec, probe_batches
     from convergent.io import sha256
     from convergent.io.activations import dump
-    from convergent.training import load_network
+    from convergent.models.checkpoints import load_network
 
     spec = args.spec
     network, hp = load_network(args.checkpoint, spec["arch"])

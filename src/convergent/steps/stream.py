@@ -30,8 +30,8 @@ class _Probe:
         self.probe, _ = self.batches()
 
     def network(self, checkpoint: str):
+        from convergent.models.checkpoints import load_network
         from convergent.moments.forward import device
-        from convergent.training import load_network
 
         return load_network(checkpoint, self.spec["arch"])[0].to(device())
 

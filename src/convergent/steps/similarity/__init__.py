@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter
+from typing import TYPE_CHECKING
 
 from convergent.io import InputError
-from convergent.io.activations import ActivationFile
-from convergent.steps.similarity.dumps import JobModel, pair_rows
-from convergent.steps.similarity.options import SimilarityOptions
-from convergent.steps.similarity.streamed import StreamJob, StreamModel, stream_pair_rows
 from convergent.steps.spec import Step, add_spec
+
+if TYPE_CHECKING:  # the modules that compute load in the steps: every CLI start reads this one
+    from convergent.steps.similarity.dumps import JobModel
+    from convergent.steps.similarity.streamed import StreamModel
 
 PairFiles = tuple[str, str, str | None, str | None]
 
@@ -53,7 +54,9 @@ def _pair_files(args: argparse.Namespace, n_pairs: int, a: str = "a", b: str = "
 def similarity(args: argparse.Namespace) -> None:
     import pandas as pd
 
-    from convergent.io.activations import check_same_probe
+    from convergent.io.activations import ActivationFile, check_same_probe
+    from convergent.steps.similarity.dumps import JobModel, pair_rows
+    from convergent.steps.similarity.options import SimilarityOptions
     from convergent.tables import write_csv
 
     spec = args.spec
@@ -97,6 +100,8 @@ def stream_similarity(args: argparse.Namespace) -> None:
     import pandas as pd
 
     from convergent.data import DataSpec
+    from convergent.steps.similarity.options import SimilarityOptions
+    from convergent.steps.similarity.streamed import StreamJob, StreamModel, stream_pair_rows
     from convergent.tables import write_csv
 
     spec = args.spec

@@ -46,8 +46,8 @@ class StreamModel:
     @property
     def net(self):
         if self._net is None:
+            from convergent.models.checkpoints import load_network
             from convergent.moments.forward import device
-            from convergent.training import load_network
 
             self._net = load_network(self.checkpoint, self.arch)[0].to(device())
         return self._net
