@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import os
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,17 @@ from convergent.io import activations
 # the test builders, test_own_networks:tiny_cnn), and the config check asks what jobs import
 os.environ["PYTHONPATH"] = os.pathsep.join(
     [str(Path(__file__).resolve().parent), *filter(None, [os.environ.get("PYTHONPATH")])])
+
+
+def pytest_collection_modifyitems(items: list) -> None:
+    """The files that run Snakemake studies (minutes each) first, those with the most such tests
+    first of all: ``make test`` hands whole files to its workers in this order, and a long file
+    started last would keep one worker busy while the others idle."""
+    def runs_studies(item) -> bool:
+        return any(item.get_closest_marker(name) for name in ("workflow", "slurm"))
+
+    studies = Counter(item.path for item in items if runs_studies(item))
+    items.sort(key=lambda item: -studies[item.path])
 
 
 def write_planted(

@@ -20,7 +20,7 @@ VENV_BIN = str(Path(sys.executable).parent)
 SNAKEMAKE = str(Path(VENV_BIN) / "snakemake")
 
 TINY_STUDY = {
-    "dataset": {"name": "fashion_mnist", "train_subset": 600},
+    "dataset": {"name": "fashion_mnist", "train_subset": 600, "test_subset": 500},
     "architectures": ["alexnet_small"],
     "models": [{"init_seed": 0}, {"init_seed": 1}],
     "training": {"epochs": 1, "batch_size": 64, "accelerator": "cpu"},
