@@ -9,7 +9,7 @@ study: setup
 
 test: setup
 	.venv/bin/ruff check src tests benchmarks scripts
-	.venv/bin/python -m pytest -q -n auto --dist loadfile --no-loadscope-reorder
+	.venv/bin/python -m pytest -q -n logical --dist loadfile --no-loadscope-reorder
 
 # the default study's findings against the committed copy behind the README (rows that moved)
 reproduce: setup
