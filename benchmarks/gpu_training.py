@@ -175,7 +175,7 @@ def worker(index: int, device: str, counts: list[int], window: float, gap: float
 
     if device == "cpu":
         torch.set_num_threads(1)
-    step = training.plain_step(device, channels_last=device == "cuda", data=data)
+    step = training.plain_step(device, channels_last=True, data=data)
     sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     for _ in range(training.WARMUP):
         step()
@@ -193,7 +193,7 @@ def worker(index: int, device: str, counts: list[int], window: float, gap: float
             step()
             steps += 1
         sync()
-        rates[n] = steps * 256 / (time.time() - begin)
+        rates[n] = steps * training.TRAINING["batch_size"] / (time.time() - begin)
     print(json.dumps(rates), flush=True)
 
 

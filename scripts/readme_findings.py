@@ -57,12 +57,19 @@ def _commit() -> str:
     return commit + ("+local changes" if dirty else "")
 
 
-def _provenance(table: Path, study: str, commit: str) -> str:
+def _provenance(table: Path, study: str, commit: str, results: Path) -> str:
     """Write provenance.json beside a committed copy (the commit that produced the run, the
-    study id = the config's hash, the date) and return the README's stamp part for it."""
-    stamp = {"study": study, "commit": commit, "date": str(datetime.date.today())}
+    study id = the config's hash, the date, the processors its networks were trained on) and
+    return the README's stamp part for it."""
+    import pandas as pd
+
+    from convergent.tables.accuracy import trained_on
+
+    stamp = {"study": study, "commit": commit, "date": str(datetime.date.today()),
+             "trained_on": trained_on(pd.read_csv(results / "tables" / "accuracy.csv"))}
     (table.parent / "provenance.json").write_text(json.dumps(stamp, indent=1) + "\n")
-    return f"study {study}, commit {stamp['commit'][:12]}"
+    return (f"study {study}, commit {stamp['commit'][:12]}, trained on "
+            f"{'; '.join(stamp['trained_on']) or 'unknown'}")
 
 
 def head(block: str) -> str:
@@ -107,7 +114,7 @@ def findings(results: Path) -> None:
     shutil.copyfile(results / "tables" / "findings.csv", ROOT / TABLE)
     block = findings_markdown(pd.read_csv(ROOT / TABLE), header, README_LEVEL).rstrip("\n")
     study = header.split()[1].rstrip(":")
-    origin = _provenance(ROOT / TABLE, study, commit)
+    origin = _provenance(ROOT / TABLE, study, commit, results)
     _replace_block(MARKER, END, block,
                    f"*Copied on {datetime.date.today()} from a run of `config/config.yaml` "
                    f"({origin}); the table behind it: `{TABLE}`; `make reproduce` checks "
@@ -129,7 +136,7 @@ def claims(results: Path) -> None:
     (ROOT / CLAIMS_TABLE).parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(results / "tables" / "claims.csv", ROOT / CLAIMS_TABLE)
     block = claims_markdown(pd.read_csv(ROOT / CLAIMS_TABLE))
-    origin = _provenance(ROOT / CLAIMS_TABLE, study, commit)
+    origin = _provenance(ROOT / CLAIMS_TABLE, study, commit, results)
     _replace_block(CLAIMS_MARKER, CLAIMS_END, block,
                    f"*Copied on {datetime.date.today()} from a run of `config/claims.yaml` "
                    f"({origin}); the table behind it: `{CLAIMS_TABLE}`.*")

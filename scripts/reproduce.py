@@ -8,7 +8,9 @@ with the committed copy behind the README, exactly, and says which rows moved.
 Exit status 0 when every row is equal (numbers to the last bit, sentences character for
 character), 1 otherwise.  The committed copy's provenance (commit, config hash, date) comes from
 ``provenance.json`` beside it (written by scripts/readme_findings.py); a different config hash
-is said first, since then the run is of another study.
+is said first, since then the run is of another study, and networks trained on another kind of
+processor (``device`` of tables/accuracy.csv) are said last: CPU kernels round differently per
+instruction set and vendor, so only the same kind reproduces the copy to the bit.
 """
 
 from __future__ import annotations
@@ -32,6 +34,14 @@ def study_id(results: Path) -> str | None:
     """The study id (config hash) in a run's findings.md header."""
     found = re.search(r"^Study (\w+):", (results / "findings.md").read_text(), re.M)
     return found.group(1) if found else None
+
+
+def trained_on(results: Path) -> list[str]:
+    """The processors a run's networks were trained on (none known: [])."""
+    from convergent.tables.accuracy import trained_on as devices
+
+    table = results / "tables" / "accuracy.csv"
+    return devices(pd.read_csv(table)) if table.exists() else []
 
 
 def moved_rows(run: pd.DataFrame, copy: pd.DataFrame, keys: list[str]) -> list[str]:
@@ -84,6 +94,12 @@ def main(argv: list[str]) -> int:
     print(f"{table} differs from {copy.relative_to(ROOT)}{origin} in {len(lines)} of "
           f"{max(len(run), len(committed))} rows:")
     print("\n".join(f"  {line}" for line in lines))
+    ours, theirs = trained_on(results), stamp.get("trained_on")
+    if theirs and ours and ours != theirs:
+        print(f"The copy's networks were trained on {'; '.join(theirs)}, this run's on "
+              f"{'; '.join(ours)}: CPU kernels round differently per instruction set and "
+              "vendor, so every number downstream of training moves; the copy reproduces to "
+              "the bit on the same kind of processor.")
     return 1
 
 

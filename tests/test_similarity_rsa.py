@@ -88,3 +88,17 @@ def test_spearman_of_a_resample_from_ranks_is_scipys_to_the_bit():
         assert rsa.spearman_of_ranks(ka[idx], kb[idx]) == stats.spearmanr(a[idx], b[idx])[0]
     assert np.isnan(rsa.spearman_of_ranks(ka[:1].repeat(5), kb[:5]))  # constant: undefined
     assert rsa.dense_ranks(np.array([0.3, np.nan])) is None
+
+
+def test_kendall_of_a_resample_from_ranks_is_the_values_to_the_bit():
+    # ties planted, a resample with repeats: counting the ranks' ties gives exactly τ_a of the
+    # values (and the brute-force count)
+    rng = np.random.default_rng(4)
+    a, b = np.round(rng.normal(size=(2, 400)), 1)
+    ka, kb = rsa.dense_ranks(a), rsa.dense_ranks(b)
+    for _ in range(5):
+        idx = rng.choice(400, 300)
+        assert rsa.kendall_tau_a_of_ranks(ka[idx], kb[idx]) == rsa.kendall_tau_a(a[idx], b[idx])
+    idx = rng.choice(400, 60)
+    assert rsa.kendall_tau_a_of_ranks(ka[idx], kb[idx]) == pytest.approx(
+        tau_a_brute(a[idx], b[idx]), abs=1e-12)

@@ -42,17 +42,28 @@ def kendall_tau_a(a: np.ndarray, b: np.ndarray) -> float:
     Computed from scipy's O(m log m) τ_b: C − D = τ_b √((n₀ − n₁)(n₀ − n₂)), with n₁, n₂ the
     numbers of tied pairs within ``a`` and within ``b``.
     """
+    return _tau_a(a, b, *(_tied_pairs(np.unique(v, return_counts=True)[1]) for v in (a, b)))
+
+
+def kendall_tau_a_of_ranks(ka: np.ndarray, kb: np.ndarray) -> float:
+    """Kendall's τ_a of two vectors given by their entries' :func:`dense_ranks` in larger
+    vectors (a bootstrap resample of two RDMs): τ depends on the order alone, so it is
+    :func:`kendall_tau_a` of the values to the bit, with the ties counted, not sorted."""
+    return _tau_a(ka, kb, *(_tied_pairs(np.bincount(k)) for k in (ka, kb)))
+
+
+def _tau_a(a: np.ndarray, b: np.ndarray, n1: float, n2: float) -> float:
+    """τ_a from scipy's τ_b and the tied pairs within ``a`` (n₁) and within ``b`` (n₂)."""
     m = len(a)
     n0 = m * (m - 1) / 2
-    n1, n2 = (_tied_pairs(v) for v in (a, b))
     tau_b = stats.kendalltau(a, b, variant="b").statistic
     if not np.isfinite(tau_b):
         return 0.0
     return float(tau_b * np.sqrt((n0 - n1) * (n0 - n2)) / n0)
 
 
-def _tied_pairs(v: np.ndarray) -> float:
-    _, counts = np.unique(v, return_counts=True)
+def _tied_pairs(counts: np.ndarray) -> float:
+    """The pairs that tie, from how often each value occurs."""
     return float(np.sum(counts * (counts - 1) / 2))
 
 

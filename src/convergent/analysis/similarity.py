@@ -429,6 +429,7 @@ def scatter_measures(s: Scatter, svcca_keep: float = 0.99, reduced: bool = False
     rho = canonical_correlations(s)  # once for ρ̄ and R²
     sv_scatter = svcca_scatter(s, svcca_keep)
     sv = canonical_correlations(sv_scatter)
+    distance = procrustes(s)  # once for the distance and its angle
     out = {
         "linear_cka": linear_cka(s),
         "linear_hsic": linear_hsic(s),
@@ -437,8 +438,8 @@ def scatter_measures(s: Scatter, svcca_keep: float = 0.99, reduced: bool = False
         "svcca_rho": float(sv.mean()) if sv.size else np.nan,
         "svcca_r2": float(np.mean(sv**2)) if sv.size else np.nan,
         "pwcca": pwcca(s),
-        "procrustes": procrustes(s),
-        "angular_shape": angular_shape(s),
+        "procrustes": distance,
+        "angular_shape": _chord_angle(distance),
         "shape_metric": shape_metric(s, shape_alpha),
         "regression_r2_ab": ab,
         "regression_r2_ba": ba,

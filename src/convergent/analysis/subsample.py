@@ -125,16 +125,18 @@ def subsample_measures(
     ii = np.ix_(idx, idx)
     iu = np.triu_indices(len(idx), 1)
     keep = idx[iu[0]] != idx[iu[1]]
+    ranked = a.rdm_ranks is not None and b.rdm_ranks is not None
+    if ranked:
+        ka, kb = a.rdm_ranks[ii][iu][keep], b.rdm_ranks[ii][iu][keep]
     out = {
         "linear_cka_debiased": sim.cka(a.gram[ii], b.gram[ii], debiased=True),
         "rbf_cka": sim.cka(a.rbf(idx, opts.rbf_fraction), b.rbf(idx, opts.rbf_fraction)),
-        "rsa_spearman": (
-            rsa.spearman_of_ranks(a.rdm_ranks[ii][iu][keep], b.rdm_ranks[ii][iu][keep])
-            if a.rdm_ranks is not None and b.rdm_ranks is not None else np.nan),
+        "rsa_spearman": rsa.spearman_of_ranks(ka, kb) if ranked else np.nan,
     }
     if kendall:
-        ra, rb = a.rdm_square[ii][iu][keep], b.rdm_square[ii][iu][keep]
-        out["rsa_kendall_tau_a"] = rsa.compare(ra, rb, "kendall_tau_a")
+        out["rsa_kendall_tau_a"] = (
+            rsa.kendall_tau_a_of_ranks(ka, kb) if ranked else
+            rsa.compare(a.rdm_square[ii][iu][keep], b.rdm_square[ii][iu][keep], "kendall_tau_a"))
     out.update(neighbour_measures(a, b, idx, opts.knn_k))
     return out
 

@@ -197,11 +197,12 @@ def main(args: argparse.Namespace) -> None:
         for ax in axes[len(chosen):]:
             ax.axis("off")
     where = shown(rf, tops[0].grid, bool(nets))
-    framing = "; filters at the ends (grey = 0)" if filters[0] is not None else ""
+    # no-break spaces: a wrap never leaves "0)" alone on a line
+    framing = "; filters at the ends (grey\u00a0=\u00a00)" if filters[0] is not None else ""
     suptitle(fig,
         f"{layer}: top-activating probe {'patches' if rf else 'images'} of one-to-one "
         "matched units\n"
-        f"net A = {attrs['model_a']} (left of the bar), net B = {attrs['model_b']} (right); "
+        f"net A = {attrs['model_a']} (left of the bar), net B = {attrs['model_b']} (right)\n"
         f"{where}{framing}",
         fontsize=11,
     )

@@ -27,3 +27,10 @@ def accuracy(summary_files: Sequence[str | os.PathLike]) -> pd.DataFrame:
     spread = df.groupby("arch")["test_acc_pct"].agg(lambda s: s.max() - s.min())
     df["arch_spread_pp"] = df["arch"].map(spread)
     return df
+
+
+def trained_on(table: pd.DataFrame) -> list[str]:
+    """The processors the networks of an accuracy table were trained on (its ``device``s): CPU
+    kernels round differently per instruction set and vendor, so a study reproduces to the bit
+    only on the same kind."""
+    return sorted(table["device"].dropna().astype(str).unique())
