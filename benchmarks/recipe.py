@@ -43,18 +43,17 @@ SEEDS = (0, 1, 2, 3)
 #: candidates, the most informative first (a budget cuts the tail): overrides of the default
 #: study's training section
 RECIPES: list[dict[str, Any]] = [
-    {},  # the default study's recipe: onecycle, batch 256, lr 0.003, 8 epochs
+    {},  # the default study's recipe: onecycle, batch 128, lr 0.002, label smoothing 0.1, 8 epochs
+    {"epochs": 7},  # measured on a CPU: min 90.92 %, missed
     {"epochs": 6},
     {"epochs": 5},
-    {"epochs": 4},
-    {"epochs": 5, "label_smoothing": 0.1},
+    {"batch_size": 256, "lr": 0.003},  # the recipe before: min 91.03 %
+    {"label_smoothing": 0.0},
     {"epochs": 4, "batch_size": 512, "lr": 0.006},
-    {"epochs": 4, "batch_size": 128, "lr": 0.002},
-    {"epochs": 4, "lr": 0.005, "label_smoothing": 0.1},
-    {"epochs": 3, "batch_size": 128, "lr": 0.002},
-    {"epochs": 5, "batch_size": 512, "lr": 0.006, "label_smoothing": 0.1},
-    {"epochs": 6, "schedule": "step", "step_epochs": 4, "lr": 0.002},
+    {"epochs": 4, "lr": 0.004},
     {"epochs": 3},
+    {"epochs": 5, "batch_size": 512, "lr": 0.006},
+    {"epochs": 6, "schedule": "step", "step_epochs": 4},
     {"epochs": 8, "schedule": "constant", "lr": 0.001},
     {"epochs": 6, "batch_size": 1024, "lr": 0.008},
 ]

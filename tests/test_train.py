@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import shutil
 import signal
 import subprocess
@@ -102,6 +103,9 @@ def test_rerun_with_same_seeds_gives_identical_weights_whatever_the_job_threads(
     assert same(weights(reference), weights(tmp_path))
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["checkpoint_sha256"] == io.sha256(tmp_path / "model.ckpt")
+    # the kind of processor, on which the bits depend: its architecture and instruction set
+    assert summary["device"].startswith("CPU: ") and summary["device"].endswith(
+        f"({platform.machine()}, {torch.backends.cpu.get_cpu_capability()})")
     assert [r.split(",")[0] for r in (tmp_path / "metrics.csv").read_text().split()[1:]] == [
         "0",
         "1",
