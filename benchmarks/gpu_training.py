@@ -193,7 +193,7 @@ def worker(index: int, device: str, counts: list[int], window: float, gap: float
             step()
             steps += 1
         sync()
-        rates[n] = steps * training.TRAINING["batch_size"] / (time.time() - begin)
+        rates[n] = steps * training.BATCH / (time.time() - begin)
     print(json.dumps(rates), flush=True)
 
 

@@ -37,6 +37,7 @@ TRAINING: dict[str, Any] = {
     "batch_size": 128,
     "augment_flip": False,
 }
+BATCH = TRAINING["batch_size"]
 WARMUP = 5
 
 
@@ -57,7 +58,7 @@ def _module(channels_last: bool, device: str):
     return module.to(memory_format=torch.channels_last) if channels_last else module
 
 
-def plain_step(device: str, batch: int = 128, channels_last: bool = False,
+def plain_step(device: str, batch: int = BATCH, channels_last: bool = False,
                compile_net: bool = False, bf16: bool | None = None, data: str | None = None
                ) -> Callable[[], None]:
     """One step of a plain PyTorch loop: the Classifier's step, AdamW + OneCycle, no Lightning,
@@ -93,7 +94,7 @@ def plain_step(device: str, batch: int = 128, channels_last: bool = False,
     return step
 
 
-def plain_loop(device: str, steps: int, batch: int = 128, channels_last: bool = False,
+def plain_loop(device: str, steps: int, batch: int = BATCH, channels_last: bool = False,
                compile_net: bool = False, bf16: bool | None = None, data: str | None = None
                ) -> float:
     """Images/s of :func:`plain_step` (median step after a warm-up)."""
@@ -114,7 +115,7 @@ def _median_step(stamps: list[float]) -> float:
     return float(np.median(np.diff(stamps)))
 
 
-def lightning_loop(device: str, steps: int, batch: int = 128, data: str | None = None) -> float:
+def lightning_loop(device: str, steps: int, batch: int = BATCH, data: str | None = None) -> float:
     """Images/s of convergent's Trainer setup (training.fit's options, validation off)."""
     import pytorch_lightning as pl
 
@@ -186,7 +187,7 @@ def bench_training(device: str = "cpu", steps: int = 30, compile_net: bool = Fal
     light = lightning_loop(device, steps, data=data)
     fit_options = "bf16, channels_last" if gpu else "fp32, channels_last"
     rows = [
-        (f"plain PyTorch loop, batch 128, {fit_options} ({where})", plain, "img/s"),
+        (f"plain PyTorch loop, batch {BATCH}, {fit_options} ({where})", plain, "img/s"),
         ("Lightning (convergent's Trainer options)", light,
          f"img/s = {light / plain:.2f}x the plain loop (target >= 0.9x)"),
     ]

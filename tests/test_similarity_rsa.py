@@ -7,6 +7,7 @@ import itertools
 import numpy as np
 import pytest
 import rsatoolbox
+from scipy import stats
 from scipy.spatial.distance import pdist
 
 from convergent.analysis import rsa
@@ -75,30 +76,34 @@ def test_rsa_unknown_options_raise():
         rsa.compare(rsa.rdm(x), rsa.rdm(x), "bures")
 
 
-def test_spearman_of_a_resample_from_ranks_is_scipys_to_the_bit():
-    # ties planted (values rounded), a resample with repeats, self-pairs dropped as the
-    # bootstrap does: counting ranks must give exactly scipy's ρ of the values
-    from scipy import stats
+def _planted_ranks(seed: int):
+    """Two vectors with ties planted (values rounded) and their dense ranks."""
+    a, b = np.round(np.random.default_rng(seed).normal(size=(2, 400)), 1)
+    return a, b, rsa.dense_ranks(a), rsa.dense_ranks(b)
 
-    rng = np.random.default_rng(3)
-    a, b = np.round(rng.normal(size=(2, 400)), 1)
-    ka, kb = rsa.dense_ranks(a), rsa.dense_ranks(b)
+
+@pytest.mark.parametrize("of_ranks,of_values", [
+    (rsa.spearman_of_ranks, lambda a, b: stats.spearmanr(a, b)[0]),
+    (rsa.kendall_tau_a_of_ranks, rsa.kendall_tau_a),
+])
+def test_a_resample_from_ranks_is_the_values_to_the_bit(of_ranks, of_values):
+    # a resample with repeats, as the bootstrap draws: counting ranks (and their ties) must
+    # give exactly the comparison of the values
+    a, b, ka, kb = _planted_ranks(3)
+    rng = np.random.default_rng(4)
     for _ in range(5):
         idx = rng.choice(400, 300)
-        assert rsa.spearman_of_ranks(ka[idx], kb[idx]) == stats.spearmanr(a[idx], b[idx])[0]
-    assert np.isnan(rsa.spearman_of_ranks(ka[:1].repeat(5), kb[:5]))  # constant: undefined
+        assert of_ranks(ka[idx], kb[idx]) == of_values(a[idx], b[idx])
+
+
+def test_spearman_of_constant_ranks_is_undefined_and_non_finite_values_have_no_ranks():
+    _, _, ka, kb = _planted_ranks(3)
+    assert np.isnan(rsa.spearman_of_ranks(ka[:1].repeat(5), kb[:5]))
     assert rsa.dense_ranks(np.array([0.3, np.nan])) is None
 
 
-def test_kendall_of_a_resample_from_ranks_is_the_values_to_the_bit():
-    # ties planted, a resample with repeats: counting the ranks' ties gives exactly τ_a of the
-    # values (and the brute-force count)
-    rng = np.random.default_rng(4)
-    a, b = np.round(rng.normal(size=(2, 400)), 1)
-    ka, kb = rsa.dense_ranks(a), rsa.dense_ranks(b)
-    for _ in range(5):
-        idx = rng.choice(400, 300)
-        assert rsa.kendall_tau_a_of_ranks(ka[idx], kb[idx]) == rsa.kendall_tau_a(a[idx], b[idx])
-    idx = rng.choice(400, 60)
+def test_kendall_of_ranks_counts_pairs_as_brute_force_does():
+    a, b, ka, kb = _planted_ranks(5)
+    idx = np.random.default_rng(6).choice(400, 60)
     assert rsa.kendall_tau_a_of_ranks(ka[idx], kb[idx]) == pytest.approx(
         tau_a_brute(a[idx], b[idx]), abs=1e-12)
