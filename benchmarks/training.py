@@ -1,6 +1,6 @@
 """Training throughput: Lightning against a plain PyTorch loop on the same device-resident
 batches, in the same process, and the CPU options (threads, channels_last, batch size,
-torch.compile, jobs in parallel).
+torch.compile, jobs in parallel, freed memory kept or returned).
 
     python benchmarks/training.py [--quick] [--device cpu|cuda] [--compile]
 
@@ -157,11 +157,14 @@ def lightning_loop(device: str, steps: int, batch: int = BATCH, data: str | None
     return batch / _median_step(clock.stamps)
 
 
-def _in_subprocess(threads: int, steps: int, copies: int) -> float:
+def _in_subprocess(threads: int, steps: int, copies: int, retain: bool = True) -> float:
     """Summed images/s of ``copies`` plain loops (channels_last, as training.fit) run at once,
-    each with ``threads`` threads."""
+    each with ``threads`` threads, keeping freed memory as the CLI does (``retain``) or with
+    the C library's default malloc."""
     code = (
-        f"import sys, torch; sys.path.insert(0, {str(Path(__file__).parent)!r});"
+        ("from convergent.cli import retain_freed_memory; retain_freed_memory();" if retain
+         else "")
+        + f"import sys, torch; sys.path.insert(0, {str(Path(__file__).parent)!r});"
         f"torch.set_num_threads({threads}); import training;"
         f"print(training.plain_loop('cpu', {steps}, channels_last=True))"
     )
@@ -217,6 +220,9 @@ def bench_training(device: str = "cpu", steps: int = 30, compile_net: bool = Fal
                      "img/s (compile time excluded)"))
     one = _in_subprocess(1, steps, 1)
     rows.append(("1 job x 1 thread", one, "img/s"))
+    freeing = _in_subprocess(1, steps, 1, retain=False)
+    rows.append(("1 job x 1 thread, freed memory returned (malloc's default)", freeing,
+                 f"img/s = {freeing / one:.2f}x keeping it (convergent's CLI)"))
     rows.append(("1 job x 2 threads", _in_subprocess(2, steps, 1), "img/s"))
     two = _in_subprocess(1, steps, 2)
     rows.append(("2 jobs x 1 thread at once (sum)", two, f"img/s = {two / one:.2f}x one job"))
