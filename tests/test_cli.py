@@ -207,7 +207,7 @@ print((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 20)
 
 def test_a_step_keeps_the_memory_it_frees_instead_of_faulting_it_in_again():
     """glibc hands freed blocks back to the system, so each training step faults its
-    activations' pages in again (8-25 % of training on a virtual machine); the CLI's malloc
+    activations' pages in again (a sixth of training's time on a virtual machine); the CLI's malloc
     settings keep them (this suite runs on glibc, as CI does)."""
     def faults(mode: str) -> float:
         run = subprocess.run([sys.executable, "-c", FAULTS, mode], capture_output=True,
