@@ -182,6 +182,9 @@ def bench_training(device: str = "cpu", steps: int = 30, compile_net: bool = Fal
     sizes and jobs in parallel."""
     if device == "cpu":
         torch.set_num_threads(min(2, torch.get_num_threads()))
+    from convergent.cli import retain_freed_memory
+
+    retain_freed_memory()  # as every convergent step's process (the rows' loops share it)
     gpu = device == "cuda"
     if gpu:
         torch.backends.cudnn.benchmark = True  # as training.fit sets it (not deterministic)

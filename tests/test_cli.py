@@ -188,7 +188,8 @@ FAULTS = """
 import resource, sys
 import torch
 from convergent import cli
-assert cli.retain_freed_memory() if sys.argv[1] == "retain" else True
+if sys.argv[1] == "retain":
+    assert cli.retain_freed_memory()
 torch.manual_seed(0)
 net = torch.nn.Sequential(torch.nn.Conv2d(1, 16, 5, padding=2), torch.nn.ReLU(),
                           torch.nn.Flatten(), torch.nn.Linear(16 * 28 * 28, 10))
