@@ -25,3 +25,8 @@ if [ ! -f "$stamp" ] || [ requirements.txt -nt "$stamp" ] || [ pyproject.toml -n
   .venv/bin/pip install -q --no-deps -e .
   touch "$stamp"
 fi
+
+# The package's bytecode, compiled here once: every job is a process that imports it, and a
+# Python told not to write bytecode (PYTHONDONTWRITEBYTECODE) would compile it afresh in each
+# (~0.2 s of CPU a job; a stale file is recompiled, so an edit is never missed)
+.venv/bin/python -m compileall -q src >/dev/null

@@ -5,8 +5,8 @@ config, also when Snakemake itself was killed on the way.
 Cost control: one clean base run; every edit's job set (one edit per config section) is checked
 by a dry run on a copy of it; the edits are then run in rounds of edits with nested rerun
 scopes (training and a new seed; probe size, layers and analysis blocks; one Li, one similarity
-and one figure option; the jobs' threads and a new seed), each compared file by file with a
-clean run of the same config (the last one at --cores 1: the same numbers at any core count).
+and one figure option), each compared file by file with a clean run of the same config (the
+first one killed on the way and at --cores 1: the same numbers at any core count).
 """
 
 from __future__ import annotations
@@ -315,20 +315,21 @@ def test_each_edit_reruns_exactly_its_dependants(base, base_jobs, tmp_path):
 # ------------------------------------------------------------------ incremental = clean
 #: edits run together when their rerun scopes nest (each edit's own scope is checked above)
 ROUNDS = {
-    "training_and_seed": (_training, _seed),  # everything from training on, plus a model
+    # everything from training on, plus a model; the clean run (killed, then recovered) at
+    # --cores 1 gives its network jobs one thread each, the incremental run two: the same
+    # numbers at any core count (with the dry run above: a threads edit reruns nothing)
+    "training_and_seed": (_training, _seed),
     "probe_layers_blocks": (_probe, _layers, _blocks),  # everything from the dumps on
     "analysis_options": (_li_option, _similarity_option, _figure_option),  # single analyses
-    # a new model only; the clean run's jobs get one thread each (--cores 1), the base's two
-    "job_threads_and_seed": (_job_threads, _seed),
 }
 
 
-def _killed_then_recovered(folder: Path, config: dict) -> Path:
+def _killed_then_recovered(folder: Path, config: dict, *args: str) -> Path:
     """A clean run whose Snakemake is killed with SIGKILL (with its jobs) during training; the
     README's recovery (--unlock, then the same command) must finish it."""
     write_config(folder, config)
     proc = subprocess.Popen(
-        command(folder, *TARGETS), cwd=workflow_runs.ROOT, env=workflow_runs.env(),
+        command(folder, *TARGETS, *args), cwd=workflow_runs.ROOT, env=workflow_runs.env(),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
     models = folder / "results/models/alexnet_small"
@@ -341,12 +342,12 @@ def _killed_then_recovered(folder: Path, config: dict) -> Path:
     proc.wait()
     assert any((folder / ".snakemake/locks").iterdir()), "killed too late: nothing was locked"
     blocked = subprocess.run(
-        command(folder, *TARGETS), cwd=workflow_runs.ROOT, env=workflow_runs.env(),
+        command(folder, *TARGETS, *args), cwd=workflow_runs.ROOT, env=workflow_runs.env(),
         capture_output=True, text=True,
     )
     assert blocked.returncode != 0 and "--unlock" in blocked.stdout + blocked.stderr
-    snakemake(folder, *TARGETS, "--unlock")
-    snakemake(folder, *TARGETS)
+    snakemake(folder, *TARGETS, *args, "--unlock")
+    snakemake(folder, *TARGETS, *args)
     return folder
 
 
@@ -358,9 +359,7 @@ def test_incremental_run_after_an_edit_equals_a_clean_run(round_name, base, tmp_
     snakemake(work, *TARGETS)
     assert planned(work) == {}
     if round_name == "training_and_seed":
-        clean = _killed_then_recovered(tmp_path / "clean", config)
-    elif round_name == "job_threads_and_seed":
-        clean = clean_run(tmp_path / "clean", config, "--cores", "1")
+        clean = _killed_then_recovered(tmp_path / "clean", config, "--cores", "1")
     else:
         clean = clean_run(tmp_path / "clean", config)
     assert_same_results(work, clean)
