@@ -152,6 +152,32 @@ def test_corrupt_checkpoint_is_a_one_line_error(tmp_path):
     assert "Traceback" not in proc.stderr and not (tmp_path / "a.h5").exists()
 
 
+#: whether matplotlib is loaded once the parser is built, and once a figure's name is parsed
+LOADED = """
+import json, sys
+from convergent import cli
+p = cli.parser()
+built = "matplotlib" in sys.modules
+args = p.parse_args(["figure", "training", "--out", "t.pdf"])
+print(json.dumps([built, "matplotlib" in sys.modules, args.name]))
+"""
+
+
+def test_only_a_figure_job_loads_matplotlib_to_parse_its_arguments():
+    """Every job builds the parser of every step; the figure step's names come from the
+    figures package, which loads matplotlib (~0.2 s of CPU a job): only a figure job may."""
+    out = subprocess.run([sys.executable, "-c", LOADED], capture_output=True, text=True,
+                         check=True).stdout
+    assert json.loads(out.splitlines()[-1]) == [False, True, "training"]
+
+
+def test_an_unknown_figure_is_refused_naming_the_figures():
+    proc = subprocess.run([sys.executable, "-m", "convergent.cli", "figure", "nope"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "invalid choice: 'nope'" in proc.stderr
+    assert "'unit-pairs'" in proc.stderr and "Traceback" not in proc.stderr
+
+
 #: a step's process: the thread pools and the wait policy its libraries load with
 POOLS = """
 import json, os

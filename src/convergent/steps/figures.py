@@ -15,9 +15,26 @@ def figure(args: argparse.Namespace) -> None:
     draw(args.name, args.arguments)
 
 
-def register(step: Step) -> None:
-    from convergent.figures import REGISTRY
+class _FigureNames:
+    """The figure names, read when argparse first checks or lists them: importing
+    :mod:`convergent.figures` loads matplotlib (~0.2 s of CPU), which every other step's job
+    would pay for when the parser is built."""
 
+    def __contains__(self, name: object) -> bool:
+        return name in self._names()
+
+    def __iter__(self):
+        return iter(self._names())
+
+    @staticmethod
+    def _names() -> list[str]:
+        from convergent.figures import REGISTRY
+
+        return sorted(REGISTRY)
+
+
+def register(step: Step) -> None:
     s = step("figure", figure, "draw one figure (PDF + PNG)")
-    s.add_argument("name", choices=sorted(REGISTRY), help="the figure")
+    s.add_argument("name", choices=_FigureNames(), metavar="NAME",
+                   help="the figure: %(choices)s")
     s.add_argument("arguments", nargs=argparse.REMAINDER, help="the figure's own arguments")
