@@ -257,7 +257,7 @@ NEURAL_STUDY = {
 def test_the_demo_runs_end_to_end_and_the_held_out_network_finds_the_planted_layers(
         tmp_path_factory, tmp_path):
     work = tmp_path / "work"
-    shutil.copytree(workflow_runs.run_local(tmp_path_factory.mktemp("core")), work,
+    shutil.copytree(workflow_runs.run_local(tmp_path_factory), work,
                     symlinks=True)
     workflow_runs.write_config(work, NEURAL_STUDY)
     args = workflow_runs.snakemake_args(work / "config.yaml", work, "--cores", "2", "neural")

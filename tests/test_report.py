@@ -25,7 +25,7 @@ REPORT_TARGETS = [*CORE_TARGETS, "findings", *(
 def report(tmp_path_factory) -> str:
     """The report of a folder study (its config in config/config.yaml), written with the same
     arguments as its run plus ``--report results/report.html`` (a path in the folder)."""
-    local = run_local(tmp_path_factory.mktemp("report"))
+    local = run_local(tmp_path_factory)
     # a copy: the local run is shared with the Slurm test, which compares its results folder
     workdir = tmp_path_factory.mktemp("findings") / "local"
     shutil.copytree(local, workdir, symlinks=True)

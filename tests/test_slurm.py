@@ -108,7 +108,7 @@ def runs(slurm_cluster, tmp_path_factory):
             stderr=subprocess.STDOUT,
         )
         try:
-            local = run_local(tmp_path_factory.mktemp("local"))
+            local = run_local(tmp_path_factory)
         finally:
             rc = proc.wait(timeout=RUN_LIMIT_S + 30)
     text = log.read_text()

@@ -2,17 +2,19 @@
 
 The tiny study trains two Fashion-MNIST models for one epoch on the CPU and compares two layers;
 its resources are set small so that the one-node CI Slurm cluster runs two jobs at once.  A
-finished local run is memoised per test session: the report test and the Slurm test (which
-compares its outputs with it) share one run.
+finished local run is made once per test session, whichever pytest-xdist worker asks first: the
+report, Slurm (which compares its outputs with it) and neural-demo tests share it, read-only.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,9 +51,6 @@ CORE_TARGETS = [
     "results/figures/correlation_matrices_conv1.png",
 ]
 
-_LOCAL_RUNS: dict[str, Path] = {}
-
-
 def env() -> dict[str, str]:
     """The environment of workflow runs: the venv's CLIs (snakemake, convergent) first on PATH."""
     return {**os.environ, "PATH": VENV_BIN + os.pathsep + os.environ.get("PATH", "")}
@@ -77,20 +76,25 @@ def snakemake_args(configfile: Path, workdir: Path, *extra: str) -> list[str]:
     ]
 
 
-def run_local(root: Path, timeout: int = 300) -> Path:
-    """The core targets of the tiny study, run through the local profile; returns the workdir."""
-    key = "tiny"
-    if key in _LOCAL_RUNS:
-        return _LOCAL_RUNS[key]
-    configfile = write_config(root, TINY_STUDY)
+def run_local(tmp_path_factory: pytest.TempPathFactory, timeout: int = 300) -> Path:
+    """The core targets of the tiny study, run through the local profile once per test session
+    (the workers of pytest-xdist share the session's temporary root; a lock file makes the
+    others wait for the first); returns the workdir, which callers copy and never modify."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    root = shared / "tiny-local-run"
     workdir = root / "local"
-    args = snakemake_args(
-        configfile, workdir, "--profile", "workflow/profiles/local", "--cores", "2", *CORE_TARGETS
-    )
-    proc = subprocess.run(
-        args, cwd=ROOT, env=env(), capture_output=True, text=True, timeout=timeout
-    )
-    (root / "local.out").write_text(proc.stdout + proc.stderr)
-    assert proc.returncode == 0, f"local run failed:\n{proc.stderr[-4000:]}"
-    _LOCAL_RUNS[key] = workdir
+    with open(shared / "tiny-local-run.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (root / "finished").exists():
+            return workdir
+        configfile = write_config(root, TINY_STUDY)
+        args = snakemake_args(configfile, workdir, "--profile", "workflow/profiles/local",
+                              "--cores", "2", *CORE_TARGETS)
+        proc = subprocess.run(
+            args, cwd=ROOT, env=env(), capture_output=True, text=True, timeout=timeout
+        )
+        (root / "local.out").write_text(proc.stdout + proc.stderr)
+        assert proc.returncode == 0, f"local run failed:\n{proc.stderr[-4000:]}"
+        (root / "finished").touch()
     return workdir
