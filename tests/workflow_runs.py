@@ -51,6 +51,7 @@ CORE_TARGETS = [
     "results/figures/correlation_matrices_conv1.png",
 ]
 
+
 def env() -> dict[str, str]:
     """The environment of workflow runs: the venv's CLIs (snakemake, convergent) first on PATH."""
     return {**os.environ, "PATH": VENV_BIN + os.pathsep + os.environ.get("PATH", "")}

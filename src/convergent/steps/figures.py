@@ -5,6 +5,7 @@ what figure NAME reads)."""
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
 
 from convergent.steps.spec import Step
 
@@ -23,7 +24,7 @@ class _FigureNames:
     def __contains__(self, name: object) -> bool:
         return name in self._names()
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str]:
         return iter(self._names())
 
     @staticmethod
