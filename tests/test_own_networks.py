@@ -1,8 +1,8 @@
 """Bring your own networks: architectures from the config (builder import path, torchvision,
 entry points) and checkpoints trained elsewhere; each error one line naming the key or file.
 
-``tiny_cnn`` below is the builder the config tests name (``test_own_networks:tiny_cnn``): the
-workflow's jobs import it from this file (tests/ is on their PYTHONPATH).
+``builders.tiny_cnn`` is the builder the config tests name (``builders:tiny_cnn``): the
+workflow's jobs import it from tests/ (on their PYTHONPATH).
 """
 
 from __future__ import annotations
@@ -16,14 +16,13 @@ import pickle
 import re
 import subprocess
 import sys
-from collections import OrderedDict
 from pathlib import Path
 
 import pytest
 import torch
 import yaml
+from builders import tiny_cnn
 from conftest import ROOT
-from torch import nn
 
 from convergent import cli, io, models, study
 from convergent.models.checkpoints import load_network, load_weights, read_state
@@ -32,27 +31,8 @@ from convergent.training import import_checkpoint
 
 SCHEMA = str(ROOT / "config" / "schema.yaml")
 TINY_LAYERS = {"conv1": "relu1", "conv2": "relu2", "fc1": "relu3"}
-TINY = {"name": "tiny", "builder": "test_own_networks:tiny_cnn", "layers": TINY_LAYERS}
+TINY = {"name": "tiny", "builder": "builders:tiny_cnn", "layers": TINY_LAYERS}
 FASHION = {"name": "fashion_mnist", "path": None, "train_subset": None, "test_subset": None}
-
-
-def tiny_cnn(num_classes: int, in_channels: int, image_size: int) -> nn.Module:
-    """A small CNN a researcher might bring: conv-relu-pool twice, one hidden fc layer."""
-    side = image_size // 4
-    return nn.Sequential(
-        OrderedDict(
-            conv1=nn.Conv2d(in_channels, 6, 3, padding=1),
-            relu1=nn.ReLU(),
-            pool1=nn.MaxPool2d(2),
-            conv2=nn.Conv2d(6, 8, 3, padding=1),
-            relu2=nn.ReLU(),
-            pool2=nn.MaxPool2d(2),
-            flatten=nn.Flatten(),
-            fc1=nn.Linear(8 * side * side, 24),
-            relu3=nn.ReLU(),
-            out=nn.Linear(24, num_classes),
-        )
-    )
 
 
 def config(**over) -> dict:
@@ -112,9 +92,9 @@ def test_layers_must_exist_in_every_architecture():
             "(ModuleNotFoundError: No module named 'no_such_module')",
         ),
         (
-            lambda a: a.update(builder="test_own_networks:no_such_function"),
-            "architectures[0].builder: cannot import 'test_own_networks:no_such_function' "
-            "(AttributeError: module 'test_own_networks' has no attribute 'no_such_function')",
+            lambda a: a.update(builder="builders:no_such_function"),
+            "architectures[0].builder: cannot import 'builders:no_such_function' "
+            "(AttributeError: module 'builders' has no attribute 'no_such_function')",
         ),
         (
             lambda a: a.update(builder="features.0"),
@@ -211,14 +191,14 @@ def test_architectures_from_an_entry_point(monkeypatch):
 
 
 #: what a package would point its ``convergent.architectures`` entry point at
-PLUGGED = {"builder": "test_own_networks:tiny_cnn", "layers": TINY_LAYERS}
+PLUGGED = {"builder": "builders:tiny_cnn", "layers": TINY_LAYERS}
 
 
 def test_spec_architectures_are_registered_by_the_cli(tmp_path):
     """A job knows a config architecture from its spec alone (a fresh process has no config)."""
     with pytest.raises(KeyError):  # nothing up the sleeve: the name comes from the spec below
         models.architecture("tiny2")
-    definition = {"builder": "test_own_networks:tiny_cnn", "layers": TINY_LAYERS}
+    definition = {"builder": "builders:tiny_cnn", "layers": TINY_LAYERS}
     spec = {"arch": "tiny2", "init_seed": 3, "dataset": FASHION,
             "architectures": {"tiny2": definition}}
     out = tmp_path / "untrained.ckpt"
@@ -231,7 +211,7 @@ def test_a_figure_spec_registers_its_architectures_too():
     """``convergent figure NAME --spec ...`` parses its arguments late: the CLI reads them."""
     import argparse
 
-    definition = {"builder": "test_own_networks:tiny_cnn", "layers": {"c": "relu1"}}
+    definition = {"builder": "builders:tiny_cnn", "layers": {"c": "relu1"}}
     spec = json.dumps({"arch": "tiny3", "architectures": {"tiny3": definition}})
     cli._register_architectures(argparse.Namespace(arguments=["--pair", "p.h5", "--spec", spec]))
     assert models.READOUTS["tiny3"] == {"c": "relu1"}

@@ -1,5 +1,5 @@
 """The real workflow on networks the package does not ship: an architecture defined in this
-test suite (``test_own_networks:tiny_cnn``) trained by the workflow, and networks trained
+test suite (``builders:tiny_cnn``) trained by the workflow, and networks trained
 outside it and given as ``state_dict`` files (the train job skipped for them)."""
 
 from __future__ import annotations
