@@ -14,20 +14,22 @@ from convergent.data.layout import FASHION_MNIST_FILES
 from convergent.io import activations
 
 # pytest puts tests/ on this process's path; the jobs the tests start get it too (they import
-# the test builders, test_own_networks:tiny_cnn), and the config check asks what jobs import
+# the test builders, builders:tiny_cnn), and the config check asks what jobs import
 os.environ["PYTHONPATH"] = os.pathsep.join(
     [str(Path(__file__).resolve().parent), *filter(None, [os.environ.get("PYTHONPATH")])])
 
 
 def pytest_collection_modifyitems(items: list) -> None:
     """The files that run Snakemake studies (minutes each) first, those with the most such tests
-    first of all: ``make test`` hands whole files to its workers in this order, and a long file
-    started last would keep one worker busy while the others idle."""
-    def runs_studies(item) -> bool:
-        return any(item.get_closest_marker(name) for name in ("workflow", "slurm"))
+    first of all, then those that start training processes (seconds each): ``make test`` hands
+    whole files to its workers in this order, and a long file started last would keep one worker
+    busy while the others idle."""
+    def marked(*names: str) -> Counter:
+        return Counter(item.path for item in items
+                       if any(item.get_closest_marker(name) for name in names))
 
-    studies = Counter(item.path for item in items if runs_studies(item))
-    items.sort(key=lambda item: -studies[item.path])
+    studies, trainings = marked("workflow", "slurm"), marked("trains")
+    items.sort(key=lambda item: (-studies[item.path], -trainings[item.path]))
 
 
 def write_planted(

@@ -96,6 +96,7 @@ def image_folder_spec(root, **training) -> dict:
     return spec(dataset=dataset, training={**TRAINING, "epochs": 1, "batch_size": 2, **training})
 
 
+@pytest.mark.trains
 def test_image_folder_without_train_is_a_one_line_error(tmp_path):
     (tmp_path / "imgs" / "val" / "cat").mkdir(parents=True)
     proc = subprocess.run(
@@ -109,6 +110,7 @@ def test_image_folder_without_train_is_a_one_line_error(tmp_path):
     )
 
 
+@pytest.mark.trains
 def test_corrupt_image_read_in_a_loader_worker_is_a_one_line_error(tmp_path):
     root = make_image_folder(tmp_path / "imgs", per_class=2, size=36, corrupt=True)
     s = image_folder_spec(root, num_workers=1, augment_flip=False)
@@ -232,6 +234,7 @@ def test_a_full_disk_while_checkpointing_names_the_results_file_system(tmp_path,
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small file system needs root")
+@pytest.mark.trains
 def test_training_onto_a_full_file_system_names_it(tmp_path):
     full = tmp_path / "full"
     full.mkdir()

@@ -20,6 +20,8 @@ from test_data import make_image_folder
 from convergent import io
 from convergent.models.checkpoints import load_network
 
+pytestmark = pytest.mark.trains
+
 TRAINING = {
     "epochs": 3,
     "batch_size": 64,

@@ -64,6 +64,7 @@ def rows(outdir) -> list[dict[str, float]]:
     return [dict(zip(keys, map(float, line.split(",")), strict=True)) for line in lines[1:]]
 
 
+@pytest.mark.trains
 def test_tensorboard_events_hold_metrics_csv_and_survive_a_kill(tmp_path):
     whole, killed = tmp_path / "whole", tmp_path / "killed"
     s = spec(logger="tensorboard")
@@ -88,6 +89,7 @@ def test_tensorboard_events_hold_metrics_csv_and_survive_a_kill(tmp_path):
     assert sorted(p.name for p in whole.iterdir()) == ["metrics.csv", "model.ckpt", "summary.json"]
 
 
+@pytest.mark.trains
 def test_precision_reaches_the_trainer(tmp_path):
     subprocess.run(train_cmd(spec(precision="64-true", epochs=1), tmp_path), check=True,
                    capture_output=True)
@@ -96,6 +98,7 @@ def test_precision_reaches_the_trainer(tmp_path):
     assert dtypes == {torch.float64}
 
 
+@pytest.mark.trains
 def test_float16_on_the_cpu_is_one_clear_error(tmp_path):
     proc = subprocess.run(train_cmd(spec(precision="16-mixed"), tmp_path), capture_output=True,
                           text=True)
