@@ -208,14 +208,12 @@ def test_every_step_computes_on_one_thread_and_waits_passively_whatever_the_job_
     assert pools["pools"] and all(n == 1 for _, n in pools["pools"]), pools
 
 
-#: page faults per training step of a small network, with (argv[1] == "retain") or without
-#: the CLI's malloc settings
+#: page faults per training step of a small network under the CLI's malloc settings
 FAULTS = """
-import resource, sys
+import resource
 import torch
 from convergent import cli
-if sys.argv[1] == "retain":
-    assert cli.retain_freed_memory()
+assert cli.retain_freed_memory()
 torch.manual_seed(0)
 net = torch.nn.Sequential(torch.nn.Conv2d(1, 16, 5, padding=2), torch.nn.ReLU(),
                           torch.nn.Flatten(), torch.nn.Linear(16 * 28 * 28, 10))
@@ -235,11 +233,11 @@ print((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 20)
 def test_a_step_keeps_the_memory_it_frees_instead_of_faulting_it_in_again():
     """glibc hands freed blocks back to the system, so each training step faults its
     activations' pages in again (a sixth of training's time on a virtual machine); the CLI's malloc
-    settings keep them (this suite runs on glibc, as CI does)."""
-    def faults(mode: str) -> float:
-        run = subprocess.run([sys.executable, "-c", FAULTS, mode], capture_output=True,
-                             text=True, check=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
-        return float(run.stdout.split()[-1])
-
-    default, retained = faults("default"), faults("retain")
-    assert retained < default / 2, (retained, default)
+    settings keep them (this suite runs on glibc, as CI does).  The bound is the step's own size:
+    its conv activations alone fill 784 pages (64 × 16 × 28 × 28 floats).  glibc's defaults are
+    no fixed reference: they adapt their thresholds to the allocations seen, and faulted in 80 to
+    1,400 pages a step from one run to the next here (the CLI's settings: 0 to 80)."""
+    run = subprocess.run([sys.executable, "-c", FAULTS], capture_output=True, text=True,
+                         check=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    faults = float(run.stdout.split()[-1])
+    assert faults < 784 / 4, faults
