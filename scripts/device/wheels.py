@@ -1,5 +1,6 @@
 """The wheels that the GPU machine lacks for a whole study: snakemake and exactly the packages of
-its dependency tree (and the package's own runtime needs) that the machine's image does not hold.
+its dependency tree (and the package's own runtime needs) that the machine's image does not hold,
+at the versions of the environment this runs in (``make setup``'s, from requirements.txt).
 
     python scripts/device/wheels.py --pins           # the NAME==VERSION list pip downloads
     python scripts/device/wheels.py --build-pins     # ... and the list pip builds (no wheel)
@@ -20,51 +21,14 @@ import re
 import sys
 import zipfile
 from email.parser import Parser
+from importlib import metadata
 from pathlib import Path
 
 from packaging.requirements import Requirement
 
-#: the versions of this repository's environment (requirements.txt and what it resolved to)
-PINS = {
-    "snakemake": "9.27.1",
-    "annotated-types": "0.8.0",
-    "argparse-dataclass": "2.0.0",
-    "conda-inject": "1.3.2",
-    "configargparse": "1.9.0",
-    "connection-pool": "0.0.3",
-    "docutils": "0.22.4",  # the report rule (reStructuredText tables)
-    "dpath": "2.2.0",
-    "fastjsonschema": "2.22.3",
-    "gitdb": "4.0.12",
-    "gitpython": "3.2.1",
-    "greenlet": "3.5.6",
-    "humanfriendly": "10.0",
-    "immutables": "0.21",
-    "jsonschema": "4.26.0",  # also convergent.study's config validation
-    "jsonschema-specifications": "2025.9.1",
-    "jupyter-core": "5.9.1",
-    "nbformat": "5.11.1",
-    "platformdirs": "4.14.9",
-    "pydantic": "2.14.4",
-    "pydantic-core": "2.50.5",
-    "referencing": "0.37.0",
-    "rpds-py": "2026.9.1",
-    "smart-open": "7.7.1",
-    "smmap": "5.0.3",
-    "snakemake-interface-common": "1.23.0",
-    "snakemake-interface-executor-plugins": "9.4.0",
-    "snakemake-interface-logger-plugins": "2.1.0",
-    "snakemake-interface-report-plugins": "1.3.0",
-    "snakemake-interface-scheduler-plugins": "2.0.2",
-    "snakemake-interface-storage-plugins": "4.4.1",
-    "sqlalchemy": "2.0.58",
-    "sqlmodel": "0.0.37",
-    "tenacity": "9.2.1",
-    "throttler": "1.2.3",
-    "traitlets": "5.16.1",
-    "typing-inspection": "0.4.5",
-    "yte": "1.9.4",
-}
+#: what the study needs beyond the GPU machine's image: Snakemake and its dependency tree,
+#: jsonschema (also convergent.study's config validation) and docutils (the report rule)
+ROOTS = ("snakemake", "jsonschema", "docutils")
 
 #: pure-Python packages published as a source archive only: built into a wheel here
 BUILT_HERE = {"connection-pool"}
@@ -99,6 +63,26 @@ def needed(requirement: str) -> str | None:
     return normal(req.name)
 
 
+def pins() -> dict[str, str]:
+    """{name: version} of every package of ROOTS' dependency trees (markers for the GPU
+    machine's Python) that the machine lacks, at this environment's versions: requirements.txt
+    pins them (the one place they are written)."""
+    found: dict[str, str] = {}
+
+    def walk(name: str) -> None:
+        name = normal(name)
+        if name in found or name in DEVICE_HAS or name in LEFT_OUT:
+            return
+        found[name] = metadata.version(name)
+        for line in metadata.distribution(name).requires or []:
+            if dep := needed(line):
+                walk(dep)
+
+    for root in ROOTS:
+        walk(root)
+    return found
+
+
 def check(folder: Path) -> list[str]:
     """What is wrong with the wheels in ``folder`` (nothing: an empty list)."""
     problems, names, requires = [], {}, {}
@@ -115,7 +99,7 @@ def check(folder: Path) -> list[str]:
         if not (tags[0] in ("py3", "py2.py3", "cp312") and
                 (tags[2] == "any" or "x86_64" in tags[2])):
             problems.append(f"{wheel.name}: not a wheel for CPython 3.12 on Linux x86-64")
-    missing = {normal(n) for n in PINS} - set(names)
+    missing = set(pins()) - set(names)
     problems += [f"{n}: no wheel (run scripts/device/prepare.sh)" for n in sorted(missing)]
     for name, lines in requires.items():
         for line in lines:
@@ -134,7 +118,7 @@ def main() -> None:
     p.add_argument("--check", type=Path, metavar="DIR", help="check the wheels in DIR")
     args = p.parse_args()
     if args.pins or args.build_pins:
-        print("\n".join(f"{n}=={v}" for n, v in PINS.items()
+        print("\n".join(f"{n}=={v}" for n, v in pins().items()
                         if (n in BUILT_HERE) == args.build_pins))
     if args.check:
         problems = check(args.check)
