@@ -7,13 +7,16 @@
 #                           the check that the set is complete)
 # and ignores /.device/ in .git/info/exclude.  The device run then carries it:
 #   run(command="bash scripts/device/run.sh", carry=[".device"])
-# Idempotent: wheels already there are kept.  PYTHON: an interpreter with pip and packaging
-# (default: the checkout's .venv/bin/python, else python3).
+# Idempotent: wheels already there are kept.  PYTHON: the interpreter of this project's
+# environment (default: the checkout's .venv/bin/python, made by `make setup`): the wheels take
+# the versions installed there, which requirements.txt pins.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-default=python3
-[ -x .venv/bin/python ] && default=.venv/bin/python
-PY=${PYTHON:-$default}
+PY=${PYTHON:-.venv/bin/python}
+if [ ! -x "$PY" ]; then
+  echo "prepare.sh: $PY: no such interpreter; run make setup first (or set PYTHON)" >&2
+  exit 1
+fi
 DEST=.device
 FASHION=${FASHION_MNIST:-/usr/share/datasets/fashion-mnist}
 

@@ -78,8 +78,12 @@ def pins() -> dict[str, str]:
             if dep := needed(line):
                 walk(dep)
 
-    for root in ROOTS:
-        walk(root)
+    try:
+        for root in ROOTS:
+            walk(root)
+    except metadata.PackageNotFoundError as err:
+        sys.exit(f"wheels: {err.name} is not installed here; run this with the project's "
+                 "environment (make setup, then .venv/bin/python)")
     return found
 
 
