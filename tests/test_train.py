@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 import h5py
@@ -130,19 +131,21 @@ def test_init_and_data_seeds_act_separately(reference, tmp_path):
     assert same(nets[0].state_dict(), nets[1].state_dict())
 
 
-def kill_in_second_epoch(s: dict, outdir) -> None:
-    """Start training and SIGKILL it once the first epoch checkpoint exists."""
-    proc = subprocess.Popen(
-        train_cmd(s, outdir), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    last = outdir / "resume" / "last.ckpt"
-    deadline = time.time() + 300
-    while not last.exists() and proc.poll() is None and time.time() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.3)  # into the second epoch
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert last.exists() and not (outdir / "model.ckpt").exists(), "kill came too late"
+def kill_in_second_epoch(s: dict, outdir, sig: int = signal.SIGKILL) -> tuple[int, str]:
+    """Start training and send it ``sig`` once the first epoch checkpoint exists; its exit
+    status and stderr."""
+    with tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(train_cmd(s, outdir), stdout=subprocess.DEVNULL, stderr=err)
+        last = outdir / "resume" / "last.ckpt"
+        deadline = time.time() + 300
+        while not last.exists() and proc.poll() is None and time.time() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)  # into the second epoch
+        proc.send_signal(sig)
+        proc.wait()
+        err.seek(0)
+        assert last.exists() and not (outdir / "model.ckpt").exists(), "kill came too late"
+        return proc.returncode, err.read()
 
 
 def metrics_rows(outdir) -> list[str]:
@@ -155,6 +158,17 @@ def test_killed_run_resumes_to_the_same_weights_and_metrics(reference, tmp_path)
     assert same(weights(reference), weights(tmp_path))
     assert metrics_rows(tmp_path) == metrics_rows(reference)
     assert [r.split(",")[0] for r in metrics_rows(tmp_path)] == ["0", "1", "2"]
+
+
+def test_sigterm_fails_the_job_and_it_resumes(reference, tmp_path):
+    """Slurm's time limit, scancel and a stopped Snakemake send SIGTERM, which Lightning turns
+    into a SystemExit of status 0: the job must fail (128 + SIGTERM), say so in one line, and
+    keep its epoch checkpoint for the rerun."""
+    status, err = kill_in_second_epoch(spec(), tmp_path, signal.SIGTERM)
+    assert status == 128 + signal.SIGTERM, err[-2000:]
+    assert "stopped by SIGTERM" in err.splitlines()[-1], err[-2000:]
+    subprocess.run(train_cmd(spec(), tmp_path), check=True, capture_output=True)
+    assert same(weights(reference), weights(tmp_path))
 
 
 #: train, but die like SIGKILL (no clean-up, no flush) right after the first epoch checkpoint

@@ -17,6 +17,7 @@ import logging
 import os
 import platform
 import shutil
+import signal
 import sys
 import time
 import warnings
@@ -26,6 +27,7 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 from lightning_fabric.plugins.io import TorchCheckpointIO
+from pytorch_lightning.utilities.exceptions import SIGTERMException
 from torch import nn
 from torch.nn import functional as F
 
@@ -328,7 +330,14 @@ def fit(spec: dict[str, Any], outdir: str | os.PathLike) -> dict[str, Any]:
     )
     datamodule = make_datamodule(data, spec["arch"], t, spec["data_seed"])
     start = time.perf_counter()
-    trainer.fit(module, datamodule, ckpt_path=start_from)
+    try:
+        trainer.fit(module, datamodule, ckpt_path=start_from)
+    except SIGTERMException:
+        # Slurm's time limit, scancel, a stopped Snakemake: Lightning ends the step and exits
+        # with status 0, which would pass for a finished job without outputs
+        print(f"{spec['arch']}/{spec['name']}: stopped by SIGTERM; the same command resumes "
+              "from the last epoch checkpoint", file=sys.stderr)
+        raise SystemExit(128 + signal.SIGTERM) from None
     seconds = time.perf_counter() - start
     if trainer.interrupted:
         raise RuntimeError("training was interrupted; rerun to resume from the last checkpoint")
