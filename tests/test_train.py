@@ -171,6 +171,18 @@ def test_sigterm_fails_the_job_and_it_resumes(reference, tmp_path):
     assert same(weights(reference), weights(tmp_path))
 
 
+def test_evaluation_stopped_by_sigterm_fails_too(capsys):
+    """The evaluation of an imported network runs Lightning's loop as training does."""
+    from pytorch_lightning.utilities.exceptions import SIGTERMException
+
+    from convergent.training import failing_on_sigterm
+
+    with pytest.raises(SystemExit) as stopped, failing_on_sigterm("net", "run it again"):
+        raise SIGTERMException
+    assert stopped.value.code == 128 + signal.SIGTERM
+    assert capsys.readouterr().err == "net: stopped by SIGTERM; run it again\n"
+
+
 #: train, but die like SIGKILL (no clean-up, no flush) right after the first epoch checkpoint
 DIE_AFTER_FIRST_CHECKPOINT = """
 import json, os, sys

@@ -21,6 +21,7 @@ import signal
 import sys
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -239,6 +240,18 @@ def quiet_lightning() -> None:
     logging.getLogger("pytorch_lightning.utilities.rank_zero").addFilter(_NoTips())
 
 
+@contextlib.contextmanager
+def failing_on_sigterm(model: str, rerun: str) -> Iterator[None]:
+    """Lightning ends a run on SIGTERM (Slurm's time limit, scancel, a stopped Snakemake) with a
+    SystemExit of status 0, which would pass for a finished job without outputs: fail with
+    status 128 + SIGTERM and one line saying how to carry on (``rerun``)."""
+    try:
+        yield
+    except SIGTERMException:
+        print(f"{model}: stopped by SIGTERM; {rerun}", file=sys.stderr)
+        raise SystemExit(128 + signal.SIGTERM) from None
+
+
 def use_gpu(accelerator: str) -> bool:
     return accelerator != "cpu" and torch.cuda.is_available()
 
@@ -330,14 +343,9 @@ def fit(spec: dict[str, Any], outdir: str | os.PathLike) -> dict[str, Any]:
     )
     datamodule = make_datamodule(data, spec["arch"], t, spec["data_seed"])
     start = time.perf_counter()
-    try:
+    with failing_on_sigterm(f"{spec['arch']}/{spec['name']}",
+                            "the same command resumes from the last epoch checkpoint"):
         trainer.fit(module, datamodule, ckpt_path=start_from)
-    except SIGTERMException:
-        # Slurm's time limit, scancel, a stopped Snakemake: Lightning ends the step and exits
-        # with status 0, which would pass for a finished job without outputs
-        print(f"{spec['arch']}/{spec['name']}: stopped by SIGTERM; the same command resumes "
-              "from the last epoch checkpoint", file=sys.stderr)
-        raise SystemExit(128 + signal.SIGTERM) from None
     seconds = time.perf_counter() - start
     if trainer.interrupted:
         raise RuntimeError("training was interrupted; rerun to resume from the last checkpoint")
@@ -470,7 +478,9 @@ def evaluate(spec: dict[str, Any], checkpoint: str | os.PathLike, out: str | os.
         enable_model_summary=False,
     )
     data = DataSpec.from_config(spec["dataset"])
-    (metrics,) = trainer.validate(module, make_datamodule(data, hp["arch"], t, 0), verbose=False)
+    with failing_on_sigterm(spec["model"], "run the same command again"):
+        (metrics,) = trainer.validate(module, make_datamodule(data, hp["arch"], t, 0),
+                                      verbose=False)
     summary = {
         "model": spec["model"],
         "arch": hp["arch"],
