@@ -96,3 +96,26 @@ def test_dead_units_are_in_no_cluster_and_leave_the_labels_stable_under_rounding
     comp = cl.composition(base, 20)  # dead units are counted in no cluster
     assert comp.units_a.sum() + comp.units_b.sum() == 32
     assert cl.cluster_order(base, cl.affinity(s))[-8:].tolist() == sorted(dead)
+
+
+def test_spectral_labels_are_scikit_learns_label_for_label():
+    """The dense eigensolver and cluster_qr give scikit-learn's SpectralClustering (precomputed
+    affinity, cluster_qr) labels, on planted groups and on weakly structured correlations of
+    the size of an fc layer; and they depend on the embedding's span alone."""
+    from sklearn.cluster import SpectralClustering
+
+    rng = np.random.default_rng(3)
+    cases = [(cl.affinity(planted_joint(seed)[0], kind), 3) for seed in range(3)
+             for kind in cl.AFFINITIES]
+    for units, factors, k in ((40, 6, 10), (160, 20, 40)):
+        z = rng.normal(size=(500, factors))
+        x = z @ rng.normal(size=(factors, units)) + 2 * rng.normal(size=(500, units))
+        cases.append((cl.affinity(np.corrcoef(x.T)), k))
+    for a, k in cases:
+        ours = cl.spectral_labels(a, k)
+        theirs = SpectralClustering(n_clusters=k, affinity="precomputed",
+                                    assign_labels="cluster_qr", random_state=0).fit_predict(a)
+        np.testing.assert_array_equal(ours, theirs)
+    vectors = cl.spectral_embedding(a, k)
+    rotation = np.linalg.qr(rng.normal(size=(k, k)))[0]
+    np.testing.assert_array_equal(cl.cluster_qr(vectors @ rotation), cl.cluster_qr(vectors))

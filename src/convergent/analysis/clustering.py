@@ -3,7 +3,9 @@
 The joint correlation matrix S = [[C_AA, C_AB], [C_BA, C_BB]] of the 2·C units of a layer (net A's
 units first) is clustered twice:
 
-* spectral clustering (scikit-learn, precomputed affinity) -> the matrix permuted by cluster;
+* spectral clustering (the normalised Laplacian's embedding, labels by ``cluster_qr``:
+  scikit-learn's ``SpectralClustering(affinity="precomputed", assign_labels="cluster_qr")``,
+  label for label) -> the matrix permuted by cluster;
 * agglomerative clustering (scipy, average linkage on the distance 1 − affinity) -> the matrix in
   dendrogram leaf order, and flat clusters cut at the same number of clusters.
 
@@ -64,19 +66,39 @@ def live_units(s: np.ndarray) -> np.ndarray:
     return np.any(s != 0, axis=1)
 
 
-def spectral_labels(
-    a: np.ndarray, clusters: int, live: np.ndarray | None = None, seed: int = 0
-) -> np.ndarray:
-    """Spectral clustering of a precomputed affinity over the ``live`` units (default: all;
-    the others :data:`DEAD`): discretised labels, deterministic."""
-    from sklearn.cluster import SpectralClustering  # here: the figures read DEAD without sklearn
+def spectral_embedding(a: np.ndarray, dims: int) -> np.ndarray:
+    """The ``dims`` eigenvectors of smallest eigenvalue of the normalised graph Laplacian
+    I − D^-½ A D^-½ of affinity ``a`` (its diagonal is no edge), each row divided by √degree
+    (scikit-learn's ``spectral_embedding``; an isolated node keeps degree 1, as scipy's
+    ``csgraph.laplacian`` does)."""
+    off = a - np.diag(np.diag(a))
+    degree = off.sum(axis=0)
+    root = np.sqrt(np.where(degree > 0, degree, 1.0))
+    laplacian = np.eye(len(a)) - off / np.outer(root, root)
+    return np.linalg.eigh(laplacian)[1][:, :dims] / root[:, None]
 
+
+def cluster_qr(vectors: np.ndarray) -> np.ndarray:
+    """The discrete labels nearest to a spectral embedding (Damle, Minden & Ying 2019):
+    QR with column pivoting picks one representative row per cluster, and each row joins the
+    representative direction it loads on most.  Deterministic, and a function of the
+    embedding's span alone: a rotation or sign flip of its columns changes no label."""
+    from scipy.linalg import qr, svd
+
+    k = vectors.shape[1]
+    pivots = qr(vectors.T, mode="r", pivoting=True)[1]
+    u, _, vt = svd(vectors[pivots[:k]].T)
+    return np.abs(vectors @ (u @ vt)).argmax(axis=1)
+
+
+def spectral_labels(a: np.ndarray, clusters: int, live: np.ndarray | None = None) -> np.ndarray:
+    """Spectral clustering of a precomputed affinity over the ``live`` units (default: all;
+    the others :data:`DEAD`): deterministic labels, no random start (a dense eigensolver and
+    :func:`cluster_qr`, where scikit-learn would start ARPACK at random: a job spends no second
+    importing it)."""
     live = np.ones(len(a), bool) if live is None else live
-    model = SpectralClustering(
-        n_clusters=clusters, affinity="precomputed", assign_labels="cluster_qr", random_state=seed
-    )
     labels = np.full(len(a), DEAD)
-    labels[live] = model.fit_predict(a[np.ix_(live, live)])
+    labels[live] = cluster_qr(spectral_embedding(a[np.ix_(live, live)], clusters))
     return labels
 
 

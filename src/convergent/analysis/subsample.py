@@ -64,11 +64,12 @@ class SubsampleLayer:
         condensed = rsa.rdm(x, rdm_metric)
         square[iu] = condensed
         self.rdm_square = square + square.T
-        # the RDM's entries by rank: a resample's Spearman ρ counts them (no sort per resample)
+        # the RDM's entries by rank: a resample's Spearman ρ counts them (no sort per resample),
+        # in the narrowest unsigned type (up to 361 images, 16 bits: numpy radix-sorts those)
         ranks = rsa.dense_ranks(condensed)
         self.rdm_ranks = None
         if ranks is not None:
-            self.rdm_ranks = np.zeros((n, n), np.int64)
+            self.rdm_ranks = np.zeros((n, n), np.min_scalar_type(max(ranks.max(initial=0), 1)))
             self.rdm_ranks[iu] = ranks
             self.rdm_ranks += self.rdm_ranks.T
 
