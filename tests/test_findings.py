@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from convergent.analysis.matching import rank_agreement
+from convergent.analysis.matching import rank_agreement, tie_groups
 from convergent.tables.findings import CONVERGENCE, findings
 from convergent.tables.render import (
     MARKER,
@@ -57,6 +57,22 @@ def test_rank_agreement_does_not_depend_on_which_tied_partner_was_picked():
     other = rank_agreement(a, b, swapped, between=c)
     assert one == other
     assert rank_agreement(a, b, partner) != rank_agreement(a, b, swapped)  # without: it would
+
+
+
+def test_tie_groups_partition_the_rows_as_sorting_them_would():
+    """Rows equal to 9 decimals (a copy, a copy off by 1e-12, the dead units' zero rows, one
+    of them −0.0) share a label, every other row has its own: the partition of
+    ``np.unique(axis=0)``."""
+    rng = np.random.default_rng(6)
+    c = rng.normal(size=(64, 64))
+    c[10], c[11] = c[3], c[3] * (1 + 1e-12)
+    c[20:30] = 0.0
+    c[30] = -0.0
+    labels = tie_groups(c)
+    reference = np.unique(np.round(c, 9), axis=0, return_inverse=True)[1].ravel()
+    np.testing.assert_array_equal(labels[:, None] == labels, reference[:, None] == reference)
+    assert len(np.unique(labels)) == 64 - 2 - 10
 
 
 # ------------------------------------------------------------------ planted study tables
