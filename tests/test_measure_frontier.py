@@ -11,7 +11,7 @@ import pytest
 from conftest import ROOT, write_planted
 
 import convergent
-from convergent.analysis import measures
+from convergent.analysis import measures, neighbours
 from convergent.analysis import similarity as sim
 from convergent.analysis.subsample import MeasureOptions, SubsampleLayer, subsample_measures
 from convergent.io.activations import ActivationFile
@@ -109,6 +109,24 @@ def test_neighbours_come_from_the_models_gram_one_sort_each():
     masks = a.neighbours(6)
     subsample_measures(a, b, RNG.integers(0, 60, 60), opts, kendall=False)
     assert a.neighbours(6) is masks
+
+
+def test_cknna_of_a_resample_from_its_draw_counts_equals_that_of_the_resampled_matrices():
+    """A bootstrap resample's CKNNA weights the images' masked cosines by how often it drew
+    each image; building the resample's matrices (repeated images meet their copies with 0)
+    gives the same number."""
+    x, y = RNG.normal(size=(60, 7)), RNG.normal(size=(60, 5))
+    a, b = SubsampleLayer(x, "correlation"), SubsampleLayer(y, "correlation")
+    opts = MeasureOptions(svcca_keep=0.99, shape_alpha=0.5, rbf_fraction=0.4, knn_k=6)
+    ma, mb = a.neighbours(6), b.neighbours(6)
+    for _ in range(5):
+        idx = RNG.integers(0, 60, 60)
+        ii = np.ix_(idx, idx)
+        built = neighbours.cknna_masked(a.cosine[ii], b.cosine[ii], ma[ii], mb[ii])
+        got = subsample_measures(a, b, idx, opts, kendall=False)["cknna"]
+        assert got == pytest.approx(built, abs=1e-12) and abs(built) > 1e-3
+    with pytest.raises(ValueError, match="zero diagonals"):
+        neighbours.HsicTerms(a.cosine, b.cosine).value(np.ones(60))
 
 
 # ------------------------------------------------------------------ generalized shape metric

@@ -54,25 +54,60 @@ def overlap(mask_a: np.ndarray, mask_b: np.ndarray, k: int) -> np.ndarray:
     return (mask_a * mask_b).sum(1) / k
 
 
+class HsicTerms:
+    """Song et al.'s unbiased HSIC of two n × n matrices K, L (diagonals ignored; they need
+    not be symmetric), prepared for many bootstrap resamples: :meth:`value` with ``counts``
+    (how often a resample drew each sample: ``np.bincount(idx, minlength=n)``) is that of the
+    resample's matrices ``K[idx][:, idx]``, ``L[idx][:, idx]`` without building them, each sum
+    over the resample's entries one over the samples' weighted by their counts.  Exact where K
+    and L have zero diagonals, as masked neighbour matrices do (a sample drawn twice meets its
+    copy with 0); refused otherwise."""
+
+    def __init__(self, k: np.ndarray, l: np.ndarray) -> None:  # noqa: E741
+        self.zero_diagonals = not (np.diag(k).any() or np.diag(l).any())
+        self.k, self.l = np.array(k, float), np.array(l, float)
+        np.fill_diagonal(self.k, 0.0)
+        np.fill_diagonal(self.l, 0.0)
+        self.k_lt = self.k * self.l.T
+
+    def value(self, counts: np.ndarray | None = None) -> float:
+        """The HSIC of the samples (``counts`` None) or of a resample drawing sample i
+        ``counts[i]`` times."""
+        if counts is None:
+            c = np.ones(len(self.k))
+        elif self.zero_diagonals:
+            c = np.asarray(counts, float)
+        else:
+            raise ValueError("the HSIC of a resample needs zero diagonals")
+        m = c.sum()
+        col_k, row_l = c @ self.k, self.l @ c  # the resample's column sums of K, row sums of L
+        value = (c @ self.k_lt @ c + (col_k @ c) * (c @ row_l) / ((m - 1) * (m - 2))
+                 - 2.0 * np.sum(c * col_k * row_l) / (m - 2))
+        return float(value / (m * (m - 3)))
+
+
 def hsic_unbiased(k: np.ndarray, l: np.ndarray) -> float:  # noqa: E741
     """Song et al.'s unbiased HSIC estimator of two n × n matrices (diagonals ignored; the
     matrices need not be symmetric)."""
-    m = len(k)
-    kt, lt = k.copy(), l.copy()
-    np.fill_diagonal(kt, 0.0)
-    np.fill_diagonal(lt, 0.0)
-    value = (np.sum(kt * lt.T) + kt.sum() * lt.sum() / ((m - 1) * (m - 2))
-             - 2.0 * kt.sum(0) @ lt.sum(1) / (m - 2))
-    return float(value / (m * (m - 3)))
+    return HsicTerms(k, l).value()
+
+
+def own_terms(cos: np.ndarray, mask: np.ndarray) -> HsicTerms:
+    """A model's own CKNNA term, HSIC(M∘K, M∘K): the same for all its pairs and resamples."""
+    masked = mask * cos
+    return HsicTerms(masked, masked)
 
 
 def cknna_masked(cos_a: np.ndarray, cos_b: np.ndarray, mask_a: np.ndarray,
-                 mask_b: np.ndarray) -> float:
-    """CKNNA from the two cosine matrices and neighbour masks (of the same samples)."""
+                 mask_b: np.ndarray, counts: np.ndarray | None = None,
+                 own: tuple[HsicTerms, HsicTerms] | None = None) -> float:
+    """CKNNA from the two cosine matrices and neighbour masks (of the same samples); with
+    ``counts``, that of a bootstrap resample drawing sample i ``counts[i]`` times
+    (:class:`HsicTerms`); ``own``: both models' :func:`own_terms`, if kept."""
     both = mask_a * mask_b
-    kl = hsic_unbiased(both * cos_a, both * cos_b)
-    kk = hsic_unbiased(mask_a * cos_a, mask_a * cos_a)
-    ll = hsic_unbiased(mask_b * cos_b, mask_b * cos_b)
+    kl = HsicTerms(both * cos_a, both * cos_b).value(counts)
+    kk, ll = (t.value(counts) for t in own or (own_terms(cos_a, mask_a),
+                                                own_terms(cos_b, mask_b)))
     return float(kl / np.sqrt(kk * ll)) if kk * ll > 0 else np.nan
 
 

@@ -85,6 +85,14 @@ class SubsampleLayer:
             masks[k] = nn.neighbour_mask(nn.nearest_neighbours(self.cosine, k))
         return masks[k]
 
+    def own_terms(self, k: int) -> nn.HsicTerms:
+        """This model's own CKNNA term with ``k`` neighbours, once per k (all its pairs and
+        resamples share it)."""
+        terms = self.__dict__.setdefault("_own_terms", {})
+        if k not in terms:
+            terms[k] = nn.own_terms(self.cosine, self.neighbours(k))
+        return terms[k]
+
     @cached_property
     def centred(self) -> sim.CentredLayer:
         """The reduced features centred, with their scatter and its eigh (scatter measures)."""
@@ -107,14 +115,15 @@ def neighbour_measures(a: SubsampleLayer, b: SubsampleLayer, idx: np.ndarray, k:
                        ) -> dict[str, float]:
     """Mutual k-NN and CKNNA of images ``idx`` (NaN outside their domain).  The neighbour lists
     are those among all the subsample's images (one sort per model, none per resample): a
-    bootstrap resample averages its images' overlaps and indexes the masked cosine matrices."""
+    bootstrap resample averages its images' overlaps and weights the masked cosine matrices
+    by how often it drew each image (no resampled matrix is built)."""
     if undefined("mutual_knn", len(a.x), 0, 0, k=k):
         return {"mutual_knn": np.nan, "cknna": np.nan}
     ma, mb = a.neighbours(k), b.neighbours(k)
-    ii = np.ix_(idx, idx)
+    counts = np.bincount(idx, minlength=len(a.x))
     return {"mutual_knn": float(nn.overlap(ma, mb, k)[idx].mean()),
-            "cknna": (nn.cknna_masked(a.cosine[ii], b.cosine[ii], ma[ii], mb[ii]) if k >= 2
-                      else np.nan)}
+            "cknna": (nn.cknna_masked(a.cosine, b.cosine, ma, mb, counts,
+                                      (a.own_terms(k), b.own_terms(k))) if k >= 2 else np.nan)}
 
 
 def subsample_measures(
@@ -122,7 +131,7 @@ def subsample_measures(
 ) -> dict[str, float]:
     """Debiased linear CKA, RBF CKA, RSA and the neighbour measures (``opts.knn_k``
     neighbours) of images ``idx`` (repeats allowed: RDM entries that pair an image with its own
-    copy are dropped; CKNNA of a resample indexes the masked cosine matrices)."""
+    copy are dropped; CKNNA of a resample weights the masked cosine matrices by the draws)."""
     ii = np.ix_(idx, idx)
     iu = np.triu_indices(len(idx), 1)
     keep = idx[iu[0]] != idx[iu[1]]
