@@ -220,15 +220,15 @@ def test_a_full_disk_while_checkpointing_names_the_results_file_system(tmp_path,
     import errno
 
     from convergent import cli as convergent_cli
-    from convergent import training
+    from convergent.training import outputs
 
     def full(path, mode):
         assert os.path.dirname(path) == str(tmp_path)  # no staging copy anywhere else
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(training, "open", full, raising=False)
+    monkeypatch.setattr(outputs, "open", full, raising=False)
     with pytest.raises(OSError) as caught:
-        training.CheckpointFile().save_checkpoint({"epoch": 1}, str(tmp_path / ".last.ckpt.tmp"))
+        outputs.CheckpointFile().save_checkpoint({"epoch": 1}, str(tmp_path / ".last.ckpt.tmp"))
     assert caught.value.filename == str(tmp_path / ".last.ckpt.tmp")
     assert "the file system mounted at" in convergent_cli._os_error_message(caught.value)
 
