@@ -27,6 +27,7 @@ import numpy as np
 
 import convergent
 from convergent.analysis import similarity as sim
+from convergent.analysis.scatter import Scatter
 
 MEASURES: dict[str, Callable] = {
     "linear_cka": convergent.linear_cka,
@@ -110,7 +111,7 @@ def bench_wide(features: int, scatter_route: bool) -> list[tuple]:
     t, mb = peak(lambda: convergent.linear_cka(x, y))
     rows = [(f"linear_cka 200 x {features} (Gram side)", t, f"s, peak {mb:.0f} MB")]
     if scatter_route:
-        t2, mb2 = peak(lambda: sim.linear_cka(sim.Scatter.from_data(x, y)))
+        t2, mb2 = peak(lambda: sim.linear_cka(Scatter.from_data(x, y)))
         rows.append((f"linear_cka 200 x {features} (p x p scatter route)", t2,
                      f"s, peak {mb2:.0f} MB: {t2 / t:.0f}x the Gram side"))
     return rows

@@ -32,11 +32,12 @@ from collections.abc import Callable
 
 import numpy as np
 
+from convergent.analysis import kernels, rsa, shapes
 from convergent.analysis import neighbours as nn
-from convergent.analysis import rsa
 from convergent.analysis import similarity as sim
 from convergent.analysis.correlation import scatter_correlation
 from convergent.analysis.matching import soft_correlation_match
+from convergent.analysis.scatter import CentredLayer, Scatter
 from convergent.analysis.similarity import matched_correlation
 from convergent.analysis.subsample import SubsampleLayer
 from convergent.moments import BlockMoments
@@ -66,10 +67,10 @@ def _relu_features(rng: np.random.Generator, n: int, p: int) -> np.ndarray:
     return np.maximum(rng.normal(size=(n, p)) @ rng.normal(size=(p, p)) / np.sqrt(p), 0)
 
 
-def _scatter(rng: np.random.Generator, units: int) -> sim.Scatter:
+def _scatter(rng: np.random.Generator, units: int) -> Scatter:
     x = _relu_features(rng, 4 * units, units)
     y = x @ rng.normal(size=(units, units)) + rng.normal(size=x.shape)
-    return sim.Scatter.from_data(x, y)
+    return Scatter.from_data(x, y)
 
 
 def bench_similarity(images: int = IMAGES, subsample: int = SUBSAMPLE
@@ -125,14 +126,14 @@ def _bench(images: int, subsample: int) -> list[tuple[str, float, str]]:
             ("cca (rho and R2)", sim.canonical_correlations),
             ("svcca 0.99", sim.svcca_rho),
             ("pwcca", sim.pwcca),
-            ("procrustes + angular", sim.procrustes),
-            ("shape metric (alpha 0.5)", lambda s: sim.shape_metric(s, 0.5)),
+            ("procrustes + angular", shapes.procrustes),
+            ("shape metric (alpha 0.5)", lambda s: shapes.shape_metric(s, 0.5)),
             ("soft correlation match (from C)",
              lambda s, c=corr, live=live: soft_correlation_match(c, *live)),
             ("regression R2 (both ways)", lambda s: (sim.regression_r2(s),
                                                      sim.regression_r2(s.swap()))),
             ("matched correlation (semi + 1:1)", lambda s: matched_correlation(s, 1e-6)),
-            ("every scatter measure", lambda s: (sim.scatter_measures(sim.Scatter(
+            ("every scatter measure", lambda s: (sim.scatter_measures(Scatter(
                 s.n, s.sxx, s.syy, s.sxy)), matched_correlation(s, 1e-6))),
         ):
             t = _best(lambda f=func, s=s: f(s))
@@ -147,14 +148,16 @@ def _bench(images: int, subsample: int) -> list[tuple[str, float, str]]:
             x = np.maximum(rng.normal(size=(subsample, p)), 0)
         note = f"{subsample} images x {p} features"
         out.append((f"similarity/gram linear+rbf {layer}", _best(
-            lambda x=x: (sim.gram_linear(x), sim.gram_rbf(x, 0.4))), note))
-        kx, ky = sim.gram_rbf(x, 0.4), sim.gram_rbf(y, 0.4)
+            lambda x=x: (kernels.gram_linear(x), kernels.gram_rbf(x, 0.4))), note))
+        kx, ky = kernels.gram_rbf(x, 0.4), kernels.gram_rbf(y, 0.4)
         out.append((f"similarity/rbf_cka from Grams {layer}",
-                    _best(lambda kx=kx, ky=ky: sim.cka(kx, ky)), f"{subsample}x{subsample} Grams"))
+                    _best(lambda kx=kx, ky=ky: kernels.cka(kx, ky)),
+                    f"{subsample}x{subsample} Grams"))
         out.append((f"similarity/debiased linear cka {layer}", _best(
-            lambda x=x, y=y: sim.cka(x @ x.T, y @ y.T, debiased=True)), note))
+            lambda x=x, y=y: kernels.cka(x @ x.T, y @ y.T, debiased=True)), note))
         out += _neighbours(layer, x, y, note)
-        out.append((f"similarity/pca reduction {layer}", _best(lambda x=x: sim.reduce_features(x)),
+        out.append((f"similarity/pca reduction {layer}",
+                    _best(lambda x=x: kernels.reduce_features(x)),
                     note + " (flatten route for scatter measures)"))
         ra, rb = rsa.rdm(x), rsa.rdm(y)
         out.append((f"similarity/rdm (1 - Pearson) {layer}", _best(lambda x=x: rsa.rdm(x)), note))
@@ -187,7 +190,7 @@ def _layer_by_layer(rng: np.random.Generator, subsample: int) -> list[tuple[str,
     """The step's layer x layer matrix of data measures on PCA-reduced subsample features:
     each layer's centred features, scatter and eigh built once vs once per pair."""
     feats = [
-        [sim.reduce_features(_relu_features(rng, subsample // 2, min(p, subsample)))
+        [kernels.reduce_features(_relu_features(rng, subsample // 2, min(p, subsample)))
          for _, _, p in LAYERS.values()]
         for _ in range(2)
     ]
@@ -198,7 +201,7 @@ def _layer_by_layer(rng: np.random.Generator, subsample: int) -> list[tuple[str,
                 sim.data_measures(xa, xb)
 
     def once() -> None:
-        a, b = ([sim.CentredLayer(x) for x in side] for side in feats)
+        a, b = ([CentredLayer(x) for x in side] for side in feats)
         for xa in a:
             for xb in b:
                 sim.data_measures(xa, xb)

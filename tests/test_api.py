@@ -17,8 +17,10 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 import convergent
+from convergent.analysis import shapes
 from convergent.analysis import similarity as sim
 from convergent.analysis.blocks import pair_moments_of_arrays
+from convergent.analysis.scatter import Scatter
 from convergent.io.activations import ActivationFile, check_same_probe
 
 rng = np.random.default_rng(7)
@@ -76,12 +78,12 @@ def test_array_measures_equal_the_streamed_route():
     """The API's in-memory numbers are the workflow's (moments summed per probe block)."""
     x = rng.standard_normal((400, 6))
     y = x @ rng.standard_normal((6, 5)) + rng.standard_normal((400, 5))
-    streamed = sim.Scatter.from_moments(*pair_moments_of_arrays(x, y, blocks=7))
+    streamed = Scatter.from_moments(*pair_moments_of_arrays(x, y, blocks=7))
     for name, measure in [("linear_cka", sim.linear_cka), ("cca_rho", sim.cca_rho),
                           ("cca_r2", sim.cca_r2), ("pwcca", sim.pwcca),
                           ("regression_r2", sim.regression_r2), ("svcca", sim.svcca_rho)]:
         assert getattr(convergent, name)(x, y) == pytest.approx(measure(streamed), rel=1e-10)
-    assert convergent.procrustes(x, y) == pytest.approx(sim.procrustes(streamed), abs=1e-12)
+    assert convergent.procrustes(x, y) == pytest.approx(shapes.procrustes(streamed), abs=1e-12)
 
 
 def test_measures_known_answers():

@@ -11,8 +11,9 @@ import pytest
 from conftest import ROOT, write_planted
 
 import convergent
-from convergent.analysis import measures, neighbours
+from convergent.analysis import measures, neighbours, shapes
 from convergent.analysis import similarity as sim
+from convergent.analysis.scatter import Scatter
 from convergent.analysis.subsample import MeasureOptions, SubsampleLayer, subsample_measures
 from convergent.io.activations import ActivationFile
 from convergent.steps.similarity.dumps import pair_rows
@@ -158,15 +159,15 @@ def test_shape_metric_equals_netrep_on_unit_mean_variance_data(alpha):
     y = x @ RNG.normal(size=(6, 6)) + RNG.normal(size=(300, 6))
     want = netrep_angular(unit_mean_scatter(x), unit_mean_scatter(y), alpha)
     assert convergent.shape_metric(x, y, alpha) == pytest.approx(want, abs=1e-10)
-    assert sim.shape_metric(sim.Scatter.from_data(x, y), alpha) == pytest.approx(want, abs=1e-9)
+    assert shapes.shape_metric(Scatter.from_data(x, y), alpha) == pytest.approx(want, abs=1e-9)
     if alpha in (0.0, 1.0):  # the data's own scale does not matter at the ends of the family
         assert netrep_angular(x, 7 * y, alpha) == pytest.approx(want, abs=1e-9)
 
 
 def test_shape_metric_at_alpha_one_is_the_angular_shape_metric_exactly():
     x, y = RNG.normal(size=(120, 5)), RNG.normal(size=(120, 7))
-    s = sim.Scatter.from_data(x, y)
-    assert sim.shape_metric(s, 1.0) == sim.angular_shape(s)
+    s = Scatter.from_data(x, y)
+    assert shapes.shape_metric(s, 1.0) == shapes.angular_shape(s)
     assert convergent.shape_metric(x, y, 1.0) == convergent.angular_shape(x, y)
     m = sim.data_measures(x, y, shape_alpha=1.0)
     assert m["shape_metric"] == m["angular_shape"]
@@ -191,7 +192,7 @@ def test_shape_metric_zero_for_a_rotated_scaled_shifted_copy_and_a_metric():
 
 def test_shape_metric_is_undefined_where_whitening_is():
     x, y = RNG.normal(size=(30, 10)), RNG.normal(size=(30, 10))
-    s = sim.Scatter.from_data(x, y)
+    s = Scatter.from_data(x, y)
     assert np.isnan(sim.scatter_measures(s, shape_alpha=0.5)["shape_metric"])
     assert "canonical correlations" in sim.undefined_reasons(s)["shape_metric"]
 
@@ -332,7 +333,7 @@ def test_pwcca_weights_are_canonical_variates_not_googles_unwhitened_directions(
         w = np.abs(q.T @ xc).sum(axis=1)
         return float(np.sum(w * rho) / w.sum())
 
-    ours = sim.pwcca(sim.Scatter.from_data(x, y))
+    ours = sim.pwcca(Scatter.from_data(x, y))
     assert qr_weighted(u.T @ ix) == pytest.approx(ours, abs=1e-12)
     assert abs(qr_weighted(u.T) - ours) > 1e-4
 

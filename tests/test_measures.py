@@ -10,6 +10,7 @@ import torch
 
 from convergent.analysis import measures
 from convergent.analysis import similarity as sim
+from convergent.analysis.scatter import Scatter
 from convergent.analysis.subsample import MeasureOptions, SubsampleLayer, subsample_measures
 from convergent.models import build
 from convergent.study import seed_model_parts
@@ -20,7 +21,7 @@ from convergent.training import flip_one_bit, weights_sha256
 def test_every_measure_the_routes_produce_is_registered():
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(60, 5)), rng.normal(size=(60, 4))
-    s = sim.Scatter.from_data(x, y)
+    s = Scatter.from_data(x, y)
     names = set(sim.scatter_measures(s)) | set(sim.matched_correlation(s, 1e-6, (x.mean(0),
                                                                                  y.mean(0))))
     opts = MeasureOptions(svcca_keep=0.99, shape_alpha=0.5, rbf_fraction=0.4, knn_k=10)
@@ -35,7 +36,7 @@ def test_cca_family_is_undefined_without_clearly_more_samples_than_features():
     rng = np.random.default_rng(1)
     x = rng.normal(size=(100, 30))
     y = rng.normal(size=(100, 30))  # independent: a defined CCA would be far below 1
-    s = sim.Scatter.from_data(x, y)
+    s = Scatter.from_data(x, y)
     got = sim.scatter_measures(s)
     why = sim.undefined_reasons(s)
     for name in ("cca_rho", "cca_r2", "svcca_rho", "svcca_r2", "pwcca", "regression_r2"):
@@ -43,7 +44,7 @@ def test_cca_family_is_undefined_without_clearly_more_samples_than_features():
         assert "n = 100 samples < 2 × (rank" in why[name]
     assert "(rank 30 + rank 30)" in why["cca_rho"]  # SVCCA's ranks are after its SVD step
     assert np.isfinite(got["linear_cka"]) and "linear_cka" not in why
-    wide = sim.Scatter.from_data(rng.normal(size=(400, 30)), rng.normal(size=(400, 30)))
+    wide = Scatter.from_data(rng.normal(size=(400, 30)), rng.normal(size=(400, 30)))
     assert sim.undefined_reasons(wide) == {} and sim.scatter_measures(wide)["cca_rho"] < 0.3
 
 
@@ -55,21 +56,21 @@ def test_the_whitening_rank_does_not_depend_on_unit_scales():
     x[:, 3] *= 1e-6
     q, _ = np.linalg.qr(rng.normal(size=(4, 4)))
     y = (x / x.std(0)) @ q  # an invertible linear map of X
-    s = sim.Scatter.from_data(x, y)
+    s = Scatter.from_data(x, y)
     assert s.whitener("x").shape[1] == 4
     assert sim.canonical_correlations(s) == pytest.approx(np.ones(4), abs=1e-9)
     w = np.c_[x, np.full(200, 3.7)]  # a constant unit: rounding leaves it ~1e-16 variance
-    assert sim.Scatter.from_data(w, y).whitener("x").shape[1] == 4
+    assert Scatter.from_data(w, y).whitener("x").shape[1] == 4
     dup = np.c_[x, 2 * x[:, 0] + 1]  # a duplicated unit adds no rank
-    white = sim.Scatter.from_data(dup, y).whitener("x")
+    white = Scatter.from_data(dup, y).whitener("x")
     assert white.shape[1] == 4
-    s_dup = sim.Scatter.from_data(dup, y)
+    s_dup = Scatter.from_data(dup, y)
     assert np.allclose(white.T @ s_dup.sxx @ white, np.eye(4), atol=1e-8)
 
 
 def test_basis_measures_are_undefined_on_principal_components():
     rng = np.random.default_rng(3)
-    s = sim.Scatter.from_data(rng.normal(size=(100, 5)), rng.normal(size=(100, 5)))
+    s = Scatter.from_data(rng.normal(size=(100, 5)), rng.normal(size=(100, 5)))
     why = sim.undefined_reasons(s, reduced=True)
     assert set(why) >= {"pwcca", "matched_correlation", "semi_matched_correlation",
                         "mean_activation_rank"}

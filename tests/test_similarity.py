@@ -7,8 +7,9 @@ import pytest
 from scipy.linalg import orthogonal_procrustes
 from scipy.stats import ortho_group
 
+from convergent.analysis import kernels, shapes
 from convergent.analysis import similarity as sim
-from convergent.analysis.similarity import Scatter
+from convergent.analysis.scatter import Scatter
 from convergent.moments import BlockMoments
 
 
@@ -97,7 +98,8 @@ def test_linear_cka_matches_hsic_textbook_both_routes():
     x, y = planted()
     expected = cka_textbook(x @ x.T, y @ y.T)
     assert sim.linear_cka(Scatter.from_data(x, y)) == pytest.approx(expected, rel=1e-10)
-    assert sim.cka(sim.gram_linear(x), sim.gram_linear(y)) == pytest.approx(expected, rel=1e-10)
+    linear = kernels.cka(kernels.gram_linear(x), kernels.gram_linear(y))
+    assert linear == pytest.approx(expected, rel=1e-10)
     assert sim.linear_hsic(Scatter.from_data(x, y)) == pytest.approx(
         hsic_textbook(x @ x.T, y @ y.T), rel=1e-10
     )
@@ -109,7 +111,7 @@ def test_rbf_cka_matches_textbook_with_median_bandwidth():
     k = np.exp(-d / (2 * 0.4**2 * np.median(d)))
     d = np.sum((y[:, None] - y[None]) ** 2, -1)
     lg = np.exp(-d / (2 * 0.4**2 * np.median(d)))
-    assert sim.cka(sim.gram_rbf(x, 0.4), sim.gram_rbf(y, 0.4)) == pytest.approx(
+    assert kernels.cka(kernels.gram_rbf(x, 0.4), kernels.gram_rbf(y, 0.4)) == pytest.approx(
         cka_textbook(k, lg), rel=1e-10
     )
 
@@ -120,8 +122,8 @@ def test_debiased_cka_matches_unbiased_hsic_estimator():
     expected = hsic_unbiased_textbook(k, lg) / np.sqrt(
         hsic_unbiased_textbook(k, k) * hsic_unbiased_textbook(lg, lg)
     )
-    assert sim.cka(k, lg, debiased=True) == pytest.approx(expected, rel=1e-9)
-    assert sim.cka(k, lg, debiased=True) < sim.cka(k, lg)  # the bias is upward here
+    assert kernels.cka(k, lg, debiased=True) == pytest.approx(expected, rel=1e-9)
+    assert kernels.cka(k, lg, debiased=True) < kernels.cka(k, lg)  # the bias is upward here
 
 
 def test_kornblith_demo_conformance():
@@ -129,12 +131,12 @@ def test_kornblith_demo_conformance():
     np.random.seed(1337)
     x = np.random.randn(100, 10)
     y = np.random.randn(100, 10) + x
-    assert sim.cka(sim.gram_linear(x), sim.gram_linear(y)) == pytest.approx(0.55761, abs=5e-6)
+    gx, gy = kernels.gram_linear(x), kernels.gram_linear(y)
+    assert kernels.cka(gx, gy) == pytest.approx(0.55761, abs=5e-6)
     assert sim.linear_cka(Scatter.from_data(x, y)) == pytest.approx(0.55761, abs=5e-6)
-    assert sim.cka(sim.gram_rbf(x, 0.5), sim.gram_rbf(y, 0.5)) == pytest.approx(0.65483, abs=5e-6)
-    assert sim.cka(sim.gram_linear(x), sim.gram_linear(y), debiased=True) == pytest.approx(
-        0.51346, abs=5e-6
-    )
+    rbf = kernels.cka(kernels.gram_rbf(x, 0.5), kernels.gram_rbf(y, 0.5))
+    assert rbf == pytest.approx(0.65483, abs=5e-6)
+    assert kernels.cka(gx, gy, debiased=True) == pytest.approx(0.51346, abs=5e-6)
 
 
 def test_cca_family_matches_qr_textbook():
@@ -177,11 +179,11 @@ def test_pwcca_matches_morcos_formula_and_weights_strong_directions():
 def test_procrustes_and_regression_match_textbook():
     x, y = planted(noise=1.0)
     s = Scatter.from_data(x, y)
-    assert sim.procrustes(s) == pytest.approx(procrustes_textbook(x, y), rel=1e-9)
+    assert shapes.procrustes(s) == pytest.approx(procrustes_textbook(x, y), rel=1e-9)
     assert sim.regression_r2(s) == pytest.approx(regression_textbook(x, y), rel=1e-9)
     assert sim.regression_r2(s.swap()) == pytest.approx(regression_textbook(y, x), rel=1e-9)
-    cos = 1 - sim.procrustes(s) / 2
-    assert sim.angular_shape(s) == pytest.approx(np.arccos(cos), rel=1e-9)
+    cos = 1 - shapes.procrustes(s) / 2
+    assert shapes.angular_shape(s) == pytest.approx(np.arccos(cos), rel=1e-9)
 
 
 # ------------------------------------------------------------------ invariances
@@ -191,9 +193,9 @@ def test_cka_invariant_to_orthogonal_maps_and_isotropic_scaling_not_to_general_m
     y2 = 7.5 * y @ q
     for f in (
         lambda a, b: sim.linear_cka(Scatter.from_data(a, b)),
-        lambda a, b: sim.cka(sim.gram_linear(a), sim.gram_linear(b)),
-        lambda a, b: sim.cka(sim.gram_linear(a), sim.gram_linear(b), debiased=True),
-        lambda a, b: sim.cka(sim.gram_rbf(a, 0.4), sim.gram_rbf(b, 0.4)),
+        lambda a, b: kernels.cka(kernels.gram_linear(a), kernels.gram_linear(b)),
+        lambda a, b: kernels.cka(kernels.gram_linear(a), kernels.gram_linear(b), debiased=True),
+        lambda a, b: kernels.cka(kernels.gram_rbf(a, 0.4), kernels.gram_rbf(b, 0.4)),
     ):
         assert f(x, y2) == pytest.approx(f(x, y), rel=1e-9)
     m = np.diag([1, 10, 0.1, 1, 3, 1.0])  # invertible but not orthogonal
@@ -219,23 +221,23 @@ def test_procrustes_zero_for_rotated_scaled_shifted_copy():
     x, _ = planted(p=6)
     y = 3.0 * x @ ortho_group.rvs(6, random_state=2) + 5.0
     s = Scatter.from_data(x, y)
-    assert sim.procrustes(s) == pytest.approx(0.0, abs=1e-10)
-    assert sim.angular_shape(s) == pytest.approx(0.0, abs=1e-6)
+    assert shapes.procrustes(s) == pytest.approx(0.0, abs=1e-10)
+    assert shapes.angular_shape(s) == pytest.approx(0.0, abs=1e-6)
     assert sim.linear_cka(s) == pytest.approx(1.0)
     assert sim.cca_rho(s) == pytest.approx(1.0)
     assert sim.pwcca(s) == pytest.approx(1.0)
     # a non-orthogonal map is not a Procrustes match
-    assert sim.procrustes(Scatter.from_data(x, x * np.arange(1, 7))) > 0.01
+    assert shapes.procrustes(Scatter.from_data(x, x * np.arange(1, 7))) > 0.01
 
 
 def test_angular_shape_is_precise_near_identity_on_the_data_route():
     x, _ = planted(p=6)
     y = 3.0 * x @ ortho_group.rvs(6, random_state=2) + 5.0
     # arccos of the nuclear cosine gave 3.9e-8 here: half the digits lost at cos ≈ 1
-    assert sim.angular_shape_data(x, y) <= 1e-12
-    assert sim.procrustes_data(x, y) <= 1e-24
+    assert shapes.angular_shape_data(x, y) <= 1e-12
+    assert shapes.procrustes_data(x, y) <= 1e-24
     # from scatter matrices alone 2 − 2‖X̂ᵀŶ‖_* has a ~1e-16 rounding floor: θ ≲ 1e-7
-    assert sim.angular_shape(Scatter.from_data(x, y)) <= 1e-7
+    assert shapes.angular_shape(Scatter.from_data(x, y)) <= 1e-7
     # a planted angle: Ŷ = cos θ X̂ + sin θ Ẑ, Ẑ's columns orthogonal to 1 and to X's columns
     basis, _ = np.linalg.qr(np.hstack([np.ones((len(x), 1)), x]))
     z = np.random.default_rng(7).normal(size=x.shape)
@@ -243,7 +245,7 @@ def test_angular_shape_is_precise_near_identity_on_the_data_route():
     xh = centred(x) / np.linalg.norm(centred(x))
     theta = 1e-6
     tilted = np.cos(theta) * xh + np.sin(theta) * z / np.linalg.norm(z)
-    assert sim.angular_shape_data(x, tilted) == pytest.approx(theta, rel=1e-8)
+    assert shapes.angular_shape_data(x, tilted) == pytest.approx(theta, rel=1e-8)
     # the same holds for a narrower Y (zero-padded) and for the full data-route measure set
     m = sim.data_measures(x, 2.0 * x[:, :4] @ ortho_group.rvs(4, random_state=3), 0.99)
     assert m["angular_shape"] > 0.1  # two of X's dimensions are missing in Y
@@ -258,10 +260,10 @@ def test_angular_shape_routes_agree_with_arccos_away_from_identity(noise):
     expected = np.arccos(cos)
     assert expected > 0.05
     s = Scatter.from_data(x, y)
-    assert sim.angular_shape(s) == pytest.approx(expected, abs=1e-10)
-    assert sim.angular_shape_data(x, y) == pytest.approx(expected, abs=1e-10)
-    assert sim.angular_shape_data(y, x) == pytest.approx(expected, abs=1e-10)  # symmetric
-    assert sim.procrustes_data(x, y) == pytest.approx(sim.procrustes(s), abs=1e-12)
+    assert shapes.angular_shape(s) == pytest.approx(expected, abs=1e-10)
+    assert shapes.angular_shape_data(x, y) == pytest.approx(expected, abs=1e-10)
+    assert shapes.angular_shape_data(y, x) == pytest.approx(expected, abs=1e-10)  # symmetric
+    assert shapes.procrustes_data(x, y) == pytest.approx(shapes.procrustes(s), abs=1e-12)
     direct = sim.scatter_measures(s)
     for k, v in sim.data_measures(x, y, 0.99).items():
         assert v == pytest.approx(direct[k], rel=1e-9, abs=1e-12), k
@@ -279,10 +281,10 @@ def test_rank_deficient_inputs_are_handled():
 def test_reduce_features_keeps_rotation_invariant_measures():
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(20, 50)), rng.normal(size=(20, 8))
-    xr = sim.reduce_features(x)
+    xr = kernels.reduce_features(x)
     assert xr.shape[1] <= 19
     a, b = Scatter.from_data(x, y), Scatter.from_data(xr, y)
-    for f in (sim.linear_cka, sim.procrustes):
+    for f in (sim.linear_cka, shapes.procrustes):
         assert f(b) == pytest.approx(f(a), rel=1e-8)
     # p > n: CCA and regression would be trivially perfect; outside their domain, NaN
     for f in (sim.cca_r2, sim.regression_r2):

@@ -14,6 +14,7 @@ from conftest import write_planted
 from scipy.optimize import linear_sum_assignment
 
 from convergent.analysis import similarity as sim
+from convergent.analysis.scatter import CentredLayer, Scatter
 from convergent.analysis.similarity import matched_correlation
 from convergent.io.activations import ActivationFile
 from convergent.io.hdf5 import FORMAT_VERSION
@@ -75,10 +76,10 @@ def test_streamed_moments_equal_in_memory_measures(dumps):
     for layer in ("conv1", "fc7"):
         for conv in ("positions", "mean"):
             moments = pair_moments(fa, layer, fb, layer, conv, blocks=3, chunk_images=4)
-            streamed = sim.scatter_measures(sim.Scatter.from_moments(*moments))
+            streamed = sim.scatter_measures(Scatter.from_moments(*moments))
             x = as_features(fa.layer(layer)[:], conv)
             y = as_features(fb.layer(layer)[:], conv)
-            direct = sim.scatter_measures(sim.Scatter.from_data(x, y))
+            direct = sim.scatter_measures(Scatter.from_data(x, y))
             for k in direct:
                 assert streamed[k] == pytest.approx(direct[k], rel=1e-9, abs=1e-12), (layer, k)
 
@@ -89,8 +90,8 @@ def test_shuffled_pairing_streams_permuted_rows(dumps):
     moments = pair_moments(fa, "conv1", fb, "conv1", "positions", 2, 3, pairing=perm)
     x = as_features(fa.layer("conv1")[:], "positions")
     y = as_features(fb.layer("conv1")[:][perm], "positions")
-    assert sim.linear_cka(sim.Scatter.from_moments(*moments)) == pytest.approx(
-        sim.linear_cka(sim.Scatter.from_data(x, y)), rel=1e-9
+    assert sim.linear_cka(Scatter.from_moments(*moments)) == pytest.approx(
+        sim.linear_cka(Scatter.from_data(x, y)), rel=1e-9
     )
 
 
@@ -171,11 +172,11 @@ def test_constant_unit_under_mean_convention_is_dead_not_a_crash(tmp_path):
 
 def test_matched_correlation_survives_a_negative_rounding_variance():
     x = np.random.default_rng(1).normal(size=(50, 3))
-    s = sim.Scatter.from_data(x, x)
+    s = Scatter.from_data(x, x)
     sxx = s.sxx.copy()
     sxx[2, :] = sxx[:, 2] = 0.0
     sxx[2, 2] = -4.5e-13  # what Σx² − (Σx)²/n gives for a constant unit
-    got = matched_correlation(sim.Scatter(s.n, sxx, s.syy, s.sxy), dead_std=1e-6)
+    got = matched_correlation(Scatter(s.n, sxx, s.syy, s.sxy), dead_std=1e-6)
     assert got["matched_correlation_all"] == pytest.approx(2 / 3)  # two perfect, one dead
     assert got["matched_correlation"] == pytest.approx(1.0)  # over the two live units
     assert got["semi_matched_correlation_all"] == pytest.approx(2 / 3)
@@ -237,8 +238,8 @@ def test_shuffled_cross_moments_in_small_windows_equal_the_full_pass(dumps, monk
     for k in ("count", "sum_x", "sum_y", "sum_xy"):
         assert np.array_equal(getattr(cross, k), getattr(full[2], k)), k
     pair = pair_moments(fa, "conv1", fb, "conv1", "positions", 2, 3)
-    reused = sim.scatter_measures(sim.Scatter.from_moments(pair[0], pair[1], cross))
-    direct = sim.scatter_measures(sim.Scatter.from_moments(*full))
+    reused = sim.scatter_measures(Scatter.from_moments(pair[0], pair[1], cross))
+    direct = sim.scatter_measures(Scatter.from_moments(*full))
     for k in direct:
         assert reused[k] == pytest.approx(direct[k], rel=1e-9, abs=1e-12), k
 
@@ -248,10 +249,10 @@ def test_layer_by_layer_shares_each_layer_and_changes_no_number(dumps):
     fa, fb = dumps
     x = as_features(fa.layer("conv1")[:], "flatten")
     y = as_features(fb.layer("fc7")[:], "flatten")
-    a, b = sim.CentredLayer(x), sim.CentredLayer(y)
+    a, b = CentredLayer(x), CentredLayer(y)
     shared = sim.data_measures(a, b)
     assert shared == sim.data_measures(x, y)
-    s = sim.Scatter(len(x), a.scatter, b.scatter, a.xc.T @ b.xc, a.eig, b.eig)
+    s = Scatter(len(x), a.scatter, b.scatter, a.xc.T @ b.xc, a.eig, b.eig)
     assert s.eigh("x") is a.eig and s.swap().eigh("x") is b.eig  # not decomposed again
 
 

@@ -5,9 +5,10 @@ where it is defined.
 
 Tables, figures, findings and docs read names and directions from here (docs/similarity.md's
 table of measures is generated from it: :func:`markdown_table`); the formulas live in
-:mod:`convergent.analysis.similarity` (scatter route), :mod:`convergent.analysis.shape`,
-:mod:`convergent.analysis.subsample` (Gram/RDM route), :mod:`convergent.analysis.neighbours`
-(k-nearest-neighbour route) and :mod:`convergent.analysis.matching` (unit matching).
+:mod:`convergent.analysis.similarity` (scatter route), :mod:`convergent.analysis.shapes`,
+:mod:`convergent.analysis.kernels` and :mod:`convergent.analysis.subsample` (Gram/RDM route),
+:mod:`convergent.analysis.neighbours` (k-nearest-neighbour route) and
+:mod:`convergent.analysis.matching` (unit matching).
 
 Domain rules (a measure outside its domain is NaN with the reason :func:`undefined` gives,
 never a number):

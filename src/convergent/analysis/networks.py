@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from convergent.analysis import similarity as sim
+from convergent.analysis import kernels, shapes
 
 DISTANCES = ("angular_shape", "cka_distance")
 
@@ -22,8 +22,8 @@ DISTANCES = ("angular_shape", "cka_distance")
 def distance_matrices(features: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
     """{distance: (networks × networks) symmetric matrix with a zero diagonal} of per-image
     features (images × units, the same images for every network)."""
-    reduced = [sim.reduce_features(np.asarray(x, float)) for x in features]
-    grams = np.stack([sim.center_gram(sim.gram_linear(x)).ravel() for x in reduced])
+    reduced = [kernels.reduce_features(np.asarray(x, float)) for x in features]
+    grams = np.stack([kernels.center_gram(kernels.gram_linear(x)).ravel() for x in reduced])
     norms = np.linalg.norm(grams, axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         cka = grams @ grams.T / np.outer(norms, norms)
@@ -31,7 +31,7 @@ def distance_matrices(features: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
     shape = np.zeros((n, n))
     for i in range(n):
         for j in range(i + 1, n):
-            shape[i, j] = shape[j, i] = sim.angular_shape_data(reduced[i], reduced[j])
+            shape[i, j] = shape[j, i] = shapes.angular_shape_data(reduced[i], reduced[j])
     cka_distance = np.clip(1.0 - cka, 0.0, 1.0)
     np.fill_diagonal(cka_distance, 0.0)
     return {"angular_shape": shape, "cka_distance": cka_distance}

@@ -11,10 +11,11 @@ from typing import Any
 
 import numpy as np
 
+from convergent.analysis import kernels, rsa
 from convergent.analysis import neighbours as nn
-from convergent.analysis import rsa
 from convergent.analysis import similarity as sim
 from convergent.analysis.measures import MEASURES, undefined
+from convergent.analysis.scatter import CentredLayer
 
 #: the unit-matching measures (``similarity.matched_correlation``'s)
 MATCHING = [name for name, m in MEASURES.items() if m.route == "matching"]
@@ -53,9 +54,9 @@ class SubsampleLayer:
 
     def __init__(self, x: np.ndarray, rdm_metric: str) -> None:
         self.x = x
-        self.reduced = sim.reduce_features(x)
+        self.reduced = kernels.reduce_features(x)
         self.was_reduced = self.reduced is not x
-        self.gram = sim.gram_linear(x)
+        self.gram = kernels.gram_linear(x)
         sq = np.diag(self.gram)
         self.sq_dist = np.maximum(sq[:, None] + sq[None, :] - 2 * self.gram, 0.0)
         n = len(x)
@@ -94,9 +95,9 @@ class SubsampleLayer:
         return terms[k]
 
     @cached_property
-    def centred(self) -> sim.CentredLayer:
+    def centred(self) -> CentredLayer:
         """The reduced features centred, with their scatter and its eigh (scatter measures)."""
-        return sim.CentredLayer(self.reduced)
+        return CentredLayer(self.reduced)
 
     def rbf(self, idx: np.ndarray, fraction: float) -> np.ndarray:
         d = self.sq_dist[np.ix_(idx, idx)]
@@ -139,8 +140,8 @@ def subsample_measures(
     if ranked:
         ka, kb = a.rdm_ranks[ii][iu][keep], b.rdm_ranks[ii][iu][keep]
     out = {
-        "linear_cka_debiased": sim.cka(a.gram[ii], b.gram[ii], debiased=True),
-        "rbf_cka": sim.cka(a.rbf(idx, opts.rbf_fraction), b.rbf(idx, opts.rbf_fraction)),
+        "linear_cka_debiased": kernels.cka(a.gram[ii], b.gram[ii], debiased=True),
+        "rbf_cka": kernels.cka(a.rbf(idx, opts.rbf_fraction), b.rbf(idx, opts.rbf_fraction)),
         "rsa_spearman": rsa.spearman_of_ranks(ka, kb) if ranked else np.nan,
     }
     if kendall:

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from convergent.analysis import kernels, shapes
 from convergent.analysis import mutual_information as mi
 from convergent.analysis import neighbours as nn
 from convergent.analysis import rsa as _rsa
@@ -30,6 +31,7 @@ from convergent.analysis.blocks import pair_moments_of_arrays
 from convergent.analysis.correlation import correlation, scatter_correlation
 from convergent.analysis.matching import soft_correlation_match as _soft_match
 from convergent.analysis.measures import MEASURES, Measure, UndefinedMeasureWarning
+from convergent.analysis.scatter import Scatter
 from convergent.analysis.statistics import bootstrap
 from convergent.api import layers as ly
 from convergent.api import products
@@ -139,11 +141,11 @@ def _pair(x: Any, y: Any, min_rows: int = 2) -> ly.Pair:
     return ly.Pair(ly.Layer(x), ly.Layer(y))
 
 
-def _scatter(x: Any, y: Any) -> sim.Scatter:
+def _scatter(x: Any, y: Any) -> Scatter:
     return _pair(x, y).scatter()
 
 
-def _said(value: float, s: sim.Scatter, name: str, keep: float = 0.99) -> float:
+def _said(value: float, s: Scatter, name: str, keep: float = 0.99) -> float:
     """``value``, with an :class:`~convergent.analysis.measures.UndefinedMeasureWarning`
     saying why where the measure is undefined (NaN outside its domain)."""
     if np.isnan(value) and (why := sim.undefined_reasons(s, keep).get(name)):
@@ -171,7 +173,7 @@ def rbf_cka(x: Any, y: Any, fraction: float = 0.4) -> float:
     (σ² from the median of all n² squared distances, zero diagonal included: Kornblith et al.).
     The n × n Gram matrices are formed where the data are; the kernels on the CPU."""
     p = _pair(x, y)
-    return sim.cka(sim.rbf_of_gram(p.a.gram, fraction), sim.rbf_of_gram(p.b.gram, fraction))
+    return kernels.cka(*(kernels.rbf_of_gram(side.gram, fraction) for side in (p.a, p.b)))
 
 
 def canonical_correlations(x: Any, y: Any) -> np.ndarray:
@@ -225,7 +227,7 @@ def procrustes(x: Any, y: Any) -> float:
 def angular_shape(x: Any, y: Any) -> float:
     """Angular shape metric (Williams et al. 2021, rotations only): arccos ‖X̂ᵀŶ‖_* in radians,
     [0, π/2]; a metric (triangle inequality holds)."""
-    return sim._chord_angle(procrustes(x, y))
+    return shapes.chord_angle(procrustes(x, y))
 
 
 def regression_r2(x: Any, y: Any) -> float:
@@ -243,7 +245,7 @@ def shape_metric(x: Any, y: Any, alpha: float = 0.5) -> float:
     if alpha == 1.0:  # no whitening: the cheaper side's route, exactly angular_shape's value
         return angular_shape(x, y)
     x, y = pair(x, y)
-    return sim.shape_metric_data(numpy64(x), numpy64(y), alpha)
+    return shapes.shape_metric_data(numpy64(x), numpy64(y), alpha)
 
 
 def similarity_measures(x: Any, y: Any, svcca_keep: float = 0.99,
@@ -257,7 +259,7 @@ def similarity_measures(x: Any, y: Any, svcca_keep: float = 0.99,
     m = sim.scatter_measures(s, svcca_keep, shape_alpha=shape_alpha)
     m["pwcca"] = sim.pwcca(s, "x" if p.a.width <= p.b.width else "y")
     m["procrustes"] = p.procrustes()
-    m["angular_shape"] = sim._chord_angle(m["procrustes"])
+    m["angular_shape"] = shapes.chord_angle(m["procrustes"])
     for name, why in sim.undefined_reasons(s, svcca_keep).items():
         if name in m:
             warnings.warn(f"{name} is undefined here: {why}", UndefinedMeasureWarning,

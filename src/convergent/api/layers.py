@@ -18,9 +18,11 @@ from typing import Any
 
 import numpy as np
 
+from convergent.analysis import kernels, shapes
 from convergent.analysis import similarity as sim
 from convergent.analysis.correlation import correlation
 from convergent.analysis.matching import one_to_one_matching, semi_matching
+from convergent.analysis.scatter import Eigen, Scatter
 from convergent.api import products
 from convergent.api.inputs import Matrix, is_tensor, matrix, same_place
 
@@ -42,7 +44,7 @@ class Layer:
 
     @cached_property
     def _scores(self) -> tuple[np.ndarray, np.ndarray]:
-        return sim.gram_scores(self.gram)
+        return kernels.gram_scores(self.gram)
 
     @cached_property
     def basis(self) -> Matrix:
@@ -55,7 +57,7 @@ class Layer:
         return np.diag(self._scores[0]) if self.wide else products.cross(self.xc, self.xc)
 
     @cached_property
-    def eig(self) -> sim.Eigen:
+    def eig(self) -> Eigen:
         """eigh of the scatter."""
         if self.wide:
             return self._scores[0], np.eye(len(self._scores[0]))
@@ -116,24 +118,24 @@ class Pair:
         c = self.a.units.T @ c if self.a.wide else c
         return c @ self.b.units if self.b.wide else c
 
-    def scatter(self, eig: bool = True) -> sim.Scatter:
-        """The pair's :class:`~convergent.analysis.similarity.Scatter`, sharing each layer's
+    def scatter(self, eig: bool = True) -> Scatter:
+        """The pair's :class:`~convergent.analysis.scatter.Scatter`, sharing each layer's
         decomposition (``eig`` False: for measures that need none, nor PWCCA's unit maps)."""
         a, b = self.a, self.b
         extra = {"eig_x": a.eig, "eig_y": b.eig, "units_x": a.units, "units_y": b.units} \
             if eig else {}
-        return sim.Scatter(self.n, a.scatter, b.scatter, self.basis_cross, **extra)
+        return Scatter(self.n, a.scatter, b.scatter, self.basis_cross, **extra)
 
     def procrustes(self) -> float:
         """Procrustes distance; near identity from the residuals where the data are at hand
-        (:func:`convergent.analysis.similarity.procrustes_of_cross`)."""
+        (:func:`convergent.analysis.shapes.procrustes_of_cross`)."""
         a, b = self.a, self.b
         data = None
         if hasattr(a, "basis") and hasattr(b, "basis"):
             def data() -> tuple[np.ndarray, np.ndarray]:
                 return products.numpy(a.basis), products.numpy(b.basis)
 
-        return sim.procrustes_of_cross(self.basis_cross, a.square_sum, b.square_sum, data)
+        return shapes.procrustes_of_cross(self.basis_cross, a.square_sum, b.square_sum, data)
 
     def correlations(self) -> np.ndarray:
         """Pearson correlation of every unit of A with every unit of B (p × q), from the unit
@@ -170,7 +172,7 @@ PAIR_MEASURES = {
     "svcca_r2": _from_scatter(sim.svcca_r2),
     "pwcca": _pwcca,
     "procrustes": Pair.procrustes,
-    "angular_shape": lambda pair: sim._chord_angle(pair.procrustes()),
+    "angular_shape": lambda pair: shapes.chord_angle(pair.procrustes()),
     "regression_r2_ab": _from_scatter(sim.regression_r2),
     "regression_r2_ba": _from_scatter(lambda s: sim.regression_r2(s.swap())),
     "regression_r2": _from_scatter(lambda s: (sim.regression_r2(s)

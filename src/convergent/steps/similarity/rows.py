@@ -12,6 +12,7 @@ import numpy as np
 from convergent import models
 from convergent.analysis import similarity as sim
 from convergent.analysis.measures import calibrate, calibrate_interval
+from convergent.analysis.scatter import Scatter
 from convergent.analysis.statistics import bootstrap, shuffled_pairing
 from convergent.analysis.subsample import (
     SubsampleLayer,
@@ -81,7 +82,7 @@ def layer_measures(d: LayerData, layer: str, opts: SimilarityOptions) -> list[di
 
     def scatter_stat(moms):
         def stat(idx: np.ndarray) -> dict[str, float]:
-            s = sim.Scatter.from_moments(*moms, idx)
+            s = Scatter.from_moments(*moms, idx)
             m = sim.scatter_measures(s, keep, reduced, opts.measures.shape_alpha)
             cross = moms[2]
             means = (cross.sum_x[idx].sum(0) / s.n, cross.sum_y[idx].sum(0) / s.n)
@@ -91,11 +92,11 @@ def layer_measures(d: LayerData, layer: str, opts: SimilarityOptions) -> list[di
         return stat
 
     def why(moms) -> dict[str, str]:
-        return sim.undefined_reasons(sim.Scatter.from_moments(*moms), keep, reduced)
+        return sim.undefined_reasons(Scatter.from_moments(*moms), keep, reduced)
 
     samples = float(moments[2].count.sum())
     if not reduced:  # principal components are no units: no dead fraction
-        live = sim.live_units(sim.Scatter.from_moments(*moments), dead_std)
+        live = sim.live_units(Scatter.from_moments(*moments), dead_std)
         dead.update(dead_a=float(1 - live[0].mean()), dead_b=float(1 - live[1].mean()))
     resamples = opts.bootstrap + 1  # the estimate and the bootstrap resamples
     with progress(resamples, "resample", f"{layer} scatter-route bootstrap") as bar:
