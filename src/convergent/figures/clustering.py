@@ -16,7 +16,14 @@ from matplotlib.patches import Rectangle
 from scipy.cluster import hierarchy
 
 from convergent.analysis.clustering import DEAD
-from convergent.figures import DIVERGING, add_partner_argument, integer_ticks, save, suptitle
+from convergent.figures import (
+    DIVERGING,
+    add_partner_argument,
+    integer_ticks,
+    plural,
+    save,
+    suptitle,
+)
 from convergent.io.layouts import ClusteringFile
 
 #: net A's units dark, net B's light: tells them apart in greyscale too
@@ -106,7 +113,8 @@ def main(args: argparse.Namespace) -> None:
     suptitle(fig,
         f"{attrs['layer']}: joint correlation matrix of {attrs['model_a']} and {attrs['model_b']}"
         f" ({p} + {n - p} units, affinity {attrs['affinity']}); strip: net A dark, net B light"
-        + (f"; {attrs['dead_units']} dead units, in no cluster, last in both clustered orders"
+        + (f"; {plural(attrs['dead_units'], 'dead unit')}, in no cluster, last in both "
+           "clustered orders"
            if attrs["dead_units"] else "")
     )
     save(fig, args.out)
