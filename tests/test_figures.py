@@ -396,6 +396,49 @@ def test_unit_pairs_separate_the_nets_and_keep_the_title_on_the_page(tmp_path, d
     assert_text_fits(fig)
 
 
+@pytest.mark.parametrize("position", ["corner", "centre"])
+def test_unit_pairs_paint_and_name_the_pixels_beyond_the_image(tmp_path, drawn, monkeypatch,
+                                                               position):
+    """conv1's 5×5 field at the corner position (0, 0) reaches 2 pixels beyond the image's top
+    and left: those 16 of its 25 pixels are painted BEYOND_RGB (never white, which reads as
+    the brightest content) and the title says what the colour is; a centre position has none,
+    and the title no such note."""
+    import torch
+
+    from convergent import models
+    from convergent.analysis.top_units import TopUnits
+    from convergent.figures import unit_pairs
+    from convergent.io.layouts import TopUnitsFile
+    from convergent.models import checkpoints
+
+    torch.manual_seed(0)
+    net = models.build(ARCH, num_classes=10, in_channels=1, image_size=28).eval()
+    monkeypatch.setattr(checkpoints, "load_network", lambda path, arch: (net, {}))
+    images = rng.uniform(size=(20, 1, 28, 28))
+    monkeypatch.setattr(unit_pairs, "probe_pixels", lambda dataset, split, index: images)
+    x_a = activations(400, 16)
+    pair = planted_pair(tmp_path, "conv1", x_a, x_a + rng.normal(size=x_a.shape))
+    r = 0 if position == "corner" else 14
+    files = []
+    for model in (A, B):
+        top = TopUnits.empty(16, 4)
+        acts = np.zeros((20, 16, 28, 28))
+        acts[:, :, r, r] = rng.uniform(1, 2, size=(20, 16))  # every unit's top: (r, r)
+        top.add(acts, 0)
+        files.append(str(tmp_path / f"{model.split('/')[1]}.units.h5"))
+        TopUnitsFile.save(files[-1], {"conv1": top}, np.arange(20), {"model": model})
+    fig = drawn(unit_pairs, "unit-pairs", pair=str(pair), partner=PARTNER, units=files,
+                checkpoints=["a", "b"],
+                spec={"arch": ARCH, "dataset": {}, "probe": {"split": "test"}, "k": 2})
+    for ax in (ax for ax in fig.axes if ax.images):
+        tiles = ax.images[0].get_array()
+        painted = np.all(tiles == unit_pairs.BEYOND_RGB, axis=-1).sum()
+        assert painted == (8 * 16 if position == "corner" else 0)  # 4 patches a net
+    title = fig.texts[0].get_text()
+    assert ("blue = beyond the image's edge" in title) == (position == "corner"), title
+    assert_text_fits(fig)
+
+
 @pytest.mark.parametrize("case", ["residual", "recorded", "tokens"])
 def test_unit_pairs_without_a_receptive_field_show_whole_images(tmp_path, drawn, monkeypatch,
                                                                 case):

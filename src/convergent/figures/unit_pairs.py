@@ -31,6 +31,9 @@ GAP_GREY = 0.82
 SEPARATOR = PALETTE[1]
 #: the outline of a unit's top position on a whole image
 MARK_RGB = (0.9, 0.1, 0.1)
+#: a patch's pixels beyond the image's edge (the network's padding): a colour no greyscale
+#: pixel has, where white would read as the brightest image content
+BEYOND_RGB = (0.55, 0.75, 1.0)
 
 
 def probe_pixels(dataset: dict, split: str, index: np.ndarray) -> np.ndarray:
@@ -100,15 +103,21 @@ def marked(image: np.ndarray, grid: tuple[int, int], r: int, c: int) -> np.ndarr
 def unit_patches(
     images: np.ndarray, top: TopUnits, unit: int, rf: ReceptiveField | None
 ) -> list[np.ndarray]:
-    """The unit's top images: patches cropped to its receptive field ``rf``; or, unknown,
-    whole images, a conv unit's top position outlined."""
+    """The unit's top images: patches cropped to its receptive field ``rf`` (pixels beyond
+    the image's edge NaN: see :func:`beyond_painted`); or, unknown, whole images, a conv unit's
+    top position outlined."""
     mark = rf is None and len(top.grid) == 2
     return [
         marked(as_rgb(images[i]), tuple(top.grid), r, c) if mark
-        else as_rgb(crop(images[i], rf, r, c, fill=1.0))
+        else as_rgb(crop(images[i], rf, r, c, fill=np.nan))
         for i, r, c in zip(top.image[unit], top.row[unit], top.col[unit], strict=True)
         if i >= 0
     ]
+
+
+def beyond_painted(tile: np.ndarray) -> np.ndarray:
+    """An (H, W, 3) patch with its pixels beyond the image (NaN) in BEYOND_RGB."""
+    return np.where(np.isnan(tile).any(axis=-1, keepdims=True), BEYOND_RGB, tile)
 
 
 def shown(rf: ReceptiveField | None, grid: np.ndarray, network: bool) -> str:
@@ -163,6 +172,7 @@ def main(args: argparse.Namespace) -> None:
         filters = [None, None]
     best, worst = best_and_worst(c, one.partner, one.value, spec["k"])
     rows = max(len(best), 1)
+    beyond = False  # whether a patch shown crosses the image's edge
     fig = plt.figure(figsize=(13, 0.95 * rows + 1.6), layout="constrained")
     for subfig, (chosen, kind) in zip(fig.subfigures(1, 2, wspace=0.04),
                                       ((best, "best"), (worst, "worst")), strict=True):
@@ -172,6 +182,8 @@ def main(args: argparse.Namespace) -> None:
             v = one.partner[u]
             tiles_a = unit_patches(images, tops[0], u, rf)
             tiles_b = unit_patches(images, tops[1], v, rf)
+            beyond |= any(np.isnan(t).any() for t in tiles_a + tiles_b)
+            tiles_a, tiles_b = ([beyond_painted(t) for t in ts] for ts in (tiles_a, tiles_b))
             if filters[0] is not None:
                 tiles_a = [filter_image(filters[0][u])] + tiles_a
                 tiles_b = tiles_b + [filter_image(filters[1][v])]
@@ -181,7 +193,7 @@ def main(args: argparse.Namespace) -> None:
             ax = axes[row]
             ax.imshow(np.concatenate([left, sep, hstack(tiles_b)], axis=1),
                       interpolation="nearest")
-            # net A | net B: a bar in the gap (the tiles' own gaps are white too)
+            # net A | net B: a bar in the white gap between them
             ax.axvline(left.shape[1] + sep.shape[1] / 2 - 0.5, color=SEPARATOR, lw=2.5)
             ax.set_xticks([])
             ax.set_yticks([])
@@ -199,6 +211,8 @@ def main(args: argparse.Namespace) -> None:
     where = shown(rf, tops[0].grid, bool(nets))
     # no-break spaces: a wrap never leaves "0)" alone on a line
     framing = "; filters at the ends (grey\u00a0=\u00a00)" if filters[0] is not None else ""
+    if beyond:
+        framing += "; blue = beyond the image's edge"
     suptitle(fig,
         f"{layer}: top-activating probe {'patches' if rf else 'images'} of one-to-one "
         "matched units\n"
