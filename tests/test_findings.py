@@ -3,6 +3,7 @@ and the README's copy of the default study's findings against the renderer."""
 
 from __future__ import annotations
 
+import html
 import re
 from itertools import combinations
 from pathlib import Path
@@ -278,6 +279,16 @@ def test_csv_page_shows_every_cell():
     df = pd.DataFrame({"layer": ["conv1", "fc7"], "value": [0.123456, np.nan], "n": [3, 4]})
     page = csv_html(df, "t")
     assert page.count("<tr>") == 3 and "0.1235" in page and ">conv1<" in page
+
+
+def test_csv_page_keeps_short_texts_on_one_line_and_lets_prose_wrap():
+    """A device name beside a 64-character hash was squeezed to one word a line; prose (a
+    reason) still wraps."""
+    device, reason = "CPU: AMD EPYC (x86_64, AVX2)", "undefined: " + "n < 2 × rank; " * 5
+    page = csv_html(pd.DataFrame({"device": [device], "reason": [reason]}), "t")
+    assert f'<td class="short">{html.escape(device)}</td>' in page
+    assert f"<td>{html.escape(reason)}</td>" in page
+    assert "td.short { white-space: nowrap; }" in page
 
 
 # ------------------------------------------------------------------ the README's copy

@@ -23,6 +23,8 @@ table.findings th, table.findings td, table.csv th, table.csv td {
 table.findings th, table.csv th { background: #f0f0f0; text-align: left; }
 table.findings td:first-child { min-width: 32em; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+/* a short text (a device, a model) is not squeezed into a column of single words */
+td.short { white-space: nowrap; }
 /* wide tables scroll inside their page instead of being cut off on the right */
 div.wide { overflow-x: auto; max-width: 100%; }
 </style>"""
@@ -197,6 +199,10 @@ def model_columns(df: pd.DataFrame) -> pd.DataFrame:
     return df[first + [c for c in df.columns if c not in first]]
 
 
+#: a text cell this long or shorter is kept on one line; longer ones (reasons, notes) wrap
+SHORT_TEXT = 40
+
+
 def csv_html(df: pd.DataFrame, title: str, caption_rst: str = "") -> str:
     """A standalone HTML page showing a CSV table (numbers to 4 significant digits; a
     ``measure`` column by the registry's display names; models as :func:`model_columns`
@@ -211,7 +217,9 @@ def csv_html(df: pd.DataFrame, title: str, caption_rst: str = "") -> str:
             return f'<td class="num">{"" if math.isnan(v) else f"{v:.4g}"}</td>'
         if isinstance(v, int) and not isinstance(v, bool):
             return f'<td class="num">{v}</td>'
-        return f"<td>{html.escape(str(v))}</td>"
+        text = str(v)
+        short = ' class="short"' if len(text) <= SHORT_TEXT else ""
+        return f"<td{short}>{html.escape(text)}</td>"
 
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
     body = "\n".join(
