@@ -82,7 +82,17 @@ def snippet(recipe: dict[str, Any]) -> str:
 
 
 def train_one(spec: dict[str, Any]) -> dict[str, Any]:
-    """One seed (in a worker process): its test accuracy per epoch and training seconds."""
+    """One seed (in a worker process): its test accuracy per epoch and training seconds.  A
+    training stopped by SIGTERM (a SystemExit, :func:`convergent.training.fit`) ends its worker
+    process: the pool would otherwise catch it like any error and start the next seed, also
+    when the sweep itself was killed."""
+    try:
+        return _train_one(spec)
+    except SystemExit as stop:  # its temporary folder is removed on the way out
+        os._exit(stop.code if isinstance(stop.code, int) else 1)
+
+
+def _train_one(spec: dict[str, Any]) -> dict[str, Any]:
     import contextlib
 
     from convergent.training import fit

@@ -91,6 +91,32 @@ def test_device_run_script_runs_on_the_cpu(tmp_path):
     assert "g: cross sums 2,000 x 64" in log
 
 
+def test_a_sigtermed_recipe_training_ends_its_worker_process(monkeypatch, tmp_path):
+    """fit's SystemExit on SIGTERM leaves the worker (os._exit with its status) instead of
+    passing to the pool as an error, after which the worker would train the next seed; the
+    training's temporary folder is gone."""
+    import convergent.training
+
+    folders = []
+
+    def stopped(spec, outdir):
+        folders.append(outdir)
+        raise SystemExit(143)
+
+    class Exited(Exception):
+        pass
+
+    def exit_(status):
+        raise Exited(status)
+
+    monkeypatch.setattr(convergent.training, "fit", stopped)
+    monkeypatch.setattr(recipe.os, "_exit", exit_)
+    with pytest.raises(Exited) as ended:
+        recipe.train_one({})
+    assert ended.value.args == (143,)
+    assert len(folders) == 1 and not os.path.exists(folders[0])
+
+
 def test_recipe_images_to_91_percent_follow_the_schedule():
     """Images to 91 %: the first epoch at which every seed is >= 91 % under a schedule whose
     first epochs are a shorter run (step, constant); the whole run under onecycle, and only if
