@@ -16,7 +16,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from gpu import ROOT, Options, emit  # noqa: E402
+from gpu_record import ROOT, Options, emit  # noqa: E402
 
 #: ImageNet (ILSVRC-2012): training images, and the probe of config/paper.yaml (all of val)
 IMAGENET_TRAIN = 1_281_167

@@ -20,7 +20,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from gpu import Options, emit, study_config, train_spec  # noqa: E402
+from gpu_record import Options, emit, study_config, train_spec  # noqa: E402
 
 TARGET_ACC = 91.0  # % test accuracy of every default-study model (issue 28)
 TARGET_FIT_S = 5.0  # seconds of training per model on one H100/H200 (issue 16)

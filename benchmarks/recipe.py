@@ -36,7 +36,7 @@ import yaml
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from gpu import Options, emit, study_config, train_spec  # noqa: E402
+from gpu_record import Options, emit, study_config, train_spec  # noqa: E402
 
 TARGET = 0.91
 SEEDS = (0, 1, 2, 3)

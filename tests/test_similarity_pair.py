@@ -308,14 +308,14 @@ def test_a_block_job_gives_each_pairs_rows_reading_each_model_once(tmp_path, mon
         raise AssertionError("within sums streamed although the moments files hold them")
 
     reads = Counter()
-    features = step.image_features
+    features = ActivationFile.features
 
     def counted(f, layer, index, convention):
         reads[f.attrs["model"], layer] += 1
         return features(f, layer, index, convention)
 
     monkeypatch.setattr(step, "layer_moments", no_streamed_within)
-    monkeypatch.setattr(step, "image_features", counted)
+    monkeypatch.setattr(ActivationFile, "features", counted)
     got = _job(tmp_path, paths, pairs, SIMILARITY)
     assert set(reads.values()) == {1} and len(reads) == 3 * 2  # 3 models x 2 layers, once each
     assert list(got.columns) == list(expected.columns) and len(got) == len(expected)

@@ -11,7 +11,7 @@ from convergent.analysis.blocks import (
     pair_moments_of_arrays,
 )
 from convergent.moments import sums
-from convergent.moments.conventions import CONVENTIONS, as_features, image_features
+from convergent.moments.conventions import CONVENTIONS, as_features
 from convergent.moments.dumps import (
     cross_moments,
     layer_moments,
@@ -27,7 +27,6 @@ __all__ = [
     "pair_moments_of_arrays",
     "CONVENTIONS",
     "as_features",
-    "image_features",
     "cross_moments",
     "layer_moments",
     "pair_moments",

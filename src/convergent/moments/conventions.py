@@ -33,14 +33,9 @@ them on the networks' device).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
-
-from convergent.io import InputError
-
-if TYPE_CHECKING:
-    from convergent.io.activations import ActivationFile
 
 CONVENTIONS = ("positions", "mean", "flatten", "cls")
 
@@ -140,49 +135,10 @@ def as_features(x: Any, convention: str) -> Any:
     return _f64(x).mean(k.position_axes())
 
 
-def effective_convention(
-    fa: ActivationFile, la: str, fb: ActivationFile, lb: str, conv: str
-) -> str:
-    """``positions`` needs both layers on the same grid of positions; otherwise fall back to
-    ``mean`` (the choice is recorded with every number)."""
-    return grid_convention(conv, fa.layer(la).shape[1:], fb.layer(lb).shape[1:])
-
-
 def grid_convention(conv: str, shape_a: tuple, shape_b: tuple) -> str:
-    """:func:`effective_convention` of two layers' per-image shapes."""
+    """``positions`` needs both layers on the same grid of positions (their per-image shapes
+    ``shape_a``, ``shape_b``); otherwise fall back to ``mean`` (the choice is recorded with
+    every number)."""
     if conv != "positions":
         return conv
     return conv if grid(tuple(shape_a)) == grid(tuple(shape_b)) else "mean"
-
-
-def read_rows(f: ActivationFile, layer: str, index: np.ndarray) -> np.ndarray:
-    """Images ``index`` (any order, no repeats) of a layer, in that order, as stored.
-
-    Reads whole HDF5 chunks and selects in memory: h5py's point selection of scattered rows is
-    an order of magnitude slower, and every chunk holding a wanted row is decompressed anyway.
-    """
-    ds = f.layer(layer)
-    order = np.argsort(index)
-    wanted = index[order]
-    step = ds.chunks[0] if ds.chunks else len(ds)
-    parts = []
-    try:
-        for lo in range(wanted[0] // step * step, wanted[-1] + 1, step):
-            sel = wanted[(wanted >= lo) & (wanted < lo + step)]
-            if len(sel):
-                parts.append(ds[lo : lo + step][sel - lo])
-    except OSError as err:
-        raise InputError(
-            f"{f.path}: layer {layer!r} is unreadable ({err}); delete it and rerun snakemake"
-        ) from None
-    data = np.concatenate(parts)
-    out = np.empty_like(data)
-    out[order] = data
-    return out
-
-
-def image_features(f: ActivationFile, layer: str, index: np.ndarray, convention: str) -> np.ndarray:
-    """Per-image features (``mean``, ``flatten`` or ``cls``) of the probe images ``index``."""
-    if convention == "positions":
-        raise ValueError("per-image features need the 'mean', 'flatten' or 'cls' convention")
-    return as_features(read_rows(f, layer, index), convention)

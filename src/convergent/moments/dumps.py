@@ -14,7 +14,7 @@ import numpy as np
 from convergent.analysis.blocks import BlockMoments, PairMoments, chunks
 from convergent.io import InputError
 from convergent.moments import sums
-from convergent.moments.conventions import as_features, read_rows
+from convergent.moments.conventions import as_features
 
 if TYPE_CHECKING:  # io.activations imports the conventions of this package
     from convergent.io.activations import ActivationFile
@@ -95,7 +95,7 @@ class PairedRows:
     def rows(self, start: int, stop: int) -> np.ndarray:
         if self.data is None or not (self.lo <= start and stop <= self.lo + len(self.data)):
             self.lo = start
-            self.data = read_rows(self.f, self.layer, self.pairing[start : start + self.size])
+            self.data = self.f.rows(self.layer, self.pairing[start : start + self.size])
         return self.data[start - self.lo : stop - self.lo]
 
 

@@ -17,7 +17,6 @@ def network_distances(args: argparse.Namespace) -> None:
     from convergent.analysis.networks import distance_matrices
     from convergent.analysis.subsample import subsample_index
     from convergent.io.activations import ActivationFile, check_same_probe
-    from convergent.moments import image_features
     from convergent.progress import progress
     from convergent.tables import write_csv
 
@@ -29,7 +28,7 @@ def network_distances(args: argparse.Namespace) -> None:
         for path, model in zip(args.inputs, ids, strict=True):
             with ActivationFile(path, model) as f:
                 check_same_probe(first, f)
-                features.append(image_features(f, layer, sub, spec["image_features"]))
+                features.append(f.features(layer, sub, spec["image_features"]))
             bar.update(1)
     rows = [
         {"layer": layer, "distance": name, "network_a": a, "network_b": b, "value": d[i, j]}

@@ -24,7 +24,6 @@ def neural_demo_data(args: argparse.Namespace) -> None:
     from convergent.analysis.predictivity import layer_features, planted_responses
     from convergent.io import neural
     from convergent.io.activations import ActivationFile
-    from convergent.moments.conventions import read_rows
 
     opts = args.spec["neural"]
     demo = opts["demo"]
@@ -34,7 +33,7 @@ def neural_demo_data(args: argparse.Namespace) -> None:
         rows = np.arange(f.n_images)
         responses, areas = [], []
         for area, layer in demo["areas"].items():
-            x = layer_features(read_rows(f, layer, rows), opts["conv_features"], opts["width"])
+            x = layer_features(f.rows(layer, rows), opts["conv_features"], opts["width"])
             responses.append(planted_responses(x, demo["sites"], demo["repetitions"],
                                                demo["reliability"], demo["fraction"], rng))
             areas += [area] * demo["sites"]
@@ -57,7 +56,6 @@ def predictivity(args: argparse.Namespace) -> None:
     from convergent.io import InputError, neural
     from convergent.io.activations import ActivationFile
     from convergent.io.layouts import LayerPredictivity, PredictivityFile
-    from convergent.moments.conventions import read_rows
 
     spec, opts = args.spec, args.spec["neural"]
     data = neural.read(args.neural, opts["areas"])
@@ -77,7 +75,7 @@ def predictivity(args: argparse.Namespace) -> None:
         rows = data.probe_positions(f.probe_index, args.activations)
         for layer in spec["layers"]:
             start = time.perf_counter()
-            x = pr.layer_features(read_rows(f, layer, rows), opts["conv_features"], opts["width"])
+            x = pr.layer_features(f.rows(layer, rows), opts["conv_features"], opts["width"])
             pred, penalty = pr.cross_validated(x, target, mapping)
             ev = pr.explained_variance(pred, target)
             layers[layer] = LayerPredictivity(

@@ -20,7 +20,6 @@ def perturbations(args: argparse.Namespace) -> None:
     )
     from convergent.analysis.validation import Perturbations, perturbation_rows
     from convergent.io.activations import ActivationFile
-    from convergent.moments.conventions import image_features
     from convergent.progress import progress
     from convergent.tables import write_csv
 
@@ -36,7 +35,7 @@ def perturbations(args: argparse.Namespace) -> None:
         labels = f.probe_label[sub]
         for layer in progress(len(spec["layers"]), "layer", "perturbation series",
                               spec["layers"]):
-            x = image_features(f, layer, sub, opts["image_features"])
+            x = f.features(layer, sub, opts["image_features"])
             ref = SubsampleLayer(x, opts["rdm_metric"])
 
             def measures_of(_x, copy, ref=ref):

@@ -15,11 +15,10 @@ from convergent.io.activations import ActivationFile
 from convergent.moments import (
     BlockMoments,
     block_bounds,
-    image_features,
     layer_moments,
     paired_cross_moments,
 )
-from convergent.moments.conventions import effective_convention, positions
+from convergent.moments.conventions import grid_convention, positions
 from convergent.progress import progress
 from convergent.steps.similarity.options import SimilarityOptions
 from convergent.steps.similarity.rows import (
@@ -41,7 +40,7 @@ class SubsampleLayers:
 
     def __getitem__(self, layer: str) -> SubsampleLayer:
         if layer not in self.layers:
-            x = image_features(self.f, layer, self.sub, self.opts.image_features)
+            x = self.f.features(layer, self.sub, self.opts.image_features)
             self.layers[layer] = SubsampleLayer(x, self.opts.rdm_metric)
         return self.layers[layer]
 
@@ -126,7 +125,8 @@ def dump_layer_data(a: JobModel, b: JobModel, layer: str, opts: SimilarityOption
     shuffled null's) only, the within sums are each model's own."""
     fa, fb, blocks, chunk_images = a.f, b.f, a.blocks, a.chunk_images
     sums_device = opts.sums_device
-    conv = effective_convention(fa, layer, fb, layer, opts.conv_convention)
+    conv = grid_convention(opts.conv_convention, fa.layer(layer).shape[1:],
+                           fb.layer(layer).shape[1:])
     moments = null_cross = None
     if conv != "flatten":
         within = a.within(layer, conv), b.within(layer, conv)
