@@ -13,7 +13,8 @@ A reader of version 1 would take a token layer's tokens for its units, so a file
 version 2; a file of conv and fc layers only is version 1, as before token layers existed, and
 readers take both.  The reader checks kind, version, the model it holds and the probe set, and
 streams a layer as (samples × units) float64 blocks (:mod:`convergent.moments.conventions`:
-samples are images × positions for conv layers, images × tokens for token layers).
+samples are images × positions for conv layers, images × tokens for token layers), or reads
+chosen images' rows and per-image features.
 """
 
 from __future__ import annotations
