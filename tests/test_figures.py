@@ -356,8 +356,9 @@ def test_study_overview_panels(study, drawn, similarity):
     assert_text_fits(fig)
 
 
-def test_unit_pairs_separate_the_nets_and_keep_the_title_on_the_page(tmp_path, drawn,
-                                                                     monkeypatch):
+def _conv1_unit_pairs(tmp_path, drawn, monkeypatch, tops: np.ndarray, k: int):
+    """The unit-pairs figure of a conv1 pair of alexnet_small (random weights and images),
+    both nets' top units taken from activations ``tops`` (20 images, 16 units, 28 × 28)."""
     import torch
 
     from convergent import models
@@ -376,13 +377,20 @@ def test_unit_pairs_separate_the_nets_and_keep_the_title_on_the_page(tmp_path, d
     files = []
     for model in (A, B):
         top = TopUnits.empty(16, 4)
-        top.add(rng.uniform(size=(20, 16, 28, 28)), 0)
+        top.add(tops, 0)
         files.append(str(tmp_path / f"{model.split('/')[1]}.units.h5"))
         TopUnitsFile.save(files[-1], {"conv1": top}, np.arange(20), {"model": model})
+    return drawn(unit_pairs, "unit-pairs", pair=str(pair), partner=PARTNER, units=files,
+                 checkpoints=["a", "b"],
+                 spec={"arch": ARCH, "dataset": {}, "probe": {"split": "test"}, "k": k})
+
+
+def test_unit_pairs_separate_the_nets_and_keep_the_title_on_the_page(tmp_path, drawn,
+                                                                     monkeypatch):
+    from convergent.figures import unit_pairs
+
     k = 3
-    fig = drawn(unit_pairs, "unit-pairs", pair=str(pair), partner=PARTNER, units=files,
-                checkpoints=["a", "b"],
-                spec={"arch": ARCH, "dataset": {}, "probe": {"split": "test"}, "k": k})
+    fig = _conv1_unit_pairs(tmp_path, drawn, monkeypatch, rng.uniform(size=(20, 16, 28, 28)), k)
     rows = [ax for ax in fig.axes if ax.images]
     assert len(rows) == 2 * k  # best and worst
     for ax in rows:
@@ -403,33 +411,12 @@ def test_unit_pairs_paint_and_name_the_pixels_beyond_the_image(tmp_path, drawn, 
     and left: those 16 of its 25 pixels are painted BEYOND_RGB (never white, which reads as
     the brightest content) and the title says what the colour is; a centre position has none,
     and the title no such note."""
-    import torch
-
-    from convergent import models
-    from convergent.analysis.top_units import TopUnits
     from convergent.figures import unit_pairs
-    from convergent.io.layouts import TopUnitsFile
-    from convergent.models import checkpoints
 
-    torch.manual_seed(0)
-    net = models.build(ARCH, num_classes=10, in_channels=1, image_size=28).eval()
-    monkeypatch.setattr(checkpoints, "load_network", lambda path, arch: (net, {}))
-    images = rng.uniform(size=(20, 1, 28, 28))
-    monkeypatch.setattr(unit_pairs, "probe_pixels", lambda dataset, split, index: images)
-    x_a = activations(400, 16)
-    pair = planted_pair(tmp_path, "conv1", x_a, x_a + rng.normal(size=x_a.shape))
     r = 0 if position == "corner" else 14
-    files = []
-    for model in (A, B):
-        top = TopUnits.empty(16, 4)
-        acts = np.zeros((20, 16, 28, 28))
-        acts[:, :, r, r] = rng.uniform(1, 2, size=(20, 16))  # every unit's top: (r, r)
-        top.add(acts, 0)
-        files.append(str(tmp_path / f"{model.split('/')[1]}.units.h5"))
-        TopUnitsFile.save(files[-1], {"conv1": top}, np.arange(20), {"model": model})
-    fig = drawn(unit_pairs, "unit-pairs", pair=str(pair), partner=PARTNER, units=files,
-                checkpoints=["a", "b"],
-                spec={"arch": ARCH, "dataset": {}, "probe": {"split": "test"}, "k": 2})
+    tops = np.zeros((20, 16, 28, 28))
+    tops[:, :, r, r] = rng.uniform(1, 2, size=(20, 16))  # every unit's top: (r, r)
+    fig = _conv1_unit_pairs(tmp_path, drawn, monkeypatch, tops, k=2)
     for ax in (ax for ax in fig.axes if ax.images):
         tiles = ax.images[0].get_array()
         painted = np.all(tiles == unit_pairs.BEYOND_RGB, axis=-1).sum()
