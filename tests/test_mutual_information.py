@@ -25,6 +25,30 @@ def test_zero_bin_then_equal_frequency_bins():
         assert nonzero.max() - nonzero.min() <= 2  # 9 equal-frequency bins of the non-zeros
 
 
+def test_codes_are_the_binary_search_of_the_edges_with_nans_and_infinite_edges():
+    rng = np.random.default_rng(9)
+    x = relu_samples(5000, 4, rng)
+    x[rng.random(x.shape) < 0.01] = np.nan
+    x[:3, 1] = np.inf
+    edges = mi.bin_edges(x[:2000], bins=10)
+    edges[2] = np.inf  # a unit never non-zero in the sample
+    x[10:14, 3] = edges[3, 2:6]  # values equal to an edge go up
+    c = mi.codes(x, edges)
+    for u in range(4):
+        want = 1 + np.searchsorted(edges[u], x[:, u], side="right")
+        want[x[:, u] < 1e-6] = 0
+        np.testing.assert_array_equal(c[:, u], want)
+    assert set(np.unique(c[:, 0])) == set(range(10))
+    np.testing.assert_array_equal(c[10:14, 3], [4, 5, 6, 7])
+    assert (c[np.isnan(x)] == 9).all() and (c[:3, 1] == 9).all()
+    assert set(c[~np.isnan(x[:, 2]), 2]) == {0, 1}  # edges at +inf: bins 0 and 1 only
+
+
+def test_joint_counts_equal_brute_force_histograms_across_blocks(monkeypatch):
+    monkeypatch.setattr(mi, "BLOCK_ROWS", 64)  # 700 rows: 11 blocks, the last partial
+    test_joint_counts_equal_brute_force_histograms()
+
+
 def test_joint_counts_equal_brute_force_histograms():
     rng = np.random.default_rng(1)
     ca = rng.integers(0, 5, size=(700, 3)).astype(np.uint8)
@@ -85,12 +109,35 @@ def test_identical_units_have_mi_equal_to_their_entropy():
     np.testing.assert_allclose(np.diagonal(mi.mutual_information(h2.counts, "none")), entropy)
 
 
+def subsample(chunks, total, size, seed=0, zero=None):
+    """Each unit's kept values (a list per array) of a RowSample fed ``chunks`` (tuples)."""
+    sample = mi.RowSample(total, size, seed, zero)
+    for chunk in chunks:
+        sample.add(*chunk)
+    return sample.units()
+
+
 def test_subsample_keeps_about_the_requested_rows():
     rng = np.random.default_rng(5)
-    chunks = [rng.normal(size=(1000, 2)) for _ in range(10)]
-    sample = mi.subsample_rows(iter(chunks), 10_000, 2000, seed=0)
-    assert 1800 < len(sample) < 2200
-    assert len(mi.subsample_rows(iter(chunks), 10_000, None)) == 10_000
+    chunks = [(rng.normal(size=(1000, 2)),) for _ in range(10)]
+    [units] = subsample(chunks, 10_000, 2000)
+    assert len(units) == 2 and len(units[0]) == len(units[1])
+    assert 1800 < len(units[0]) < 2200
+    [units] = subsample(chunks, 10_000, None)
+    np.testing.assert_array_equal(units[1], np.concatenate([c[:, 1] for c, in chunks]))
+
+
+def test_a_subsample_keeps_the_same_rows_of_paired_arrays_and_only_the_nonzero_values():
+    rng = np.random.default_rng(8)
+    xa = np.maximum(rng.normal(size=(3000, 3)), 0.0)
+    (a, b) = subsample([(xa[:1234], 1 - xa[:1234]), (xa[1234:], 1 - xa[1234:])], 3000, 900,
+                       zero=1e-6)
+    [rows] = subsample([(xa, np.arange(3000)[:, None])], 3000, 900)[1]
+    kept = xa[rows]
+    for u in range(3):
+        np.testing.assert_array_equal(a[u], kept[kept[:, u] >= 1e-6, u])  # zeros dropped
+        np.testing.assert_array_equal(b[u], 1 - kept[1 - kept[:, u] >= 1e-6, u])
+    assert 0 < len(a[0]) < len(rows) < 1000
 
 
 def test_top_pair_agreement_counts_kept_partners():
@@ -103,16 +150,17 @@ def test_top_pair_agreement_counts_kept_partners():
 def test_a_subsample_keeps_the_same_rows_whatever_the_chunking():
     rng = np.random.default_rng(6)
     x = rng.normal(size=(5000, 3))
-    whole = mi.subsample_rows([x], 5000, 700, seed=0)
+    [whole] = subsample([(x,)], 5000, 700, seed=0)
     cuts = [0, 13, 700, 701, 2400, 5000]
-    parts = mi.subsample_rows((x[a:b] for a, b in pairwise(cuts)), 5000, 700, seed=0)
-    np.testing.assert_array_equal(whole, parts)
-    assert 600 < len(whole) < 800
+    [parts] = subsample([(x[a:b],) for a, b in pairwise(cuts)], 5000, 700, seed=0)
+    for w, p in zip(whole, parts, strict=True):
+        np.testing.assert_array_equal(w, p)
+    assert 600 < len(whole[0]) < 800
 
 
 def test_a_subsample_of_other_rows_than_announced_is_an_error():
     with pytest.raises(ValueError, match="fed 90 rows, expected 100"):
-        mi.subsample_rows([np.zeros((90, 2))], 100, 10)
+        subsample([(np.zeros((90, 2)),)], 100, 10)
 
 
 def test_histograms_fed_pass_by_pass_equal_the_one_call():
@@ -121,8 +169,7 @@ def test_histograms_fed_pass_by_pass_equal_the_one_call():
     rng = np.random.default_rng(7)
     layers = {k: (relu_samples(2000, p, rng), relu_samples(2000, q, rng))
               for k, (p, q) in {"x": (3, 2), "y": (1, 4)}.items()}
-    hists = {k: mi.UnitHistograms(2000, xa.shape[1], 6, 1e-6, 500)
-             for k, (xa, _) in layers.items()}
+    hists = {k: mi.UnitHistograms(2000, 6, 1e-6, 500) for k in layers}
     for _ in mi.PASSES:
         for start in range(0, 2000, 300):
             for k, (xa, xb) in layers.items():
@@ -130,7 +177,7 @@ def test_histograms_fed_pass_by_pass_equal_the_one_call():
         for h in hists.values():
             h.end_pass()
     for k, (xa, xb) in layers.items():
-        ref = mi.unit_histograms(lambda xa=xa, xb=xb: [(xa, xb)], 2000, xa.shape[1], 6, 1e-6, 500)
+        ref = mi.unit_histograms(lambda xa=xa, xb=xb: [(xa, xb)], 2000, 6, 1e-6, 500)
         for got, want in zip(hists[k].result(), ref, strict=True):
             np.testing.assert_array_equal(got, want)
         assert hists[k].result()[2].sum() == 2000 * xa.shape[1] * xb.shape[1]

@@ -5,10 +5,10 @@ zeros) go to bin 0; the remaining values are split into ``bins - 1`` equal-frequ
 inner edges are quantiles of the non-zero values.  Quantiles come from a sample of rows (or all
 rows); the edges are then fixed and every sample is coded by :func:`codes`.
 
-Counts: the joint histogram of every (unit of A, unit of B) pair is accumulated chunk by chunk as
-one matrix product of one-hot codes, ``onehot(A)ᵀ · onehot(B)`` of shape (p·bins, q·bins), which
-BLAS does exactly (float32 holds integers below 2²⁴, so chunks are capped at that many rows and
-the totals kept in int64).
+Counts: the joint histogram of every (unit of A, unit of B) pair is accumulated block by block
+of :data:`BLOCK_ROWS` rows as one matrix product of one-hot codes, ``onehot(A)ᵀ · onehot(B)`` of
+shape (p·bins, q·bins), which BLAS does exactly (float32 holds integers below 2²⁴, more than a
+block's rows; the sums are kept in float64, exact below 2⁵³).
 
 Estimator, in nats: plug-in MI  Î = Σ p̂_ab log(p̂_ab / (p̂_a p̂_b)), and the Miller–Madow
 bias-corrected MI  Î_MM = Î − (m_ab − m_a − m_b + 1) / (2N), which is H_MM(A) + H_MM(B) −
@@ -22,8 +22,9 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
-#: float32 represents every integer up to 2**24 exactly: the most rows one product may count.
-MAX_EXACT_ROWS = 1 << 24
+#: rows coded and counted at a time: their one-hot codes stay in the processor's cache (a
+#: whole chunk's would be fresh pages, each faulted in), and float32 counts them exactly
+BLOCK_ROWS = 8192
 
 
 def bin_edges(x: np.ndarray, bins: int = 10, zero: float = 1e-6) -> np.ndarray:
@@ -33,23 +34,30 @@ def bin_edges(x: np.ndarray, bins: int = 10, zero: float = 1e-6) -> np.ndarray:
     are split at the k/(bins−1) quantiles (k = 1 … bins−2) of the non-zero values of each unit.
     A unit that is never non-zero gets edges at +inf (everything lands in bin 0 or bin 1).
     """
+    return quantile_edges([col[col >= zero] for col in np.ascontiguousarray(x.T)], bins)
+
+
+def quantile_edges(nonzero: list[np.ndarray], bins: int) -> np.ndarray:
+    """:func:`bin_edges` from each unit's non-zero values (one array per unit)."""
     if bins < 3:
         raise ValueError(f"bins = {bins}: need at least 3 (one zero bin and two for the rest)")
     levels = np.arange(1, bins - 1) / (bins - 1)
-    edges = np.full((x.shape[1], bins - 2), np.inf)
-    for u in range(x.shape[1]):
-        nonzero = x[x[:, u] >= zero, u]
-        if len(nonzero):
-            edges[u] = np.quantile(nonzero, levels)
+    edges = np.full((len(nonzero), bins - 2), np.inf)
+    for u, values in enumerate(nonzero):
+        if len(values):
+            edges[u] = np.quantile(values, levels)
     return edges
 
 
 def codes(x: np.ndarray, edges: np.ndarray, zero: float = 1e-6) -> np.ndarray:
-    """Bin index (uint8, 0 … bins−1) of every value of ``x`` (samples × units)."""
-    out = np.empty(x.shape, dtype=np.uint8)
-    for u in range(x.shape[1]):
-        # side="right": a value equal to an edge goes to the upper bin, as with np.digitize
-        out[:, u] = 1 + np.searchsorted(edges[u], x[:, u], side="right")
+    """Bin index (uint8, 0 … bins−1) of every value of ``x`` (samples × units).
+
+    A value's bin above 0 is 1 + the number of inner edges at or below it (as
+    ``np.searchsorted(edges, value, side="right")``, NaN above every edge), counted one edge of
+    every unit at a time: a branch-free comparison, twice as fast as a binary search here."""
+    out = np.full(x.shape, edges.shape[1] + 1, dtype=np.uint8)
+    for edge in edges.T:
+        out -= x < edge
     out[x < zero] = 0
     return out
 
@@ -57,20 +65,32 @@ def codes(x: np.ndarray, edges: np.ndarray, zero: float = 1e-6) -> np.ndarray:
 def one_hot(c: np.ndarray, bins: int) -> np.ndarray:
     """(samples × units) codes -> (samples × units·bins) float32 one-hot, unit-major."""
     n, p = c.shape
-    out = np.zeros((n, p * bins), dtype=np.float32)
-    out[np.arange(n)[:, None], np.arange(p) * bins + c] = 1.0
+    out = np.zeros((n, p, bins), dtype=np.float32)
+    np.put_along_axis(out, c[:, :, None].astype(np.intp), 1.0, axis=2)
+    return out.reshape(n, p * bins)
+
+
+def one_hot_products(ca: np.ndarray, cb: np.ndarray, bins: int) -> np.ndarray:
+    """Σ over rows of onehot(A)ᵀ · onehot(B): the (p·bins, q·bins) joint counts of two code
+    arrays, unit-major, as exact float64."""
+    out = np.zeros((ca.shape[1] * bins, cb.shape[1] * bins))
+    for start in range(0, len(ca), BLOCK_ROWS):
+        block = slice(start, start + BLOCK_ROWS)
+        out += one_hot(ca[block], bins).T @ one_hot(cb[block], bins)
     return out
 
 
 def joint_counts(ca: np.ndarray, cb: np.ndarray, bins: int) -> np.ndarray:
     """Joint histograms (p, q, bins, bins) int64 of every unit pair, from two code arrays."""
-    p, q = ca.shape[1], cb.shape[1]
-    total = np.zeros((p * bins, q * bins), dtype=np.int64)
-    for start in range(0, len(ca), MAX_EXACT_ROWS):
-        stop = start + MAX_EXACT_ROWS
-        prod = one_hot(ca[start:stop], bins).T @ one_hot(cb[start:stop], bins)
-        total += np.rint(prod).astype(np.int64)
-    return total.reshape(p, bins, q, bins).transpose(0, 2, 1, 3)
+    return _histograms(one_hot_products(ca, cb, bins), bins)
+
+
+def _histograms(products: np.ndarray, bins: int) -> np.ndarray:
+    """(p·bins, q·bins) unit-major counts -> (p, q, bins, bins) int64, C-contiguous: the MI's
+    sums over them then add in one order, whatever the products' layout."""
+    p, q = products.shape[0] // bins, products.shape[1] // bins
+    counts = products.astype(np.int64).reshape(p, bins, q, bins).transpose(0, 2, 1, 3)
+    return np.ascontiguousarray(counts)
 
 
 class JointHistogram:
@@ -81,12 +101,17 @@ class JointHistogram:
             raise ValueError("both nets need the same number of bins")
         self.edges_a, self.edges_b, self.zero = edges_a, edges_b, zero
         self.bins = edges_a.shape[1] + 2
-        self.counts = np.zeros((len(edges_a), len(edges_b), self.bins, self.bins), dtype=np.int64)
+        self._products = np.zeros((len(edges_a) * self.bins, len(edges_b) * self.bins))
 
     def add(self, xa: np.ndarray, xb: np.ndarray) -> None:
         """Count one chunk of paired (samples × units) rows of net A and net B."""
         ca, cb = codes(xa, self.edges_a, self.zero), codes(xb, self.edges_b, self.zero)
-        self.counts += joint_counts(ca, cb, self.bins)
+        self._products += one_hot_products(ca, cb, self.bins)
+
+    @property
+    def counts(self) -> np.ndarray:
+        """The joint histograms so far, (p, q, bins, bins) int64."""
+        return _histograms(self._products, self.bins)
 
 
 def _xlogx_sum(counts: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
@@ -126,34 +151,36 @@ def entropy(counts: np.ndarray) -> np.ndarray:
 
 class RowSample:
     """A uniform random subset of about ``size`` of the ``total`` rows of (rows × units) chunks
-    fed in order: every row is kept independently with probability size/total (all rows if
-    ``size`` is None or ≥ ``total``), so memory stays bounded by about ``size`` rows.  The draws
-    follow the rows, not the chunks: any chunking of the same rows keeps the same rows."""
+    fed in order, the same rows of each array fed with a chunk (two nets' paired rows): every
+    row is kept independently with probability size/total (all rows if ``size`` is None or ≥
+    ``total``), so memory stays bounded by about ``size`` rows.  The draws follow the rows, not
+    the chunks: any chunking of the same rows keeps the same rows.
 
-    def __init__(self, total: int, size: int | None, seed: int = 0) -> None:
-        self.rng, self.total, self.seen = np.random.default_rng(seed), total, 0
+    Kept unit by unit (what :func:`quantile_edges` reads): each unit's values of the kept rows,
+    only those at or above ``zero`` if it is given."""
+
+    def __init__(self, total: int, size: int | None, seed: int = 0,
+                 zero: float | None = None) -> None:
+        self.rng, self.total, self.seen, self.zero = np.random.default_rng(seed), total, 0, zero
         self.keep = None if size is None or size >= total else size / total
-        self.parts: list[np.ndarray] = []
+        self.parts: list[list[list[np.ndarray]]] = []  # per chunk, per array, per unit
 
-    def add(self, x: np.ndarray) -> None:
-        self.seen += len(x)
-        self.parts.append(x if self.keep is None else x[self.rng.random(len(x)) < self.keep])
+    def add(self, *xs: np.ndarray) -> None:
+        """One chunk: arrays of the same rows."""
+        n = len(xs[0])
+        self.seen += n
+        kept = slice(None) if self.keep is None else self.rng.random(n) < self.keep
+        # a transposed copy holds each unit's values contiguously (a column's are strided)
+        self.parts.append([[col if self.zero is None else col[col >= self.zero]
+                            for col in np.ascontiguousarray(x[kept].T)] for x in xs])
 
-    def rows(self) -> np.ndarray:
-        """The kept rows; every one of the ``total`` rows must have been fed."""
+    def units(self) -> list[list[np.ndarray]]:
+        """Per array fed, each unit's kept values; every one of the ``total`` rows must have
+        been fed."""
         if self.seen != self.total:
             raise ValueError(f"fed {self.seen} rows, expected {self.total}")
-        return np.concatenate(self.parts)
-
-
-def subsample_rows(
-    chunks: Iterable[np.ndarray], total: int, size: int | None, seed: int = 0
-) -> np.ndarray:
-    """:class:`RowSample` of a stream of (rows × units) chunks."""
-    sample = RowSample(total, size, seed)
-    for x in chunks:
-        sample.add(x)
-    return sample.rows()
+        return [[np.concatenate(unit) for unit in zip(*array, strict=True)]
+                for array in zip(*self.parts, strict=True)]
 
 
 class UnitHistograms:
@@ -161,13 +188,13 @@ class UnitHistograms:
     (samples × units) chunks fed one at a time (so a caller can feed many layers from one pass
     of the networks): first a row subsample (the same rows of both nets) for the bin edges, then
     the joint histograms with those edges.  Per pass: :meth:`add` every chunk, then
-    :meth:`end_pass`.  ``rows``: the rows of a pass; ``units_a``: A's units."""
+    :meth:`end_pass`.  ``rows``: the rows of a pass."""
 
     def __init__(
-        self, rows: int, units_a: int, bins: int, zero: float, quantile_rows: int | None
+        self, rows: int, bins: int, zero: float, quantile_rows: int | None
     ) -> None:
-        self.units_a, self.bins, self.zero = units_a, bins, zero
-        self.sample: RowSample | None = RowSample(rows, quantile_rows, seed=0)
+        self.bins, self.zero = bins, zero
+        self.sample: RowSample | None = RowSample(rows, quantile_rows, seed=0, zero=zero)
         self.hist: JointHistogram | None = None
         self.done = False
 
@@ -176,7 +203,7 @@ class UnitHistograms:
         if self.done:
             raise RuntimeError("both passes are over")
         if self.sample is not None:
-            self.sample.add(np.hstack((xa, xb)))
+            self.sample.add(xa, xb)
         else:
             self.hist.add(xa, xb)
 
@@ -186,10 +213,8 @@ class UnitHistograms:
         if self.sample is None:
             self.done = True
             return
-        sample, self.sample = self.sample.rows(), None
-        edges = (bin_edges(sample[:, : self.units_a], self.bins, self.zero),
-                 bin_edges(sample[:, self.units_a :], self.bins, self.zero))
-        self.hist = JointHistogram(*edges, self.zero)
+        nonzero, self.sample = self.sample.units(), None
+        self.hist = JointHistogram(*(quantile_edges(v, self.bins) for v in nonzero), self.zero)
 
     def result(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(edges of A, edges of B, joint counts (p, q, bins, bins)), after both passes."""
@@ -205,14 +230,13 @@ PASSES = ("bin edges", "joint histograms")
 def unit_histograms(
     chunk_pairs: Callable[[], Iterable[tuple[np.ndarray, np.ndarray]]],
     rows: int,
-    units_a: int,
     bins: int,
     zero: float,
     quantile_rows: int | None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:meth:`UnitHistograms.result` of the paired chunks that ``chunk_pairs()`` yields (called
     once per pass: the same chunks each time)."""
-    hist = UnitHistograms(rows, units_a, bins, zero, quantile_rows)
+    hist = UnitHistograms(rows, bins, zero, quantile_rows)
     for _ in PASSES:
         for xa, xb in chunk_pairs():
             hist.add(xa, xb)

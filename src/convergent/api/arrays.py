@@ -107,9 +107,7 @@ def mutual_information_matrix(
     Runs on the CPU in float64.
     """
     x, y = (numpy64(v) for v in pair(x, y))
-    _, _, counts = mi.unit_histograms(
-        lambda: [(x, y)], len(x), x.shape[1], bins, zero, quantile_rows
-    )
+    _, _, counts = mi.unit_histograms(lambda: [(x, y)], len(x), bins, zero, quantile_rows)
     return mi.mutual_information(counts, correction)
 
 

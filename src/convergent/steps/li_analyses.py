@@ -80,9 +80,8 @@ def pair_information(
             raise InputError(f"{pair.path}: a pair file of layer {pair.attrs['layer']!r}, "
                              f"given as {layer!r}'s; pass the files in the layers' order")
         corr[layer] = pair.matchings().semi_a2b
-        hists[layer] = mi.UnitHistograms(int(pair.attrs["samples"]), len(corr[layer].value),
-                                         opt["mi_bins"], opt["mi_zero"],
-                                         opt["mi_quantile_samples"])
+        hists[layer] = mi.UnitHistograms(int(pair.attrs["samples"]), opt["mi_bins"],
+                                         opt["mi_zero"], opt["mi_quantile_samples"])
     for name in mi.PASSES:
         for chunk in chunk_pairs(name):
             for layer, (xa, xb) in chunk.items():
