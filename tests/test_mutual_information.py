@@ -5,6 +5,7 @@ from itertools import pairwise
 import numpy as np
 import pytest
 
+from convergent.analysis import matching
 from convergent.analysis import mutual_information as mi
 
 
@@ -183,3 +184,32 @@ def test_histograms_fed_pass_by_pass_equal_the_one_call():
         assert hists[k].result()[2].sum() == 2000 * xa.shape[1] * xb.shape[1]
     with pytest.raises(RuntimeError, match="both passes are over"):
         hists["x"].add(*layers["x"])
+
+
+def test_a_constant_unit_shares_exactly_no_information_whatever_the_sums_order():
+    """A dead unit's MI terms cancel: exactly 0 with every unit (float sums would leave ±1e-15
+    that picks its semi-matching partner), under both corrections, from any layout of the
+    counts; the other units' MI is untouched."""
+    rng = np.random.default_rng(10)
+    xa, xb = relu_samples(5000, 4, rng), relu_samples(5000, 5, rng)
+    xa[:, 2] = 0.0  # dead in A
+    xb[:, 3] = 0.0  # dead in B
+    h = mi.JointHistogram(mi.bin_edges(xa), mi.bin_edges(xb))
+    h.add(xa, xb)
+    for correction in ("miller_madow", "none"):
+        for counts in (h.counts, np.asfortranarray(h.counts)):
+            m = mi.mutual_information(counts, correction)
+            assert (m[2] == 0.0).all() and (m[:, 3] == 0.0).all()
+            live = np.ix_([0, 1, 3], [0, 1, 2, 4])
+            assert (m[live] != 0.0).all()
+        assert matching.semi_matching(m)[0][2] == 0  # no partner by rounding: the first
+
+
+def test_mi_partner_agreement_counts_live_units_only():
+    from convergent.steps.li_analyses import _same_partner
+
+    corr = np.array([3, 0, 1, 0])
+    by_mi = np.array([3, 2, 1, 0])  # unit 1 (dead) differs, unit 3 (dead) happens to agree
+    live = np.array([True, False, True, False])
+    assert _same_partner(corr, by_mi, live) == 1.0
+    assert np.isnan(_same_partner(corr, by_mi, np.zeros(4, bool)))

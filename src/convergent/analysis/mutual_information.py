@@ -123,22 +123,27 @@ def _xlogx_sum(counts: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
 def mutual_information(counts: np.ndarray, correction: str = "miller_madow") -> np.ndarray:
     """MI in nats (p × q) from joint histograms (p, q, bins, bins).
 
-    ``correction``: "none" (plug-in) or "miller_madow" (see the module docstring).
+    ``correction``: "none" (plug-in) or "miller_madow" (see the module docstring).  A unit all
+    in one bin (constant on the probe images, e.g. dead) has MI exactly 0 with every unit: its
+    terms cancel, but their float sums leave ±1e-15, which would pick its semi-matching
+    partner by rounding (and change it with the order of the sums).
     """
+    if correction not in ("none", "miller_madow"):
+        raise ValueError(f"correction = {correction!r}: use 'none' or 'miller_madow'")
     n = counts[0, 0].sum().astype(np.float64)
     joint = _xlogx_sum(counts, (2, 3))
     marg_a = _xlogx_sum(counts.sum(axis=3), (2,))
     marg_b = _xlogx_sum(counts.sum(axis=2), (2,))
     # Î = Σ c log c − Σ c_a log c_a − Σ c_b log c_b + N log N, all over N
     mi = (joint - marg_a - marg_b) / n + np.log(n)
-    if correction == "none":
-        return np.maximum(mi, 0.0)
-    if correction != "miller_madow":
-        raise ValueError(f"correction = {correction!r}: use 'none' or 'miller_madow'")
-    m_ab = (counts > 0).sum(axis=(2, 3))
-    m_a = (counts.sum(axis=3) > 0).sum(axis=2)
+    m_a = (counts.sum(axis=3) > 0).sum(axis=2)  # occupied bins of A's unit (p × q, per pair)
     m_b = (counts.sum(axis=2) > 0).sum(axis=2)
-    return mi - (m_ab - m_a - m_b + 1) / (2 * n)
+    if correction == "none":
+        mi = np.maximum(mi, 0.0)
+    else:
+        mi -= ((counts > 0).sum(axis=(2, 3)) - m_a - m_b + 1) / (2 * n)
+    mi[(m_a == 1) | (m_b == 1)] = 0.0
+    return mi
 
 
 def entropy(counts: np.ndarray) -> np.ndarray:
