@@ -116,6 +116,22 @@ def test_rbf_cka_matches_textbook_with_median_bandwidth():
     )
 
 
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 31, 300, 301])
+def test_the_median_distance_from_the_upper_triangle_is_numpys_median_to_the_bit(n):
+    """Odd and even sizes, resamples with repeated images (off-diagonal zeros), ties."""
+    rng = np.random.default_rng(n)
+    for draw in range(12):
+        x = rng.normal(size=(n, 4))
+        x = np.round(x, 1) if draw % 3 == 0 else x  # tied distances
+        idx = rng.integers(0, n, n) if draw % 2 else np.arange(n)
+        gram = x @ x.T
+        sq = np.diag(gram)  # as the Gram route: the diagonal exactly 0
+        d = np.maximum(sq[:, None] + sq[None, :] - 2 * gram, 0.0)[np.ix_(idx, idx)]
+        assert kernels.median_distance(d) == np.median(d)
+    d[0, -1] = d[-1, 0] = np.nan
+    assert n == 1 or np.isnan(kernels.median_distance(d))
+
+
 def test_debiased_cka_matches_unbiased_hsic_estimator():
     x, y = planted()
     k, lg = x @ x.T, y @ y.T

@@ -25,11 +25,37 @@ def rbf_of_gram(dots: np.ndarray, fraction: float = 0.4) -> np.ndarray:
     """:func:`gram_rbf` from the linear Gram matrix XXᵀ (of X or of X centred: the
     distances are the same)."""
     sq_norms = np.diag(dots)
-    sq_dist = np.maximum(sq_norms[:, None] + sq_norms[None, :] - 2 * dots, 0.0)
-    median = np.median(sq_dist)
+    return rbf_of_distances(np.maximum(sq_norms[:, None] + sq_norms[None, :] - 2 * dots, 0.0),
+                            fraction)
+
+
+def rbf_of_distances(
+    sq_dist: np.ndarray, fraction: float = 0.4, upper: tuple[np.ndarray, np.ndarray] | None = None
+) -> np.ndarray:
+    """:func:`gram_rbf` from the squared distances (``upper``: their upper triangle's indices,
+    :func:`median_distance`'s)."""
+    median = median_distance(sq_dist, upper)
     if median <= 0:
         return np.ones_like(sq_dist)
     return np.exp(-sq_dist / (2 * fraction**2 * median))
+
+
+def median_distance(
+    sq_dist: np.ndarray, upper: tuple[np.ndarray, np.ndarray] | None = None
+) -> float:
+    """``np.median`` of a matrix of squared distances (symmetric, zero diagonal, no negative
+    entry), to the bit, from its upper triangle (``upper``: ``np.triu_indices(n, 1)``) alone:
+    sorted, its entries are the diagonal's n zeros, then each upper entry twice, so half as
+    many entries are partitioned (the RBF bandwidth of every bootstrap resample)."""
+    n = len(sq_dist)
+    values = sq_dist[np.triu_indices(n, 1) if upper is None else upper]
+    if np.isnan(values).any():
+        return np.nan
+    middle = (n * n // 2,) if n % 2 else (n * n // 2 - 1, n * n // 2)
+    ranks = [(t - n) // 2 for t in middle if t >= n]
+    values = np.partition(values, ranks) if ranks else values
+    a, b = (values[(t - n) // 2] if t >= n else 0.0 for t in (middle[0], middle[-1]))
+    return float(a) if len(middle) == 1 else float((a + b) / 2)
 
 
 def center_gram(gram: np.ndarray, unbiased: bool = False) -> np.ndarray:

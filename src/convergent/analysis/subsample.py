@@ -99,10 +99,10 @@ class SubsampleLayer:
         """The reduced features centred, with their scatter and its eigh (scatter measures)."""
         return CentredLayer(self.reduced)
 
-    def rbf(self, idx: np.ndarray, fraction: float) -> np.ndarray:
-        d = self.sq_dist[np.ix_(idx, idx)]
-        median = np.median(d)
-        return np.exp(-d / (2 * fraction**2 * median)) if median > 0 else np.ones_like(d)
+    def rbf(self, idx: np.ndarray, fraction: float, upper: tuple[np.ndarray, np.ndarray]
+            ) -> np.ndarray:
+        """The RBF kernel of images ``idx`` (``upper``: the triangle of a len(idx) matrix)."""
+        return kernels.rbf_of_distances(self.sq_dist[np.ix_(idx, idx)], fraction, upper)
 
 
 def neighbour_reasons(n: int, k: int) -> dict[str, str]:
@@ -135,19 +135,21 @@ def subsample_measures(
     copy are dropped; CKNNA of a resample weights the masked cosine matrices by the draws)."""
     ii = np.ix_(idx, idx)
     iu = np.triu_indices(len(idx), 1)
-    keep = idx[iu[0]] != idx[iu[1]]
+    first, second = idx[iu[0]], idx[iu[1]]
+    pairs = first[first != second], second[first != second]  # the RDM entries kept
     ranked = a.rdm_ranks is not None and b.rdm_ranks is not None
     if ranked:
-        ka, kb = a.rdm_ranks[ii][iu][keep], b.rdm_ranks[ii][iu][keep]
+        ka, kb = a.rdm_ranks[pairs], b.rdm_ranks[pairs]
     out = {
         "linear_cka_debiased": kernels.cka(a.gram[ii], b.gram[ii], debiased=True),
-        "rbf_cka": kernels.cka(a.rbf(idx, opts.rbf_fraction), b.rbf(idx, opts.rbf_fraction)),
+        "rbf_cka": kernels.cka(a.rbf(idx, opts.rbf_fraction, iu),
+                               b.rbf(idx, opts.rbf_fraction, iu)),
         "rsa_spearman": rsa.spearman_of_ranks(ka, kb) if ranked else np.nan,
     }
     if kendall:
         out["rsa_kendall_tau_a"] = (
             rsa.kendall_tau_a_of_ranks(ka, kb) if ranked else
-            rsa.compare(a.rdm_square[ii][iu][keep], b.rdm_square[ii][iu][keep], "kendall_tau_a"))
+            rsa.compare(a.rdm_square[pairs], b.rdm_square[pairs], "kendall_tau_a"))
     out.update(neighbour_measures(a, b, idx, opts.knn_k))
     return out
 
