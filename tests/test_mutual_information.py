@@ -206,10 +206,8 @@ def test_a_constant_unit_shares_exactly_no_information_whatever_the_sums_order()
 
 
 def test_mi_partner_agreement_counts_live_units_only():
-    from convergent.steps.li_analyses import _same_partner
-
     corr = np.array([3, 0, 1, 0])
     by_mi = np.array([3, 2, 1, 0])  # unit 1 (dead) differs, unit 3 (dead) happens to agree
     live = np.array([True, False, True, False])
-    assert _same_partner(corr, by_mi, live) == 1.0
-    assert np.isnan(_same_partner(corr, by_mi, np.zeros(4, bool)))
+    assert mi.live_partner_agreement(corr, by_mi, live) == 1.0
+    assert np.isnan(mi.live_partner_agreement(corr, by_mi, np.zeros(4, bool)))

@@ -119,20 +119,14 @@ def _information(opt: dict, pair, corr_semi, edges_a, edges_b, counts) -> tuple[
         "quantile_rows": opt["mi_quantile_samples"] or int(pair.attrs["samples"]),
         "top_k": k,
         "top_k_agree": mi.top_pair_agreement(corr_semi.value, corr_semi.partner, semi.partner, k),
-        "same_partner_fraction": _same_partner(corr_semi.partner, semi.partner,
-                                               info.entropy_a > 0),
+        "same_partner_fraction": mi.live_partner_agreement(corr_semi.partner, semi.partner,
+                                                           info.entropy_a > 0),
     }
     print(
         f"{attrs['layer']} {pair.member}: mean semi-matched MI {semi.value.mean():.3f} nats; "
         f"{attrs['top_k_agree']} of the {k} best correlation pairs agree"
     )
     return MutualInformationFile.groups(info, (edges_a, edges_b), matchings), attrs
-
-
-def _same_partner(corr_partner: np.ndarray, mi_partner: np.ndarray, live: np.ndarray) -> float:
-    """The fraction of A's live units (more than one bin) whose MI partner is their correlation
-    partner: a constant unit's partner is whichever unit comes first, under either measure."""
-    return float(np.mean(corr_partner[live] == mi_partner[live])) if live.any() else np.nan
 
 
 def _pairs_with_moments(args: argparse.Namespace):
