@@ -109,3 +109,21 @@ def test_scatter_correlation_counts_a_rounding_negative_variance_as_dead():
     # the normaliser itself treats a NaN standard deviation as dead, not as a NaN correlation
     c = correlation.correlation(sxx / 100, np.diag(sxx) / 100, np.diag(sxx) / 100)
     assert np.all(np.isfinite(c)) and c[2].tolist() == [0.0, 0.0, 0.0]
+
+
+def test_semi_vs_one_to_one_agreement_leaves_dead_units_out():
+    """Dead units' rows are all 0: semi-matching gives each the first unit, one-to-one what is
+    left over; neither is a partner of the data, so the pair's agreement counts live units."""
+    from convergent.analysis.blocks import pair_moments_of_arrays
+    from convergent.analysis.pairs import compare_units
+
+    x = rng.normal(size=(400, 6))
+    x[:, [1, 4]] = 0.0  # dead in A
+    y = x[:, ::-1] + 0.1 * rng.normal(size=(400, 6))  # B: A's units reversed, noisy
+    mxx, myy, mxy = pair_moments_of_arrays(x, y, blocks=4)
+    var = [np.diag(m.total().sum_xy[0]) / 400 - (m.total().sum_x[0] / 400) ** 2
+           for m in (mxx, myy)]
+    r = compare_units(mxy, *var, 1e-6)
+    assert (r.dead_a, r.dead_b) == (2, 0)
+    assert r.same_partner_fraction == 1.0  # the 4 live units agree
+    assert r.matchings.same_partner_fraction < 1.0  # over all rows, the dead ones disagree

@@ -58,7 +58,7 @@ def planted_pair(tmp: Path, layer: str, x_a: np.ndarray, x_b: np.ndarray, a: str
     r = compare_units(cross, within[0].variance(), within[1].variance(), 1e-6)
     attrs = {"layer": layer, "model_a": a, "model_b": b, "architecture": ARCH,
              "samples": float(n), "dead_a": r.dead_a, "dead_b": r.dead_b,
-             "same_partner_fraction": r.matchings.same_partner_fraction}
+             "same_partner_fraction": r.same_partner_fraction}
     out = tmp / f"{a.split('/')[1]}__{b.split('/')[1]}_{layer}.h5"
     with PairFile.block(out) as add:
         add(a.split("/")[1], PairFile.groups(r.between, r.matchings, cross), attrs)

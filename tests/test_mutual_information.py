@@ -205,9 +205,10 @@ def test_a_constant_unit_shares_exactly_no_information_whatever_the_sums_order()
         assert matching.semi_matching(m)[0][2] == 0  # no partner by rounding: the first
 
 
-def test_mi_partner_agreement_counts_live_units_only():
+def test_partner_agreement_counts_live_units_only():
     corr = np.array([3, 0, 1, 0])
     by_mi = np.array([3, 2, 1, 0])  # unit 1 (dead) differs, unit 3 (dead) happens to agree
     live = np.array([True, False, True, False])
-    assert mi.live_partner_agreement(corr, by_mi, live) == 1.0
-    assert np.isnan(mi.live_partner_agreement(corr, by_mi, np.zeros(4, bool)))
+    assert matching.partner_agreement(corr, by_mi, live) == 1.0
+    assert matching.partner_agreement(corr, by_mi) == 0.75
+    assert np.isnan(matching.partner_agreement(corr, by_mi, np.zeros(4, bool)))

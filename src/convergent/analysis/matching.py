@@ -34,8 +34,20 @@ class Matchings:
 
     @property
     def same_partner_fraction(self) -> float:
-        """How often semi-matching picks the one-to-one partner."""
-        return float(np.mean(self.semi_a2b.partner == self.one2one.partner))
+        """How often semi-matching picks the one-to-one partner (over all of A's units; a
+        pair of layers knows its dead units: :attr:`~convergent.analysis.pairs.
+        UnitComparison.same_partner_fraction` leaves them out)."""
+        return partner_agreement(self.semi_a2b.partner, self.one2one.partner)
+
+
+def partner_agreement(
+    partner: np.ndarray, other: np.ndarray, live: np.ndarray | None = None
+) -> float:
+    """The fraction of A's ``live`` units (default: all) given the same partner by two
+    matchings, NaN without one.  A dead unit's row is constant: its partner is whichever unit
+    comes first (or what the solver leaves it), not a choice of the data."""
+    live = np.ones(len(partner), bool) if live is None else live
+    return float(np.mean(partner[live] == other[live])) if live.any() else np.nan
 
 
 def matchings(c: np.ndarray) -> Matchings:

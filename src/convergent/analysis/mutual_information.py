@@ -256,11 +256,3 @@ def top_pair_agreement(
     best = np.argsort(-value_corr, kind="stable")[:k]
     return int(np.sum(partner_corr[best] == partner_mi[best]))
 
-
-def live_partner_agreement(
-    partner_corr: np.ndarray, partner_mi: np.ndarray, live: np.ndarray
-) -> float:
-    """The fraction of A's ``live`` units (more than one occupied bin) whose MI partner is
-    their correlation partner (NaN without one): a constant unit's partner is whichever unit
-    comes first, under either measure."""
-    return float(np.mean(partner_corr[live] == partner_mi[live])) if live.any() else np.nan

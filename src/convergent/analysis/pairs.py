@@ -9,15 +9,32 @@ import numpy as np
 
 from convergent.analysis.blocks import BlockMoments
 from convergent.analysis.correlation import between_correlation
-from convergent.analysis.matching import Matchings, matchings
+from convergent.analysis.matching import Matchings, matchings, partner_agreement
 
 
 @dataclass(frozen=True)
 class UnitComparison:
+    """The between-net correlations, their matchings and which units are live (std above
+    ``dead_std``) in A and in B."""
+
     between: np.ndarray
     matchings: Matchings
-    dead_a: int
-    dead_b: int
+    live_a: np.ndarray
+    live_b: np.ndarray
+
+    @property
+    def dead_a(self) -> int:
+        return int((~self.live_a).sum())
+
+    @property
+    def dead_b(self) -> int:
+        return int((~self.live_b).sum())
+
+    @property
+    def same_partner_fraction(self) -> float:
+        """How often semi-matching picks the one-to-one partner, over A's live units."""
+        m = self.matchings
+        return partner_agreement(m.semi_a2b.partner, m.one2one.partner, self.live_a)
 
 
 def compare_units(
@@ -28,5 +45,5 @@ def compare_units(
     within-net moments); a unit with std ≤ ``dead_std`` is dead."""
     t = cross.total()
     c = between_correlation(t.count[0], t.sum_x[0], t.sum_y[0], t.sum_xy[0], var_a, var_b, dead_std)
-    dead = [int((np.sqrt(v) <= dead_std).sum()) for v in (var_a, var_b)]
-    return UnitComparison(c, matchings(c), *dead)
+    live = [~(np.sqrt(v) <= dead_std) for v in (var_a, var_b)]
+    return UnitComparison(c, matchings(c), *live)

@@ -50,7 +50,7 @@ def pair_result(
         "samples": total.count[0],
         "dead_a": result.dead_a,
         "dead_b": result.dead_b,
-        "same_partner_fraction": result.matchings.same_partner_fraction,
+        "same_partner_fraction": result.same_partner_fraction,
     }
     # the per-block cross sums stay in the pair file: held-out splits (sparse prediction) and
     # bootstraps reuse them instead of streaming the activations again

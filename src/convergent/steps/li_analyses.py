@@ -119,8 +119,9 @@ def _information(opt: dict, pair, corr_semi, edges_a, edges_b, counts) -> tuple[
         "quantile_rows": opt["mi_quantile_samples"] or int(pair.attrs["samples"]),
         "top_k": k,
         "top_k_agree": mi.top_pair_agreement(corr_semi.value, corr_semi.partner, semi.partner, k),
-        "same_partner_fraction": mi.live_partner_agreement(corr_semi.partner, semi.partner,
-                                                           info.entropy_a > 0),
+        # a unit all in one bin (dead) has MI 0 with every unit: no partner of its own
+        "same_partner_fraction": matching.partner_agreement(corr_semi.partner, semi.partner,
+                                                            info.entropy_a > 0),
     }
     print(
         f"{attrs['layer']} {pair.member}: mean semi-matched MI {semi.value.mean():.3f} nats; "
