@@ -34,9 +34,9 @@ class Matchings:
 
     @property
     def same_partner_fraction(self) -> float:
-        """How often semi-matching picks the one-to-one partner (over all of A's units; a
-        pair of layers knows its dead units: :attr:`~convergent.analysis.pairs.
-        UnitComparison.same_partner_fraction` leaves them out)."""
+        """How often semi-matching picks the one-to-one partner, over all of A's units
+        (:mod:`convergent.analysis.pairs`' ``UnitComparison``, which knows the dead units,
+        leaves them out)."""
         return partner_agreement(self.semi_a2b.partner, self.one2one.partner)
 
 
