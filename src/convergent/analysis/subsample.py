@@ -136,7 +136,8 @@ def subsample_measures(
     ii = np.ix_(idx, idx)
     iu = np.triu_indices(len(idx), 1)
     first, second = idx[iu[0]], idx[iu[1]]
-    pairs = first[first != second], second[first != second]  # the RDM entries kept
+    kept = first != second  # an image paired with its own copy is no RDM entry
+    pairs = first[kept], second[kept]
     ranked = a.rdm_ranks is not None and b.rdm_ranks is not None
     if ranked:
         ka, kb = a.rdm_ranks[pairs], b.rdm_ranks[pairs]
