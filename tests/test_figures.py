@@ -158,7 +158,7 @@ def labels_of(fig) -> list[str]:
 def test_convergence_reference_is_visible_and_pairs_are_counted(study, drawn):
     tmp = study["tmp"]
     fig = drawn(convergence, "convergence", per_pair=str(tmp / "matching_per_pair.csv"),
-                summary=str(tmp / "matching_summary.csv"))
+                summary=str(tmp / "matching_summary.csv"), similarity_summary=None)
     ax = fig.axes[0]
     # Li et al. report conv1 only among these layers: a lone point, drawn with a marker
     refs = [ln for ln in ax.lines if "Li et al." in (ln.get_label() or "")]
@@ -297,19 +297,74 @@ def test_sparse_prediction_legend_off_the_data_and_sparse_penalty_labels(tmp_pat
     assert_text_fits(fig)
 
 
-def similarity_summary(path: Path) -> Path:
+#: the floors planted in :func:`similarity_summary`: (comparison, kind) -> value at depth d
+PLANTED_FLOORS = {"untrained": (("untrained", "pair"), lambda base, d: base / 2 - 0.05 * d),
+                  "shuffled": (("within", "shuffled"), lambda base, d: 0.05 + 0.01 * d)}
+
+
+def similarity_summary(path: Path, floors: tuple[str, ...] = ("untrained", "shuffled")) -> Path:
+    """A similarity summary of ``LAYERS``: pairs at base − 0.1·depth, and the ``floors`` of
+    :data:`PLANTED_FLOORS`."""
     rows = []
     for measure, base in (("linear_cka", 0.9), ("matched_correlation", 0.7),
-                          ("shape_metric", 0.3), ("linear_hsic", 17500)):
+                          ("shape_metric", 0.3), ("linear_hsic", 17500),
+                          ("semi_matched_correlation_all", 0.8),
+                          ("matched_correlation_all", 0.6)):
         for depth, layer in enumerate(LAYERS):
-            for kind, v in (("pair", base - 0.1 * depth), ("shuffled", 0.05)):
-                rows.append({"comparison": "within", "kind": kind, "arch_a": ARCH,
+            kinds = [(("within", "pair"), base - 0.1 * depth)] + [
+                (PLANTED_FLOORS[f][0], PLANTED_FLOORS[f][1](base, depth)) for f in floors]
+            for (comparison, kind), v in kinds:
+                rows.append({"comparison": comparison, "kind": kind, "arch_a": ARCH,
                              "arch_b": ARCH, "layer": layer, "depth": depth, "measure": measure,
                              "convention": "positions", "pairs": 3, "mean": v, "sd": 0.01,
                              "min": v - 0.02, "max": v + 0.02, "ci_low_mean": v - 0.05,
                              "ci_high_mean": v + 0.05})
     pd.DataFrame(rows).to_csv(path, index=False)
     return path
+
+
+def floor_lines(ax, color: str) -> dict[str, list[np.ndarray]]:
+    """The y values of the floor lines drawn in ``color``, by floor (its line style)."""
+    out = {}
+    for kind, style in figures.FLOORS.items():
+        out[kind] = [ln.get_ydata() for ln in ax.lines if ln.get_linestyle() == style["ls"]
+                     and to_hex(ln.get_color()) == to_hex(color) and len(ln.get_xdata())]
+    return out
+
+
+def legend_title(fig) -> str:
+    return " ".join(leg.get_title().get_text() for leg in fig.legends)
+
+
+def test_convergence_draws_its_floors_from_the_similarity_summary(study, drawn, tmp_path):
+    """Each matching's mean stands beside its two floors, in its colour, at the planted values
+    of its measure; a missing floor is named under the figure, with where to turn it on."""
+    tmp = study["tmp"]
+    tables = {"per_pair": str(tmp / "matching_per_pair.csv"),
+              "summary": str(tmp / "matching_summary.csv")}
+    fig = drawn(convergence, "convergence", similarity_summary=str(
+        similarity_summary(tmp_path / "sim.csv")), **tables)
+    ax = fig.axes[0]
+    bases = {"semi_matched_correlation_all": 0.8, "matched_correlation_all": 0.6}
+    for col, measure in convergence.FLOOR_MEASURES.items():
+        lines = floor_lines(ax, figures.MATCHING_COLORS[col])
+        for kind, (_, value) in PLANTED_FLOORS.items():
+            expected = [value(bases[measure], d) for d in range(len(LAYERS))]
+            assert len(lines[kind]) == 1 and np.allclose(lines[kind][0], expected), (col, kind)
+    text = " ".join(labels_of(fig))
+    assert "vs untrained net" in text and "shuffled null" in text
+    assert legend_title(fig) == ""
+    assert_legends_off_data(fig)
+    assert_text_fits(fig)
+
+    fig = drawn(convergence, "convergence", similarity_summary=str(
+        similarity_summary(tmp_path / "sim.csv", floors=("shuffled",))), **tables)
+    assert not floor_lines(fig.axes[0], figures.MATCHING_COLORS["semi"])["untrained"]
+    assert "vs untrained net" in legend_title(fig) and "similarity.nulls" in legend_title(fig)
+    fig = drawn(convergence, "convergence", similarity_summary=None, **tables)
+    assert not any(floor_lines(fig.axes[0], figures.MATCHING_COLORS["semi"]).values())
+    assert "similarity.enabled" in legend_title(fig)
+    assert_text_fits(fig)
 
 
 def panels_by(fig, name: str):
@@ -345,6 +400,13 @@ def test_study_overview_panels(study, drawn, similarity):
         cka, shape = (panels_by(fig, name) for name in ("linear CKA", "shape metric"))
         assert cka.get_ylim()[0] < 0 < 1 < cka.get_ylim()[1] < 1.1
         assert shape.get_ylim()[1] == pytest.approx(np.pi / 2 * 1.03, rel=0.01)
+        # every panel beside both floors of its measure (CKA: base 0.9), in its line's colour
+        lines = floor_lines(cka, figures.ONE_ARCHITECTURE)
+        for kind, (_, value) in PLANTED_FLOORS.items():
+            assert np.allclose(lines[kind], [[value(0.9, d) for d in range(3)]]), kind
+        # and panel b beside the matchings' floors
+        conv = panels_by(fig, "by depth")
+        assert floor_lines(conv, figures.MATCHING_COLORS["semi"])["untrained"]
     panels = {t: ax for ax in fig.axes for t in [ax.get_title(loc="left")] if t}
     ax_acc, ax_before, ax_after = (panels[titles[k]] for k in (0, 2, 3))
     assert ax_acc.get_ylim()[0] == 0

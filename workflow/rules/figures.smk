@@ -45,14 +45,21 @@ rule figure_matched_sorted:
 
 
 rule figure_convergence:
-    """Mean matched correlation per layer over the pairs (and each pair), beside Li et al.'s."""
+    """Mean matched correlation per layer over the pairs (and each pair), beside its floors
+    (from the similarity analyses: against an untrained network, shuffled images) and Li et
+    al.'s values."""
     input:
         per_pair=f"{R}/tables/matching_per_pair.csv",
         summary=f"{R}/tables/matching_summary.csv",
+        similarity=[f"{R}/tables/similarity_summary.csv"] if SIM["enabled"] else [],
     output:
         **figure_outputs("convergence_by_layer"),
     log:
         f"{R}/logs/figure_convergence.log",
+    params:
+        similarity=lambda w, input: (
+            f"--similarity-summary {input.similarity}" if input.similarity else ""
+        ),
     conda:
         ANALYSIS_ENV
     threads: job_threads("figure")
@@ -60,7 +67,7 @@ rule figure_convergence:
         **job_resources("figure"),
     shell:
         "convergent figure convergence --per-pair {input.per_pair} --summary {input.summary}"
-        " --out {output.pdf} > {log} 2>&1"
+        " {params.similarity} --out {output.pdf} > {log} 2>&1"
 
 
 rule figure_training:

@@ -38,6 +38,12 @@ DIVERGING = "RdBu_r"
 COLUMNS = 3
 #: published values drawn beside ours
 REFERENCE = {"color": "black", "mfc": "white", "mew": 1.2, "ms": 6}
+#: the floors a similarity is read against, in the colour of what they qualify, one line style
+#: each in every figure (dashed lines with open markers are published values)
+FLOORS = {
+    "untrained": {"ls": ":", "lw": 1.5, "label": "vs untrained net"},
+    "shuffled": {"ls": "-.", "lw": 1.0, "label": "shuffled null"},
+}
 
 STYLE = {
     "font.size": 9,
@@ -103,6 +109,22 @@ def apply_style() -> None:
 
 
 apply_style()
+
+
+def plot_floors(ax: Axes, x: np.ndarray, floors: dict[str, Sequence[float]], color: str,
+                owner: str | None) -> set[str]:
+    """Each floor of :data:`FLOORS` in ``floors`` (its value at each ``x``, NaN where there is
+    none), labelled "``owner``: <floor>" (no label if ``owner`` is None); a floor without a
+    value is not drawn.  Returns the kinds drawn."""
+    drawn = set()
+    for kind, values in floors.items():
+        values = np.asarray(values, dtype=float)
+        if np.isfinite(values).any():
+            style = FLOORS[kind]
+            ax.plot(x, values, ls=style["ls"], lw=style["lw"], color=color,
+                    label=None if owner is None else f"{owner}: {style['label']}")
+            drawn.add(kind)
+    return drawn
 
 
 def integer_ticks(ax: Axes, *axes: str) -> None:

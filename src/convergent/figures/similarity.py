@@ -19,6 +19,7 @@ from convergent.figures import (
     arch_colors,
     footnote,
     legend_below,
+    plot_floors,
     plural,
     save,
     suptitle,
@@ -64,6 +65,19 @@ def measure_axis(ax: plt.Axes, measure: str, values: np.ndarray) -> None:
         ax.set_ylim(lo - pad, hi + pad)
     ax.set_ylabel("distance (lower = similar)" if entry is not None and entry.is_distance
                   else "similarity")
+
+
+def summary_floors(summary: pd.DataFrame, arch: str, measure: str,
+                   convention: str) -> dict[str, pd.Series]:
+    """The floors of ``measure`` (under ``convention``) between seeds of ``arch``, from
+    tables/similarity_summary.csv, each a mean per layer: ``untrained`` (each trained network
+    against the untrained one) and ``shuffled`` (the pairs with B's images shuffled)."""
+    d = summary[(summary["arch_a"] == arch) & (summary["measure"] == measure)
+                & (summary["convention"] == convention)]
+    untrained = d[(d["comparison"] == "untrained") & (d["kind"] == "pair")]
+    shuffled = d[(d["comparison"] == "within") & (d["kind"] == "shuffled")]
+    return {"untrained": untrained.set_index("layer")["mean"],
+            "shuffled": shuffled.set_index("layer")["mean"]}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -120,12 +134,12 @@ def by_layer(args: argparse.Namespace) -> None:
                             color=color, alpha=0.5)
             mean = pair.groupby("layer_a")["value"].mean().reindex(layers)
             ax.plot(x, mean, "-", color=color, lw=1.8, label=f"{arch}: pairs (95% CI)")
-            shuf = w[w["kind"] == "shuffled"].groupby("layer_a")["value"].mean().reindex(layers)
-            ax.plot(x, shuf, "--", color=color, lw=1, alpha=0.8, label=f"{arch}: shuffled null")
             u = d[(d["comparison"] == "untrained") & (d["arch_a"] == arch) & (d["kind"] == "pair")]
-            if len(u):
-                um = u.groupby("layer_a")["value"].mean().reindex(layers)
-                ax.plot(x, um, ":", color=color, lw=1.5, label=f"{arch}: vs untrained net")
+            plot_floors(ax, x, {
+                "untrained": u.groupby("layer_a")["value"].mean().reindex(layers),
+                "shuffled": w[w["kind"] == "shuffled"].groupby("layer_a")["value"].mean()
+                .reindex(layers),
+            }, color, arch)
         _layer_axis(ax, layers)
         conv = ", ".join(sorted(set(d.loc[(d["kind"] == "pair")
                                           & (d["comparison"] == "within"), "convention"])))

@@ -2,8 +2,8 @@
 of the matched correlation (semi-matching and one-to-one, band = range over pairs, Li et al.'s
 values), (c, d) the example pair's between-net correlation matrix of one layer before and after
 one-to-one matching, and, when the similarity analyses ran, one headline measure of each family
-by depth (mean over pairs, band = mean bootstrap CI; dashed: the shuffled null); every measure is
-in similarity_by_layer."""
+by depth (mean over pairs, band = mean bootstrap CI); floors beside each (dotted: against an
+untrained network; dash-dot: the shuffled null); every measure is in similarity_by_layer."""
 
 from __future__ import annotations
 
@@ -20,13 +20,19 @@ from convergent.figures import (
     arch_colors,
     legend_below,
     model_colors,
+    plot_floors,
     plural,
     save,
     suptitle,
 )
 from convergent.figures.convergence import matching_by_depth
 from convergent.figures.correlation_matrices import between_panels, matrix_panel
-from convergent.figures.similarity import hatch_undefined, label, measure_axis
+from convergent.figures.similarity import (
+    hatch_undefined,
+    label,
+    measure_axis,
+    summary_floors,
+)
 from convergent.figures.training import accuracy_bars
 from convergent.io.layouts import PairFile
 
@@ -81,9 +87,9 @@ def _similarity_panels(subfig, summary: pd.DataFrame, ci: float, first: str) -> 
                             lw=0, label=f"{arch}: mean bootstrap {ci:.0%} CI")
             ax.plot(x, pair["mean"], "o-", ms=3, color=color,
                     label=f"{arch}: mean over {plural(n, 'pair')}")
-            null = a[a["kind"] == "shuffled"].set_index("layer").reindex(layers)
-            if null["mean"].notna().any():
-                ax.plot(x, null["mean"], "--", lw=1, color=color, label=f"{arch}: shuffled null")
+            floors = summary_floors(summary, arch, measure, convention)
+            plot_floors(ax, x, {kind: values.reindex(layers) for kind, values in floors.items()},
+                        color, arch)
         name = label(measure)
         # a measure under two conventions gets one panel each, named by it
         twice = sum(m == measure for m, _ in keys) > 1
@@ -118,9 +124,10 @@ def main(args: argparse.Namespace) -> None:
         1, 4, gridspec_kw={"width_ratios": (1, 1.5, 1, 1)})
     accuracy_bars(ax_acc, acc, model_colors(args.models))
     _label(ax_acc, "a", ax_acc.get_title())
-    matching_by_depth(ax_conv, matching)
+    note = matching_by_depth(ax_conv, matching, similarity=similarity)
     _label(ax_conv, "b", "Matched correlation by depth")
-    ax_conv.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=1, fontsize=7)
+    ax_conv.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=1, fontsize=7,
+                   title=note or None, title_fontsize=7)
     layer = pair.attrs["layer"]
     for ax, letter, panel in zip((ax_before, ax_after), "cd", between_panels(pair), strict=True):
         im = matrix_panel(ax, *panel)
