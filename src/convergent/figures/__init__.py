@@ -16,6 +16,7 @@ import numpy as np
 from convergent.io import atomic_path
 
 if TYPE_CHECKING:
+    import pandas as pd
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
@@ -125,6 +126,19 @@ def plot_floors(ax: Axes, x: np.ndarray, floors: dict[str, Sequence[float]], col
                     label=None if owner is None else f"{owner}: {style['label']}")
             drawn.add(kind)
     return drawn
+
+
+def summary_floors(summary: pd.DataFrame, arch: str, measure: str,
+                   convention: str) -> dict[str, pd.Series]:
+    """The floors of ``measure`` (under ``convention``) between seeds of ``arch``, from
+    tables/similarity_summary.csv, each a mean per layer: ``untrained`` (each trained network
+    against the untrained one) and ``shuffled`` (the pairs with B's images shuffled)."""
+    d = summary[(summary["arch_a"] == arch) & (summary["measure"] == measure)
+                & (summary["convention"] == convention)]
+    untrained = d[(d["comparison"] == "untrained") & (d["kind"] == "pair")]
+    shuffled = d[(d["comparison"] == "within") & (d["kind"] == "shuffled")]
+    return {"untrained": untrained.set_index("layer")["mean"],
+            "shuffled": shuffled.set_index("layer")["mean"]}
 
 
 def integer_ticks(ax: Axes, *axes: str) -> None:

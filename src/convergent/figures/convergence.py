@@ -18,8 +18,8 @@ from convergent.figures import (
     plot_floors,
     plural,
     save,
+    summary_floors,
 )
-from convergent.figures.similarity import summary_floors
 
 MATCHINGS = (("semi", "semi-matching"), ("one_to_one", "one-to-one"))
 #: each matching's mean as the similarity analyses compute it (all units; correlations over

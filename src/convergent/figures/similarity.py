@@ -67,19 +67,6 @@ def measure_axis(ax: plt.Axes, measure: str, values: np.ndarray) -> None:
                   else "similarity")
 
 
-def summary_floors(summary: pd.DataFrame, arch: str, measure: str,
-                   convention: str) -> dict[str, pd.Series]:
-    """The floors of ``measure`` (under ``convention``) between seeds of ``arch``, from
-    tables/similarity_summary.csv, each a mean per layer: ``untrained`` (each trained network
-    against the untrained one) and ``shuffled`` (the pairs with B's images shuffled)."""
-    d = summary[(summary["arch_a"] == arch) & (summary["measure"] == measure)
-                & (summary["convention"] == convention)]
-    untrained = d[(d["comparison"] == "untrained") & (d["kind"] == "pair")]
-    shuffled = d[(d["comparison"] == "within") & (d["kind"] == "shuffled")]
-    return {"untrained": untrained.set_index("layer")["mean"],
-            "shuffled": shuffled.set_index("layer")["mean"]}
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--per-pair", required=True, help="tables/similarity_per_pair.csv")
     parser.add_argument("--layer-identification", required=True,

@@ -23,16 +23,12 @@ from convergent.figures import (
     plot_floors,
     plural,
     save,
+    summary_floors,
     suptitle,
 )
 from convergent.figures.convergence import matching_by_depth
 from convergent.figures.correlation_matrices import between_panels, matrix_panel
-from convergent.figures.similarity import (
-    hatch_undefined,
-    label,
-    measure_axis,
-    summary_floors,
-)
+from convergent.figures.similarity import hatch_undefined, label, measure_axis
 from convergent.figures.training import accuracy_bars
 from convergent.io.layouts import PairFile
 
