@@ -572,16 +572,52 @@ def test_one_colour_per_model_across_figures(study, drawn):
     assert len(set(many.values())) == 12
 
 
-def similarity_per_pair(path: Path, models: list[str], source: str) -> Path:
-    """A per-pair similarity table of every pair of ``models``, each pair of ``source``."""
-    rows = [{"analysis": "per_layer", "comparison": "within", "kind": "pair", "arch_a": ARCH,
-             "arch_b": ARCH, "model_a": a, "model_b": b, "layer_a": layer, "depth_a": depth,
-             "measure": measure, "convention": "positions", "source": source,
-             "value": 0.8 - 0.1 * depth, "ci_low": 0.7 - 0.1 * depth, "ci_high": 0.85}
-            for k, a in enumerate(models) for b in models[k + 1:]
-            for depth, layer in enumerate(LAYERS) for measure in ("linear_cka", "rbf_cka")]
+def similarity_per_pair(path: Path, models: list[str], source: str,
+                        floors: bool = False) -> Path:
+    """A per-pair similarity table of every pair of ``models``, each pair of ``source``; with
+    ``floors``, each model against the untrained net at 0.4 − 0.1·depth, each pair with B's
+    images shuffled at 0.05, and a replicate pair whose shuffled rows (0.9) are no floor."""
+    def row(a: str, b: str, comparison: str, kind: str, src: str, value) -> list[dict]:
+        return [{"analysis": "per_layer", "comparison": comparison, "kind": kind,
+                 "arch_a": ARCH, "arch_b": ARCH, "model_a": a, "model_b": b, "layer_a": layer,
+                 "depth_a": depth, "measure": measure, "convention": "positions",
+                 "source": src, "value": value(depth), "ci_low": value(depth) - 0.1,
+                 "ci_high": 0.85}
+                for depth, layer in enumerate(LAYERS) for measure in ("linear_cka", "rbf_cka")]
+
+    pairs = [(a, b) for k, a in enumerate(models) for b in models[k + 1:]]
+    rows = [r for a, b in pairs for r in row(a, b, "within", "pair", source,
+                                              lambda d: 0.8 - 0.1 * d)]
+    if floors:
+        rows += [r for a, b in pairs for r in row(a, b, "within", "shuffled", source,
+                                                  lambda d: 0.05)]
+        rows += [r for a in models for r in row(a, "untrained", "untrained", "pair", "-",
+                                                lambda d: 0.4 - 0.1 * d)]
+        rows += [r for kind in ("pair", "shuffled") for r in row(
+            models[0], models[0] + "-r1", "within", kind, "replicate", lambda d: 0.9)]
     pd.DataFrame(rows).to_csv(path, index=False)
     return path
+
+
+@pytest.mark.parametrize("name", ["similarity-by-layer", "similarity-sources"])
+def test_similarity_by_layer_and_sources_stand_beside_their_floors(tmp_path, drawn, name):
+    """Each panel draws both floors at their planted means: the untrained net's, and the
+    shuffled null of the seeds' pairs (a replicate pair's shuffled rows are not one)."""
+    from convergent.figures import similarity
+
+    table = similarity_per_pair(tmp_path / "per_pair.csv", ["i0-d0", "i1-d1", "i2-d2"],
+                                "init+data", floors=True)
+    fig = drawn(similarity, name, per_pair=str(table), layer_identification="")
+    panels = [ax for ax in fig.axes if ax.get_title()]
+    assert len(panels) == 2
+    for ax in panels:
+        lines = floor_lines(ax, figures.ONE_ARCHITECTURE)
+        assert np.allclose(lines["untrained"], [[0.4, 0.3, 0.2]])
+        assert np.allclose(lines["shuffled"], [[0.05, 0.05, 0.05]])
+    assert {"alexnet_small: vs untrained net", "alexnet_small: shuffled null"} <= set(
+        labels_of(fig))
+    assert_legends_off_data(fig)
+    assert_text_fits(fig)
 
 
 @pytest.mark.parametrize("case", ["seeds", "checkpoints"])

@@ -141,6 +141,18 @@ def summary_floors(summary: pd.DataFrame, arch: str, measure: str,
             "shuffled": shuffled.set_index("layer")["mean"]}
 
 
+def pair_floors(d: pd.DataFrame, arch: str, layers: list[str]) -> dict[str, pd.Series]:
+    """The floors of one measure's rows ``d`` of tables/similarity_per_pair.csv between seeds
+    of ``arch``, a mean per layer (as :func:`summary_floors`): its trained networks against the
+    untrained one, and its seeds' pairs (replicates aside) with B's images shuffled."""
+    d = d[d["arch_a"] == arch]
+    floors = {"untrained": d[(d["comparison"] == "untrained") & (d["kind"] == "pair")],
+              "shuffled": d[(d["comparison"] == "within") & (d["kind"] == "shuffled")
+                            & (d["source"] != "replicate")]}
+    return {kind: f.groupby("layer_a")["value"].mean().reindex(layers)
+            for kind, f in floors.items()}
+
+
 def integer_ticks(ax: Axes, *axes: str) -> None:
     """Integer-only ticks on the named axes ("x", "y") of ``ax``: unit, epoch and count axes."""
     from matplotlib.ticker import MaxNLocator

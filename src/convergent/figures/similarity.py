@@ -14,11 +14,13 @@ import pandas as pd
 from convergent.analysis.measures import MEASURES, display
 from convergent.figures import (
     COLUMNS,
+    ONE_ARCHITECTURE,
     PALETTE,
     SEQUENTIAL,
     arch_colors,
     footnote,
     legend_below,
+    pair_floors,
     plot_floors,
     plural,
     save,
@@ -121,12 +123,7 @@ def by_layer(args: argparse.Namespace) -> None:
                             color=color, alpha=0.5)
             mean = pair.groupby("layer_a")["value"].mean().reindex(layers)
             ax.plot(x, mean, "-", color=color, lw=1.8, label=f"{arch}: pairs (95% CI)")
-            u = d[(d["comparison"] == "untrained") & (d["arch_a"] == arch) & (d["kind"] == "pair")]
-            plot_floors(ax, x, {
-                "untrained": u.groupby("layer_a")["value"].mean().reindex(layers),
-                "shuffled": w[w["kind"] == "shuffled"].groupby("layer_a")["value"].mean()
-                .reindex(layers),
-            }, color, arch)
+            plot_floors(ax, x, pair_floors(d, arch, layers), color, arch)
         _layer_axis(ax, layers)
         conv = ", ".join(sorted(set(d.loc[(d["kind"] == "pair")
                                           & (d["comparison"] == "within"), "convention"])))
@@ -276,8 +273,9 @@ NO_SOURCE = ("no pairs of known seeds to tell apart:\nthe models are checkpoints
 
 
 def sources(args: argparse.Namespace) -> None:
-    """Per measure: the mean over pairs of each source of divergence by layer, and under the
-    figure, in words, which sources the study has no pairs of and what would give them."""
+    """Per measure: the mean over pairs of each source of divergence by layer beside the
+    floors, and under the figure, in words, which sources the study has no pairs of and what
+    would give them."""
     df = _per_layer(pd.read_csv(args.per_pair))
     within = df[(df["comparison"] == "within") & (df["kind"] == "pair")]
     arch = within["arch_a"].iloc[0] if len(within) else ""
@@ -299,6 +297,8 @@ def sources(args: argparse.Namespace) -> None:
             ax.errorbar(x + off, agg["value"], yerr=_yerr(agg), fmt="o-", ms=3, capsize=2,
                         lw=1.2, color=PALETTE[SOURCE_ORDER.index(src)],
                         label=f"differ in {src} ({plural(npairs, 'pair')})")
+        plot_floors(ax, x, pair_floors(df[df["measure"] == measure], arch, layers),
+                    ONE_ARCHITECTURE, arch)
         _layer_axis(ax, layers)
         measure_axis(ax, measure, d[["value", "ci_low", "ci_high"]].to_numpy())
         ax.set_title(f"{label(measure)} [{', '.join(sorted(set(d['convention'])))}]"
