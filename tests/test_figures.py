@@ -599,8 +599,11 @@ def similarity_per_pair(path: Path, models: list[str], source: str,
     return path
 
 
-@pytest.mark.parametrize("name", ["similarity-by-layer", "similarity-sources"])
-def test_similarity_by_layer_and_sources_stand_beside_their_floors(tmp_path, drawn, name):
+@pytest.mark.parametrize(("name", "color", "owner"), [
+    ("similarity-by-layer", figures.ONE_ARCHITECTURE, ARCH),
+    ("similarity-sources", figures.ONE_ARCHITECTURE, ARCH),
+    ("similarity-architectures", "C0", f"{ARCH} vs {ARCH}")])
+def test_similarity_figures_stand_beside_their_floors(tmp_path, drawn, name, color, owner):
     """Each panel draws both floors at their planted means: the untrained net's, and the
     shuffled null of the seeds' pairs (a replicate pair's shuffled rows are not one)."""
     from convergent.figures import similarity
@@ -611,11 +614,10 @@ def test_similarity_by_layer_and_sources_stand_beside_their_floors(tmp_path, dra
     panels = [ax for ax in fig.axes if ax.get_title()]
     assert len(panels) == 2
     for ax in panels:
-        lines = floor_lines(ax, figures.ONE_ARCHITECTURE)
+        lines = floor_lines(ax, color)
         assert np.allclose(lines["untrained"], [[0.4, 0.3, 0.2]])
         assert np.allclose(lines["shuffled"], [[0.05, 0.05, 0.05]])
-    assert {"alexnet_small: vs untrained net", "alexnet_small: shuffled null"} <= set(
-        labels_of(fig))
+    assert {f"{owner}: vs untrained net", f"{owner}: shuffled null"} <= set(labels_of(fig))
     assert_legends_off_data(fig)
     assert_text_fits(fig)
 

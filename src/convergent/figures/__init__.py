@@ -141,16 +141,17 @@ def summary_floors(summary: pd.DataFrame, arch: str, measure: str,
             "shuffled": shuffled.set_index("layer")["mean"]}
 
 
-def pair_floors(d: pd.DataFrame, arch: str, layers: list[str]) -> dict[str, pd.Series]:
-    """The floors of one measure's rows ``d`` of tables/similarity_per_pair.csv between seeds
-    of ``arch``, a mean per layer (as :func:`summary_floors`): its trained networks against the
-    untrained one, and its seeds' pairs (replicates aside) with B's images shuffled."""
-    d = d[d["arch_a"] == arch]
+def pair_floors(d: pd.DataFrame, arch_a: str, arch_b: str, index: Sequence,
+                by: str = "layer_a") -> dict[str, pd.Series]:
+    """The floors of one measure's rows ``d`` of tables/similarity_per_pair.csv for the pairs
+    of ``arch_a`` with ``arch_b``, a mean per ``by`` (layer or relative depth) at ``index``
+    (as :func:`summary_floors`): the trained networks against the untrained one (pairs of one
+    architecture only), and the pairs (replicates aside) with B's images shuffled."""
+    d = d[(d["arch_a"] == arch_a) & (d["arch_b"] == arch_b)]
     floors = {"untrained": d[(d["comparison"] == "untrained") & (d["kind"] == "pair")],
-              "shuffled": d[(d["comparison"] == "within") & (d["kind"] == "shuffled")
+              "shuffled": d[(d["comparison"] != "untrained") & (d["kind"] == "shuffled")
                             & (d["source"] != "replicate")]}
-    return {kind: f.groupby("layer_a")["value"].mean().reindex(layers)
-            for kind, f in floors.items()}
+    return {kind: f.groupby(by)["value"].mean().reindex(index) for kind, f in floors.items()}
 
 
 def integer_ticks(ax: Axes, *axes: str) -> None:

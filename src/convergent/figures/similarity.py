@@ -123,7 +123,7 @@ def by_layer(args: argparse.Namespace) -> None:
                             color=color, alpha=0.5)
             mean = pair.groupby("layer_a")["value"].mean().reindex(layers)
             ax.plot(x, mean, "-", color=color, lw=1.8, label=f"{arch}: pairs (95% CI)")
-            plot_floors(ax, x, pair_floors(d, arch, layers), color, arch)
+            plot_floors(ax, x, pair_floors(d, arch, arch, layers), color, arch)
         _layer_axis(ax, layers)
         conv = ", ".join(sorted(set(d.loc[(d["kind"] == "pair")
                                           & (d["comparison"] == "within"), "convention"])))
@@ -297,7 +297,7 @@ def sources(args: argparse.Namespace) -> None:
             ax.errorbar(x + off, agg["value"], yerr=_yerr(agg), fmt="o-", ms=3, capsize=2,
                         lw=1.2, color=PALETTE[SOURCE_ORDER.index(src)],
                         label=f"differ in {src} ({plural(npairs, 'pair')})")
-        plot_floors(ax, x, pair_floors(df[df["measure"] == measure], arch, layers),
+        plot_floors(ax, x, pair_floors(df[df["measure"] == measure], arch, arch, layers),
                     ONE_ARCHITECTURE, arch)
         _layer_axis(ax, layers)
         measure_axis(ax, measure, d[["value", "ci_low", "ci_high"]].to_numpy())
@@ -331,10 +331,13 @@ def architectures(args: argparse.Namespace) -> None:
             ax.plot(agg.index, agg["value"], style, color=f"C{k}", ms=4,
                     label=f"{a} vs {b} ({plural(npairs, 'pair')})")
             ax.fill_between(agg.index, agg["ci_low"], agg["ci_high"], color=f"C{k}", alpha=0.2)
+            floors = pair_floors(df[df["measure"] == measure], a, b, agg.index, by="depth_a")
+            plot_floors(ax, agg.index.to_numpy(), floors, f"C{k}", f"{a} vs {b}")
         ax.set(xlabel="relative depth of the layer (0 = first read-out, 1 = last)",
                ylabel=label(measure), title=label(measure))
     legend_below(fig, axes[0, 0], ncol=4)
-    suptitle(fig, "Same- vs cross-architecture similarity by depth (bands: mean bootstrap 95% CI)")
+    suptitle(fig, "Same- vs cross-architecture similarity by depth (bands: mean bootstrap 95% "
+             "CI), beside the floors")
     save(fig, args.out)
 
 
