@@ -267,9 +267,12 @@ def _unit_patches(c):
     "edit, stream_jobs",
     [
         (_mi_bins, {"stream_mutual_information": 1}),  # read by mutual information only
-        # the pair files' (not the moments'); MI reads the rebuilt pair files
-        (_dead_unit_std, {"stream_compare": 1, "stream_mutual_information": 1}),
-        (_blocks, {"stream_moments": 2, "stream_compare": 1, "stream_mutual_information": 1}),
+        # the pair files' (not the moments'); MI reads the rebuilt pair files; the similarity
+        # analyses (the convergence figure's floors) read both options too
+        (_dead_unit_std, {"stream_compare": 1, "stream_mutual_information": 1,
+                          "stream_similarity": 1}),
+        (_blocks, {"stream_moments": 2, "stream_compare": 1, "stream_mutual_information": 1,
+                   "stream_similarity": 1}),
         (_unit_patches, {"stream_top_units": 2}),
     ],
 )
@@ -277,8 +280,8 @@ def test_an_analysis_option_reruns_only_the_stream_jobs_that_read_it(
     paper_run, tmp_path, edit, stream_jobs
 ):
     """The streamed jobs (GPU hours at paper scale) get only the options they read (blocks;
-    dead_unit_std for the pair files; the MI options for MI; unit_patches for the top units):
-    a dry run of the finished study after an edit."""
+    dead_unit_std for the pair files and the similarity measures; the MI options for MI;
+    unit_patches for the top units): a dry run of the finished study after an edit."""
     config, workdir, _ = paper_run
     config = copy.deepcopy(config)
     edit(config)

@@ -302,8 +302,9 @@ EXPECTED = {
     },
     # the findings name the study by its config's hash: every edit rewrites them
     "li_option": lambda base: {"mutual_information": 2, "mi_tables": 1, "study_findings": 1},
+    # the convergence figure draws the similarity analyses' floors
     "similarity_option": lambda base: {"similarity": 1, "similarity_tables": 1,
-                                       "study_findings": 1},
+                                       "figure_convergence": 1, "study_findings": 1},
     "figure_option": lambda base: {"figure_unit_pairs": 1, "study_findings": 1},
     # threads reserve cores and change no number: nothing reruns
     "job_threads": lambda base: {},
@@ -460,13 +461,18 @@ def test_a_failed_job_shows_its_log(tmp_path):
 
 
 def test_named_targets_build_one_paper_each(base, tmp_path):
-    """li2016: Li et al.'s analyses and no similarity measure; kornblith2019: the similarity
-    measures and none of Li et al.'s extra analyses; after the base run (which made every table
-    but not every figure) only figures and the report's pages of tables are left to draw."""
+    """li2016: Li et al.'s analyses, and the similarity analyses only for the convergence
+    figure's floors (none without them); kornblith2019: the similarity measures and none of Li
+    et al.'s extra analyses; after the base run (which made every table but not every figure)
+    only figures and the report's pages of tables are left to draw."""
     write_config(tmp_path, TINY)
     li = planned(tmp_path, "li2016")
     assert {"mutual_information", "sparse_prediction", "clustering", "figure_unit_pairs"} <= set(li)
-    assert "similarity" not in li and "figure_training" not in li
+    assert li["similarity"] == 1 and "figure_training" not in li
+    assert not {r for r in li if r.startswith("figure_similarity")}
+    write_config(tmp_path, edited(TINY, lambda c: c["similarity"].update(enabled=False)))
+    assert "similarity" not in planned(tmp_path, "li2016")
+    write_config(tmp_path, TINY)
     kornblith = planned(tmp_path, "kornblith2019")
     assert kornblith["similarity"] == 1 and "mutual_information" not in kornblith
     for target in ("li2016", "kornblith2019"):
