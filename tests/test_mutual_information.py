@@ -54,7 +54,10 @@ def test_joint_counts_equal_brute_force_histograms():
     rng = np.random.default_rng(1)
     ca = rng.integers(0, 5, size=(700, 3)).astype(np.uint8)
     cb = rng.integers(0, 5, size=(700, 4)).astype(np.uint8)
-    counts = mi.joint_counts(ca, cb, 5)
+    # values 0-4 with inner edges 1.5, 2.5, 3.5: each value is its own code
+    h = mi.JointHistogram(*(np.tile([1.5, 2.5, 3.5], (c.shape[1], 1)) for c in (ca, cb)))
+    h.add(ca.astype(float), cb.astype(float))
+    counts = h.counts
     for i in range(3):
         for j in range(4):
             expected = np.zeros((5, 5), dtype=np.int64)

@@ -80,11 +80,6 @@ def one_hot_products(ca: np.ndarray, cb: np.ndarray, bins: int) -> np.ndarray:
     return out
 
 
-def joint_counts(ca: np.ndarray, cb: np.ndarray, bins: int) -> np.ndarray:
-    """Joint histograms (p, q, bins, bins) int64 of every unit pair, from two code arrays."""
-    return _histograms(one_hot_products(ca, cb, bins), bins)
-
-
 def _histograms(products: np.ndarray, bins: int) -> np.ndarray:
     """(p·bins, q·bins) unit-major counts -> (p, q, bins, bins) int64, C-contiguous: the MI's
     sums over them then add in one order, whatever the products' layout."""
@@ -255,4 +250,3 @@ def top_pair_agreement(
     """How many of the k best correlation semi-matched units of A keep their partner under MI."""
     best = np.argsort(-value_corr, kind="stable")[:k]
     return int(np.sum(partner_corr[best] == partner_mi[best]))
-
